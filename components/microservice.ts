@@ -1,0 +1,265 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import * as YAML from "yaml";
+import { labels as labelsFor } from "./labels";
+
+/** Registry credentials for the image-pull Secret. Pass them as a secret Output. */
+export interface RegistryCredentials {
+    /** Registry host, e.g. `registry.example.com`. */
+    server: string;
+    username: string;
+    password: string;
+}
+
+export interface ResourceRequirements {
+    requests: { cpu: string; memory: string };
+    limits: { cpu: string; memory: string };
+}
+
+export interface MicroserviceArgs {
+    /** Service name: the name of every object, the `app` label and the container name. */
+    service: string;
+    /** Namespace of the project (a `ProjectNamespace`'s name, so objects wait for it). */
+    namespace: pulumi.Input<string>;
+    /** Environment (`dev`, `stg`, `prod`, `local`): the `env` label and the config file name. */
+    environment: string;
+    /** `client` label. */
+    client: string;
+    /** Container image; CI later rolls out other tags, which `pulumi up` keeps (see README). */
+    image: string;
+    /** Pod count; at least 1. */
+    replicas: number;
+    /** Container port the service listens on (also `PORT`). */
+    port: number;
+    /** URL path prefix of the service (also `BASE_PATH`). */
+    basePath: string;
+    /** Public host of the Ingress and of its TLS certificate. */
+    host: string;
+    /** HTTP probe path; without it the probes check the TCP port. */
+    healthPath?: string;
+    /** Service configuration, rendered to `<env>_config.yml` and mounted at `/configs`. */
+    config: Record<string, unknown>;
+    /** Extra environment variables; they override the defaults (e.g. `DEBUG`). */
+    env: Record<string, string | number | boolean>;
+    /** CPU and memory requests and limits of the container. */
+    resources: ResourceRequirements;
+    /** IngressClass of the cluster's ingress controller. */
+    ingressClassName: pulumi.Input<string>;
+    /** cert-manager ClusterIssuer that issues the Ingress certificate. */
+    clusterIssuer: pulumi.Input<string>;
+    /** Credentials for the image-pull Secret (a secret Output). */
+    registryCredentials: pulumi.Input<RegistryCredentials>;
+    /**
+     * Do not wait for rollouts and load balancers. Only for API servers with no controllers or
+     * kubelets behind them (the loopback test cluster); a real cluster should be awaited.
+     */
+    skipAwait?: boolean;
+}
+
+/** Path of the container's image in a Deployment, which CI owns after the first rollout. */
+export const IMAGE_PATH = "spec.template.spec.containers[0].image";
+
+/** Name of a TLS Secret for a host: one certificate per host, shared by the services on it. */
+export function tlsSecretName(host: string): string {
+    return `${host.replace(/\./g, "-")}-tls`.slice(0, 253);
+}
+
+/** `.dockerconfigjson` content for one registry. */
+export function dockerConfigJson(c: RegistryCredentials): string {
+    const auth = Buffer.from(`${c.username}:${c.password}`).toString("base64");
+    return JSON.stringify({ auths: { [c.server]: { username: c.username, password: c.password, auth } } });
+}
+
+/**
+ * One service in one environment: the seed's `k8s/<env>/10..50` manifests (the namespace is a
+ * `ProjectNamespace`, shared by a project's services) plus what was done by hand: the image-pull
+ * Secret and a least-privilege CI deployer whose token the component exposes as a secret.
+ */
+export class Microservice extends pulumi.ComponentResource {
+    public readonly namespace: pulumi.Output<string>;
+    /** ServiceAccount the service's pipeline deploys as. */
+    public readonly deployerServiceAccount: pulumi.Output<string>;
+    /** Bearer token of the deployer ServiceAccount (secret). */
+    public readonly deployerToken: pulumi.Output<string>;
+    /** Name of the Deployment (and of its container), which CI's `kubectl set image` targets. */
+    public readonly deploymentName: pulumi.Output<string>;
+    /** Public URL of the service. */
+    public readonly url: pulumi.Output<string>;
+
+    constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("hobby-platform:kubernetes:Microservice", name, {}, opts);
+        if (!Number.isInteger(args.replicas) || args.replicas < 1) {
+            throw new pulumi.ResourceError(`replicas must be an integer of at least 1, got ${args.replicas}`, this);
+        }
+        if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) {
+            throw new pulumi.ResourceError(`port must be 1..65535, got ${args.port}`, this);
+        }
+        if (!args.basePath.startsWith("/")) {
+            throw new pulumi.ResourceError(`basePath must start with "/", got "${args.basePath}"`, this);
+        }
+
+        const svc = args.service;
+        const env = args.environment;
+        const labels = labelsFor(svc, args.client, env);
+        const annotations = args.skipAwait ? { "pulumi.com/skipAwait": "true" } : undefined;
+        const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels });
+        const child = { parent: this };
+
+        const configFile = `${env}_config.yml`;
+        const configYaml = YAML.stringify(args.config);
+        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, {
+            metadata: meta(svc),
+            data: { [configFile]: configYaml },
+        }, child);
+
+        const pullSecretName = `${svc}-regcred`;
+        const pullSecret = new k8s.core.v1.Secret(`${name}-regcred`, {
+            metadata: meta(pullSecretName),
+            type: "kubernetes.io/dockerconfigjson",
+            stringData: {
+                ".dockerconfigjson": pulumi.secret(pulumi.output(args.registryCredentials).apply(dockerConfigJson)),
+            },
+        }, { ...child, additionalSecretOutputs: ["data", "stringData"] });
+
+        const service = new k8s.core.v1.Service(`${name}-service`, {
+            metadata: { ...meta(svc), annotations },
+            spec: {
+                type: "ClusterIP",
+                selector: { app: svc },
+                ports: [{ name: "http", port: args.port, targetPort: "http", protocol: "TCP" }],
+            },
+        }, child);
+
+        const probe = args.healthPath
+            ? { httpGet: { path: args.healthPath, port: "http" } }
+            : { tcpSocket: { port: "http" } };
+        const envVars = {
+            BASE_PATH: args.basePath,
+            CONFIG: `/configs/${configFile}`,
+            DEBUG: "false",
+            PORT: String(args.port),
+            ...Object.fromEntries(Object.entries(args.env).map(([k, v]) => [k, String(v)])),
+        };
+
+        const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
+            metadata: { ...meta(svc), annotations },
+            spec: {
+                replicas: args.replicas,
+                selector: { matchLabels: { app: svc } },
+                // A new pod must be ready before an old one goes: no unavailable pod in a rollout.
+                strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+                template: {
+                    metadata: {
+                        labels,
+                        // A config change rolls the pods, which read the file only at start.
+                        annotations: { "hobby-platform/config-sha256": createHash("sha256").update(configYaml).digest("hex") },
+                    },
+                    spec: {
+                        automountServiceAccountToken: false,
+                        imagePullSecrets: [{ name: pullSecretName }],
+                        securityContext: {
+                            runAsNonRoot: true,
+                            runAsUser: 65532,
+                            runAsGroup: 65532,
+                            seccompProfile: { type: "RuntimeDefault" },
+                        },
+                        containers: [{
+                            name: svc,
+                            image: args.image,
+                            imagePullPolicy: "Always",
+                            ports: [{ name: "http", containerPort: args.port, protocol: "TCP" }],
+                            env: [
+                                ...Object.entries(envVars).map(([k, value]) => ({ name: k, value })),
+                                { name: "AGENT", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                            ],
+                            volumeMounts: [{ name: "configs", mountPath: "/configs", readOnly: true }],
+                            readinessProbe: { ...probe, initialDelaySeconds: 2, periodSeconds: 5, failureThreshold: 3 },
+                            livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+                            resources: args.resources,
+                            securityContext: {
+                                allowPrivilegeEscalation: false,
+                                readOnlyRootFilesystem: true,
+                                capabilities: { drop: ["ALL"] },
+                            },
+                        }],
+                        volumes: [{ name: "configs", configMap: { name: configMap.metadata.name } }],
+                    },
+                },
+            },
+        }, {
+            ...child,
+            dependsOn: [pullSecret],
+            // CI rolls out new tags with `kubectl set image`; the stack only sets the first image.
+            ignoreChanges: [IMAGE_PATH],
+        });
+
+        const tlsSecret = tlsSecretName(args.host);
+        new k8s.networking.v1.Ingress(`${name}-ingress`, {
+            metadata: {
+                ...meta(svc),
+                annotations: pulumi.output(args.clusterIssuer).apply((issuer) => ({
+                    "cert-manager.io/cluster-issuer": issuer,
+                    ...annotations,
+                })),
+            },
+            spec: {
+                ingressClassName: args.ingressClassName,
+                tls: [{ hosts: [args.host], secretName: tlsSecret }],
+                rules: [{
+                    host: args.host,
+                    http: {
+                        paths: [{
+                            path: args.basePath,
+                            pathType: "Prefix",
+                            backend: { service: { name: service.metadata.name, port: { name: "http" } } },
+                        }],
+                    },
+                }],
+            },
+        }, child);
+
+        // The CI deployer: may read and patch its own Deployment, nothing else.
+        const deployerName = `${svc}-deployer`;
+        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-deployer`, {
+            metadata: meta(deployerName),
+            automountServiceAccountToken: false,
+        }, child);
+        const role = new k8s.rbac.v1.Role(`${name}-deployer`, {
+            metadata: meta(deployerName),
+            rules: [{
+                apiGroups: ["apps"],
+                resources: ["deployments"],
+                resourceNames: [svc],
+                // get + patch: `kubectl set image`; get, list, watch (by name): `kubectl rollout status`.
+                verbs: ["get", "list", "watch", "patch"],
+            }],
+        }, child);
+        new k8s.rbac.v1.RoleBinding(`${name}-deployer`, {
+            metadata: meta(deployerName),
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+            subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: args.namespace }],
+        }, child);
+        // Since Kubernetes 1.24 no token Secret is made for a ServiceAccount: ask for one.
+        const tokenSecret = new k8s.core.v1.Secret(`${name}-deployer-token`, {
+            metadata: {
+                ...meta(`${deployerName}-token`),
+                annotations: { "kubernetes.io/service-account.name": serviceAccount.metadata.name },
+            },
+            type: "kubernetes.io/service-account-token",
+        }, { ...child, additionalSecretOutputs: ["data"] });
+
+        this.namespace = pulumi.output(args.namespace);
+        this.deployerServiceAccount = serviceAccount.metadata.name;
+        this.deploymentName = deployment.metadata.name;
+        this.deployerToken = pulumi.secret(tokenSecret.data.apply((d) => Buffer.from(d?.token ?? "", "base64").toString("utf8")));
+        this.url = pulumi.interpolate`https://${args.host}${args.basePath}`;
+        this.registerOutputs({
+            namespace: this.namespace,
+            deployerServiceAccount: this.deployerServiceAccount,
+            deployerToken: this.deployerToken,
+            deploymentName: this.deploymentName,
+            url: this.url,
+        });
+    }
+}
