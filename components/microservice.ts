@@ -120,7 +120,7 @@ export class Microservice extends pulumi.ComponentResource {
             stringData: {
                 ".dockerconfigjson": pulumi.secret(pulumi.output(args.registryCredentials).apply(dockerConfigJson)),
             },
-        }, { ...child, additionalSecretOutputs: ["data", "stringData"] });
+        }, child);
 
         const service = new k8s.core.v1.Service(`${name}-service`, {
             metadata: { ...meta(svc), annotations },
@@ -247,7 +247,7 @@ export class Microservice extends pulumi.ComponentResource {
                 annotations: { "kubernetes.io/service-account.name": serviceAccount.metadata.name },
             },
             type: "kubernetes.io/service-account-token",
-        }, { ...child, additionalSecretOutputs: ["data"] });
+        }, child);
 
         this.namespace = pulumi.output(args.namespace);
         this.deployerServiceAccount = serviceAccount.metadata.name;

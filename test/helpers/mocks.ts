@@ -1,0 +1,158 @@
+// Runs the program (or one component) under Pulumi's mocks and records the resource graph.
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { PROJECT } from "../../config";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+/** One registered resource, as the engine would see it. */
+export interface Recorded {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    id: string;
+    /** Provider reference the engine received. */
+    provider?: string;
+    /** Resource options the program gave (ignoreChanges, protect, dependsOn, ...). */
+    opts: pulumi.CustomResourceOptions;
+    /** Dotted paths of the inputs the program passed as secret Outputs, e.g. `stringData..dockerconfigjson`. */
+    secretInputs: Promise<string[]>;
+}
+
+/** Paths (dot-joined) under `value` whose value is a secret Output. */
+async function secretPaths(value: unknown, at: string[] = []): Promise<string[]> {
+    if (pulumi.Output.isInstance(value)) {
+        if (await isSecret(value)) return [at.join(".")];
+        return secretPaths(await valueOf(value), at);
+    }
+    if (value && typeof value === "object" && !pulumi.Resource.isInstance(value)) {
+        const nested = await Promise.all(Object.entries(value).map(([k, v]) => secretPaths(v, [...at, k])));
+        return nested.flat();
+    }
+    return [];
+}
+
+/**
+ * Outputs a mocked resource has beyond its inputs, by type token. A component's tests add the
+ * computed properties its resources have in real life (e.g. a token filled in by a controller).
+ */
+export const MOCK_STATES: Record<string, (inputs: Record<string, any>, name: string) => Record<string, any>> = {
+    "kubernetes:core/v1:Secret": (inputs) =>
+        inputs.type === "kubernetes.io/service-account-token"
+            ? { data: { token: Buffer.from(`mock-sa-token-for-${inputs.metadata?.name}`).toString("base64") } }
+            : {},
+};
+
+const SECRET_SIG = pulumi.runtime.specialSigKey;
+const SECRET_VALUE = pulumi.runtime.specialSecretSig;
+
+/** The mock monitor hands nested secrets over still wrapped: unwrap them to plain values. */
+function unwrap(value: any): any {
+    if (Array.isArray(value)) return value.map(unwrap);
+    if (value && typeof value === "object") {
+        if (value[SECRET_SIG] === SECRET_VALUE) return unwrap(value.value);
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v)]));
+    }
+    return value;
+}
+
+let recorded: Recorded[] = [];
+/** Options and secret input paths by `type::name`, captured by a stack transformation. */
+let options = new Map<string, { opts: pulumi.CustomResourceOptions; secretInputs: Promise<string[]> }>();
+
+/** Installs mocks that record every resource; returns the live list of records. */
+export async function installMocks(stack: string, preview = false): Promise<Recorded[]> {
+    recorded = [];
+    options = new Map();
+    const list = recorded;
+    const opts = options;
+    await pulumi.runtime.setMocks({
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            args = { ...args, inputs: unwrap(args.inputs) };
+            const extra = MOCK_STATES[args.type]?.(args.inputs, args.name) ?? {};
+            const id = args.inputs.metadata?.name ?? `${args.name}-id`;
+            list.push({ type: args.type, name: args.name, inputs: args.inputs, id, provider: args.provider, ...(opts.get(`${args.type}::${args.name}`) ?? { opts: {}, secretInputs: Promise.resolve([]) }) });
+            // In a preview, computed outputs are unknown: only inputs come back.
+            return { id, state: preview ? args.inputs : { ...args.inputs, ...extra } };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            return args.inputs;
+        },
+    }, PROJECT, stack, preview);
+    return list;
+}
+
+/** Waits until no resource has been registered for a few event-loop turns. */
+export async function settle(list: Recorded[] = recorded): Promise<void> {
+    let last = -1;
+    let quiet = 0;
+    while (quiet < 5) {
+        await new Promise((r) => setTimeout(r, 2));
+        if (list.length === last) quiet++;
+        else { quiet = 0; last = list.length; }
+    }
+}
+
+/** Value of an Output (unknown values resolve to undefined). */
+export function valueOf<T>(o: pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(o).apply((v) => { resolve(v as T); return v; }));
+}
+
+/** Whether an Output is marked secret. */
+export function isSecret(o: pulumi.Output<unknown>): Promise<boolean> {
+    return (o as any).isSecret as Promise<boolean>;
+}
+
+/** Flat `namespace:key` -> string config of a stack file, as the engine hands it to the program. */
+export function stackConfig(stack: string): Record<string, string> {
+    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
+    return Object.fromEntries(Object.entries(doc.config ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+/** Placeholder values for secret config keys (the real ones are set per stack, never committed). */
+export function placeholderSecrets(keys: string[]): Record<string, string> {
+    return Object.fromEntries(keys.map((k) => [k.includes(":") ? k : `${PROJECT}:${k}`, `placeholder-${k.replace(/\W/g, "-")}-0123456789`]));
+}
+
+/** Runs `init` as the program of a stack, recording every resource's options. */
+export async function runInStack(init: () => Promise<Record<string, unknown>> | Record<string, unknown>): Promise<Record<string, any>> {
+    const opts = options;
+    const outputs = await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation((args) => {
+            opts.set(`${args.type}::${args.name}`, { opts: args.opts as pulumi.CustomResourceOptions, secretInputs: secretPaths(args.props) });
+            return undefined;
+        });
+        return await init();
+    });
+    await settle();
+    return outputs ?? {};
+}
+
+export interface ProgramRun {
+    resources: Recorded[];
+    outputs: Record<string, any>;
+}
+
+/**
+ * Runs `index.ts` for a stack with the given flat config (and which keys of it are secret),
+ * with a fresh copy of the program's modules, and returns the recorded graph and stack outputs.
+ */
+export async function runProgram(stack: string, config: Record<string, string>, secretKeys: string[] = [], preview = false): Promise<ProgramRun> {
+    const resources = await installMocks(stack, preview);
+    pulumi.runtime.setAllConfig(config, secretKeys);
+    for (const key of Object.keys(require.cache)) {
+        if (key.startsWith(ROOT) && !key.includes(`${path.sep}node_modules${path.sep}`) && !key.includes(`${path.sep}test${path.sep}`)) {
+            delete require.cache[key];
+        }
+    }
+    const outputs = await runInStack(async () => ({ ...(await import(path.join(ROOT, "index"))) }));
+    return { resources, outputs };
+}
+
+/** Resources of one type token, e.g. `kubernetes:apps/v1:Deployment`. */
+export function ofType(resources: Recorded[], type: string): Recorded[] {
+    return resources.filter((r) => r.type === type);
+}
