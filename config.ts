@@ -38,16 +38,18 @@ function isValidCidr(value: string): boolean {
     return [m[1], m[2], m[3], m[4]].every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
 }
 
+/** A string matching `pattern`; the same message (with an example) for a wrong type or shape. */
+const matching = (pattern: RegExp, error: string) => z.string({ error }).regex(pattern, { error });
+
 const dnsLabel = (example: string) =>
-    z.string().regex(DNS_1123_LABEL, {
-        error: `must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), e.g. "${example}"`,
-    }).max(63, { error: `must be at most 63 characters, e.g. "${example}"` });
+    matching(DNS_1123_LABEL, `must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), e.g. "${example}"`)
+        .max(63, { error: `must be at most 63 characters, e.g. "${example}"` });
 
-const dnsName = (example: string) =>
-    z.string().regex(DNS_NAME, { error: `must be a lower-case DNS name, e.g. "${example}"` });
+const dnsName = (example: string) => matching(DNS_NAME, `must be a lower-case DNS name, e.g. "${example}"`);
 
-const quantity = (example: string) =>
-    z.string().regex(K8S_QUANTITY, { error: `must be a Kubernetes quantity, e.g. "${example}"` });
+const quantity = (example: string) => matching(K8S_QUANTITY, `must be a Kubernetes quantity, e.g. "${example}"`);
+
+const urlPath = (example: string) => matching(/^\/[A-Za-z0-9._~\/-]*$/, `must be an absolute URL path, e.g. "${example}"`);
 
 const resourcesSchema = z.strictObject({
     requests: z.strictObject({ cpu: quantity("50m").default("50m"), memory: quantity("64Mi").default("64Mi") }).prefault({}),
@@ -56,24 +58,22 @@ const resourcesSchema = z.strictObject({
 
 const serviceSchema = z.strictObject({
     /** GitLab project path, e.g. `the-project/example-microservice`; default `<project>/<service>`. */
-    gitlabProject: z.string().regex(/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)+$/, {
-        error: `must be a GitLab project path "group/project" in lower case, e.g. "the-project/example-microservice"`,
-    }).optional(),
+    gitlabProject: matching(/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)+$/,
+        `must be a GitLab project path "group/project" in lower case, e.g. "the-project/example-microservice"`).optional(),
     replicas: z.int({ error: "must be an integer, e.g. 2" }).min(1, { error: "must be at least 1, e.g. 2" }).max(50, { error: "must be at most 50, e.g. 2" }).default(2),
     port: z.int({ error: "must be an integer port, e.g. 8080" }).min(1024, { error: "must be 1024..65535 (the container runs as non-root), e.g. 8080" }).max(65535, { error: "must be 1024..65535, e.g. 8080" }).default(8080),
-    basePath: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, { error: `must be an absolute URL path, e.g. "/example/api/endpoint"` }),
+    basePath: urlPath("/example/api/endpoint"),
     host: dnsName("api.the-project.dev.example.com").optional(),
     /** HTTP path for readiness and liveness probes; without it the probes check the TCP port. */
-    healthPath: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, { error: `must be an absolute URL path, e.g. "/healthz"` }).optional(),
+    healthPath: urlPath("/healthz").optional(),
     config: z.record(z.string(), z.unknown(), { error: `must be an object (rendered to <env>_config.yml), e.g. { something: "value" }` }).default({}),
     env: z.record(
-        z.string().regex(ENV_VAR_NAME, { error: `must be an environment variable name, e.g. "LOG_LEVEL"` }),
+        matching(ENV_VAR_NAME, `must be an environment variable name, e.g. "LOG_LEVEL"`),
         z.union([z.string(), z.number(), z.boolean()], { error: `must be a string, number or boolean, e.g. "true"` }),
     ).default({}),
     resources: resourcesSchema.prefault({}),
-    image: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?\/[a-z0-9._\/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})?$/, {
-        error: `must be an image reference, e.g. "registry.example.com/the-project/example-microservice:dev-latest"`,
-    }).optional(),
+    image: matching(/^[a-z0-9.-]+(:[0-9]+)?\/[a-z0-9._\/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})?$/,
+        `must be an image reference, e.g. "registry.example.com/the-project/example-microservice:dev-latest"`).optional(),
 });
 
 const projectSchema = z.strictObject({
@@ -111,9 +111,9 @@ const clusterSchema = z.strictObject({
 const gitlabSchema = z.strictObject({
     enabled: z.boolean({ error: "must be true or false, e.g. true" }).default(true),
     domain: dnsName("gitlab.example.com").optional(),
-    registry: z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?$/, { error: `must be a registry host, e.g. "registry.example.com"` }).optional(),
+    registry: matching(/^[a-z0-9.-]+(:[0-9]+)?$/, `must be a registry host, e.g. "registry.example.com"`).optional(),
     /** Expiry of the deploy tokens; changing it rotates them on the next `pulumi up`. */
-    deployTokenExpiresAt: z.string().regex(DATE, { error: `must be a date YYYY-MM-DD, e.g. "2027-06-30"` }).optional(),
+    deployTokenExpiresAt: matching(DATE, `must be a date YYYY-MM-DD, e.g. "2027-06-30"`).optional(),
     /** Registry user for the pull Secrets when `enabled` is false (password: secret `registryPassword`). */
     registryUsername: z.string().min(1).optional(),
 });
@@ -203,7 +203,7 @@ export function parseConfig(input: Record<string, unknown>, hasSecret: (key: Sec
                 return `${keyOf(issue.path)}: name ${issue.issues.map((i) => i.message).join("; ")}`;
             }
             if (issue.code === "invalid_type" && issue.input === undefined) {
-                return `${keyOf(issue.path)}: is required; ${issue.message}`;
+                return `${keyOf(issue.path)}: is required and ${issue.message}`;
             }
             return `${keyOf(issue.path)}: ${issue.message}`;
         }));
@@ -216,7 +216,7 @@ export function parseConfig(input: Record<string, unknown>, hasSecret: (key: Sec
         if (!raw.gitlab.domain) problems.push(`${keyOf(["gitlab", "domain"])}: is required when gitlab.enabled is true, e.g. "gitlab.example.com"`);
         if (!raw.gitlab.registry) problems.push(`${keyOf(["gitlab", "registry"])}: is required when gitlab.enabled is true, e.g. "registry.example.com"`);
         if (!raw.cluster.enabled) {
-            problems.push(`${keyOf(["gitlab", "enabled"])}: needs cluster.enabled true (the CI variables carry the cluster's server and CA); set gitlab.enabled false for a local cluster`);
+            problems.push(`${keyOf(["gitlab", "enabled"])}: needs cluster.enabled true (the CI variables carry the cluster's server and CA); for a local cluster set it false, e.g. gitlab: { enabled: false }`);
         }
     } else {
         if (!raw.gitlab.registry) problems.push(`${keyOf(["gitlab", "registry"])}: is required (the pull Secret's server), e.g. "registry.example.com"`);

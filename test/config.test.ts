@@ -1,0 +1,160 @@
+import * as assert from "assert";
+import { ConfigError, parseConfig, requiredSecrets, SecretKey } from "../config";
+
+/** A valid dev configuration; each case below breaks one thing. */
+function valid(): Record<string, any> {
+    return {
+        environment: "dev",
+        domain: "example.com",
+        cluster: { region: "ams", plan: "vc2-1c-2gb", nodeCount: 3, adminCidrs: ["203.0.113.0/24"] },
+        gitlab: { domain: "gitlab.example.com", registry: "registry.example.com" },
+        acme: { email: "ops@example.com" },
+        projects: {
+            "the-project": {
+                services: {
+                    "example-microservice": { basePath: "/example/api/endpoint", config: { something: "x" }, env: { DEBUG: "true" } },
+                },
+            },
+        },
+    };
+}
+
+const allSecrets = () => true;
+
+function problemsOf(input: Record<string, any>, hasSecret: (k: SecretKey) => boolean = allSecrets): string[] {
+    try {
+        parseConfig(input, hasSecret);
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
+        return e.problems;
+    }
+    return [];
+}
+
+const svc = (c: Record<string, any>) => c.projects["the-project"].services["example-microservice"];
+
+describe("config", () => {
+    it("accepts the seed's example and fills in defaults", () => {
+        const c = parseConfig(valid(), allSecrets);
+        const s = c.projects["the-project"].services["example-microservice"];
+        assert.strictEqual(c.client, "internal");
+        assert.strictEqual(c.cluster.nodeCount, 3);
+        assert.strictEqual(s.replicas, 2);
+        assert.strictEqual(s.port, 8080);
+        assert.strictEqual(s.host, "api.the-project.dev.example.com");
+        assert.strictEqual(s.gitlabProject, "the-project/example-microservice");
+        assert.deepStrictEqual(s.resources, { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } });
+        assert.strictEqual(c.acme.staging, true, "non-prod environments default to the staging CA");
+        assert.strictEqual(c.ingress.install, true);
+        assert.strictEqual(c.certManager.install, true);
+    });
+
+    it("defaults prod to Let's Encrypt's production CA", () => {
+        const c = parseConfig({ ...valid(), environment: "prod" }, allSecrets);
+        assert.strictEqual(c.acme.staging, false);
+    });
+
+    it("lets a project override the client label", () => {
+        const input = valid();
+        input.projects["the-project"].client = "acme-corp";
+        assert.strictEqual(parseConfig(input, allSecrets).projects["the-project"].client, "acme-corp");
+    });
+
+    it("local stack: needs no GitLab API token, only the pull Secret's credentials", () => {
+        const input = {
+            ...valid(), environment: "local",
+            cluster: { enabled: false },
+            gitlab: { enabled: false, registry: "registry.example.com", registryUsername: "dev" },
+            ingress: { className: "traefik" }, certManager: { issuer: "letsencrypt-staging" }, acme: {},
+        };
+        assert.deepStrictEqual(requiredSecrets(parseConfig(input, allSecrets)), ["registryPassword"]);
+        assert.deepStrictEqual(problemsOf(input, (k) => k === "registryPassword"), []);
+    });
+
+    it("reports every problem at once, one line each", () => {
+        const input = valid();
+        input.domain = "Example.com";
+        svc(input).replicas = 0;
+        svc(input).port = 80;
+        assert.strictEqual(problemsOf(input).length, 3);
+    });
+
+    // Each case: what is broken, the key the message must name, and a phrase of the message.
+    const cases: Array<[string, (c: Record<string, any>) => void, string, RegExp]> = [
+        ["unknown environment", (c) => { c.environment = "qa"; }, "hobby-platform:environment", /one of dev, stg, prod, local/],
+        ["domain missing", (c) => { delete c.domain; }, "hobby-platform:domain", /required/],
+        ["domain not lower-case DNS", (c) => { c.domain = "Example.COM"; }, "hobby-platform:domain", /DNS name/],
+        ["client label not DNS-1123", (c) => { c.client = "Acme Corp"; }, "hobby-platform:client", /DNS-1123/],
+        ["project name not DNS-1123", (c) => { c.projects["The_Project"] = c.projects["the-project"]; }, "hobby-platform:projects", /DNS-1123/],
+        ["service name not DNS-1123", (c) => { c.projects["the-project"].services["Example.Svc"] = { basePath: "/x" }; }, "hobby-platform:projects.the-project.services", /DNS-1123/],
+        ["service name too long", (c) => { c.projects["the-project"].services["s".repeat(64)] = { basePath: "/x" }; }, "hobby-platform:projects.the-project.services", /63 characters/],
+        ["no projects", (c) => { c.projects = {}; }, "hobby-platform:projects", /at least one project/],
+        ["project without services", (c) => { c.projects["the-project"].services = {}; }, "hobby-platform:projects.the-project.services", /at least one service/],
+        ["replicas below 1", (c) => { svc(c).replicas = 0; }, "hobby-platform:projects.the-project.services.example-microservice.replicas", /at least 1/],
+        ["replicas not an integer", (c) => { svc(c).replicas = 1.5; }, "hobby-platform:projects.the-project.services.example-microservice.replicas", /integer/],
+        ["replicas a string", (c) => { svc(c).replicas = "two"; }, "hobby-platform:projects.the-project.services.example-microservice.replicas", /integer/],
+        ["port out of range", (c) => { svc(c).port = 70000; }, "hobby-platform:projects.the-project.services.example-microservice.port", /65535/],
+        ["privileged port", (c) => { svc(c).port = 80; }, "hobby-platform:projects.the-project.services.example-microservice.port", /non-root/],
+        ["basePath missing", (c) => { delete svc(c).basePath; }, "hobby-platform:projects.the-project.services.example-microservice.basePath", /required/],
+        ["basePath relative", (c) => { svc(c).basePath = "example/api"; }, "hobby-platform:projects.the-project.services.example-microservice.basePath", /absolute URL path/],
+        ["host not a DNS name", (c) => { svc(c).host = "api_example"; }, "hobby-platform:projects.the-project.services.example-microservice.host", /DNS name/],
+        ["config not an object", (c) => { svc(c).config = "something: x"; }, "hobby-platform:projects.the-project.services.example-microservice.config", /must be an object/],
+        ["env name invalid", (c) => { svc(c).env = { "LOG-LEVEL": "debug" }; }, "hobby-platform:projects.the-project.services.example-microservice.env", /environment variable name/],
+        ["env value an object", (c) => { svc(c).env = { DEBUG: { on: true } }; }, "hobby-platform:projects.the-project.services.example-microservice.env.DEBUG", /string, number or boolean/],
+        ["resource quantity invalid", (c) => { svc(c).resources = { limits: { memory: "lots" } }; }, "hobby-platform:projects.the-project.services.example-microservice.resources.limits.memory", /quantity/],
+        ["image reference invalid", (c) => { svc(c).image = "Not An Image"; }, "hobby-platform:projects.the-project.services.example-microservice.image", /image reference/],
+        ["gitlabProject not a path", (c) => { svc(c).gitlabProject = "just-a-name"; }, "hobby-platform:projects.the-project.services.example-microservice.gitlabProject", /group\/project/],
+        ["unknown service key (typo)", (c) => { svc(c).replica = 2; }, "hobby-platform:projects.the-project.services.example-microservice", /unknown key.*"replica"/],
+        ["duplicate host and path", (c) => { c.projects["the-project"].services["second"] = { basePath: "/example/api/endpoint" }; }, "hobby-platform:projects.the-project.services.second.host", /already used/],
+        ["duplicate explicit host across projects", (c) => {
+            svc(c).host = "api.example.com";
+            c.projects["other"] = { services: { "svc": { basePath: "/example/api/endpoint", host: "api.example.com" } } };
+        }, "hobby-platform:projects.other.services.svc.host", /already used/],
+        ["nodeCount even", (c) => { c.cluster.nodeCount = 2; }, "hobby-platform:cluster.nodeCount", /must be odd/],
+        ["nodeCount zero", (c) => { c.cluster.nodeCount = 0; }, "hobby-platform:cluster.nodeCount", /must be 1/],
+        ["plan unknown shape", (c) => { c.cluster.plan = "large"; }, "hobby-platform:cluster.plan", /Vultr plan id/],
+        ["region invalid", (c) => { c.cluster.region = "Amsterdam"; }, "hobby-platform:cluster.region", /Vultr region id/],
+        ["k3sVersion unpinned", (c) => { c.cluster.k3sVersion = "latest"; }, "hobby-platform:cluster.k3sVersion", /k3s release/],
+        ["admin CIDR invalid", (c) => { c.cluster.adminCidrs = ["203.0.113.300/24"]; }, "hobby-platform:cluster.adminCidrs.0", /CIDR/],
+        ["SSH key invalid", (c) => { c.cluster.sshPublicKeys = ["not a key"]; }, "hobby-platform:cluster.sshPublicKeys.0", /OpenSSH public key/],
+        ["cluster.enabled not boolean", (c) => { c.cluster.enabled = "yes"; }, "hobby-platform:cluster.enabled", /true or false/],
+        ["gitlab domain missing", (c) => { delete c.gitlab.domain; }, "hobby-platform:gitlab.domain", /required when gitlab.enabled/],
+        ["gitlab registry missing", (c) => { delete c.gitlab.registry; }, "hobby-platform:gitlab.registry", /required/],
+        ["deploy token expiry not a date", (c) => { c.gitlab.deployTokenExpiresAt = "next year"; }, "hobby-platform:gitlab.deployTokenExpiresAt", /YYYY-MM-DD/],
+        ["gitlab without a cluster", (c) => { c.cluster.enabled = false; c.ingress = { className: "traefik" }; c.certManager = { issuer: "x" }; }, "hobby-platform:gitlab.enabled", /needs cluster.enabled/],
+        ["acme email invalid", (c) => { c.acme.email = "ops-at-example"; }, "hobby-platform:acme.email", /e-mail/],
+        ["acme email missing with cert-manager", (c) => { delete c.acme.email; }, "hobby-platform:acme.email", /required when cert-manager/],
+        ["ingress class missing without controller", (c) => { c.ingress = { install: false }; }, "hobby-platform:ingress.className", /required when ingress.install is false/],
+        ["issuer missing without cert-manager", (c) => { c.certManager = { install: false }; }, "hobby-platform:certManager.issuer", /required when certManager.install is false/],
+        ["unknown top-level section key", (c) => { c.gitlab.token = "plain-text-token"; }, "hobby-platform:gitlab", /unknown key.*"token"/],
+    ];
+
+    for (const [what, breakIt, key, phrase] of cases) {
+        it(`refuses ${what}, naming ${key}`, () => {
+            const input = valid();
+            breakIt(input);
+            const problems = problemsOf(input);
+            const hit = problems.find((p) => p.startsWith(`${key}:`) || p.startsWith(`${key}.`) || p.startsWith(`${key} `));
+            assert.ok(hit, `no problem names ${key}: ${JSON.stringify(problems)}`);
+            assert.match(hit!, phrase);
+            assert.match(hit!, /e\.g\.|check the spelling|set it with/, `no example in: ${hit}`);
+        });
+    }
+
+    it("refuses a missing secret, saying how to set it", () => {
+        const problems = problemsOf(valid(), (k) => k !== "goModulesToken");
+        assert.deepStrictEqual(problems, ["hobby-platform:goModulesToken: secret is missing; set it with `pulumi config set --secret goModulesToken <value>`"]);
+    });
+
+    it("never puts a secret value into a message", () => {
+        const input = valid();
+        input.gitlab.token = "glpat-SUPERSECRET";
+        for (const p of problemsOf(input)) assert.ok(!p.includes("glpat-SUPERSECRET"), p);
+    });
+
+    it("stops the run with a message that names the stack and says nothing was created", () => {
+        const input = valid();
+        input.environment = "qa";
+        assert.throws(() => parseConfig(input, allSecrets), (e: Error) => /Invalid configuration of stack .*nothing was created/.test(e.message));
+    });
+});
