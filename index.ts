@@ -2,6 +2,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
+import { CertManager } from "./components/certManager";
+import { ClusterIngress } from "./components/ingress";
 import { Microservice, RegistryCredentials } from "./components/microservice";
 import { ProjectNamespace } from "./components/projectNamespace";
 
@@ -14,9 +16,20 @@ const provider = new k8s.Provider("k8s", {
     enableServerSideApply: true,
 });
 
-// Ingress class and certificate issuer the services use.
-const ingressClassName: pulumi.Input<string> = cfg.ingress.className!;
-const clusterIssuer: pulumi.Input<string> = cfg.certManager.issuer!;
+// Ingress class and certificate issuer the services use: the stack's own controller and
+// cert-manager when it installs them, else (e.g. `local`) the ones configured as present.
+const ingress = cfg.ingress.install ? new ClusterIngress("ingress", { environment: env, client: cfg.client }, { provider }) : undefined;
+const ingressClassName: pulumi.Input<string> = ingress?.ingressClassName ?? cfg.ingress.className!;
+const certManager = cfg.certManager.install
+    ? new CertManager("cert-manager", {
+        email: cfg.acme.email!,
+        staging: cfg.acme.staging,
+        ingressClassName,
+        environment: env,
+        client: cfg.client,
+    }, { provider })
+    : undefined;
+const clusterIssuer: pulumi.Input<string> = certManager?.clusterIssuer ?? cfg.certManager.issuer!;
 
 const localRegistry: pulumi.Output<RegistryCredentials> = pulumi.secret(
     cfg.secrets.registryPassword!.apply((password) => ({

@@ -156,3 +156,8 @@ export async function runProgram(stack: string, config: Record<string, string>, 
 export function ofType(resources: Recorded[], type: string): Recorded[] {
     return resources.filter((r) => r.type === type);
 }
+
+/** A flat config with structured keys (given without the project prefix) replaced, as JSON. */
+export function withObjects(config: Record<string, string>, objects: Record<string, unknown>): Record<string, string> {
+    return { ...config, ...Object.fromEntries(Object.entries(objects).map(([k, v]) => [`${PROJECT}:${k}`, JSON.stringify(v)])) };
+}

@@ -1,0 +1,154 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { labels as labelsFor } from "./labels";
+
+/** cert-manager release (chart and images); upgrade by changing it here and running `pulumi up`. */
+export const CERT_MANAGER_VERSION = "v1.21.1";
+/** Jetstack's chart repository, which k3s's Helm controller reads from inside the cluster. */
+export const CERT_MANAGER_CHART_REPO = "https://charts.jetstack.io";
+export const CERT_MANAGER_NAMESPACE = "cert-manager";
+
+/** The two ClusterIssuers, by ACME directory; every environment gets both. */
+export const LETSENCRYPT_ISSUERS = {
+    staging: { name: "letsencrypt-staging", server: "https://acme-staging-v02.api.letsencrypt.org/directory" },
+    prod: { name: "letsencrypt-prod", server: "https://acme-v02.api.letsencrypt.org/directory" },
+} as const;
+
+export interface CertManagerArgs {
+    /** E-mail of the Let's Encrypt account: expiry and policy notices go there. */
+    email: pulumi.Input<string>;
+    /** IngressClass that answers HTTP-01 challenges (the cluster's ingress controller). */
+    ingressClassName: pulumi.Input<string>;
+    /** Whether this environment's certificates come from Let's Encrypt's staging CA. */
+    staging: boolean;
+    /** Environment, the `env` label. */
+    environment: string;
+    /** `client` label. */
+    client: string;
+    /** cert-manager release to install; default `CERT_MANAGER_VERSION`. */
+    version?: string;
+}
+
+/**
+ * cert-manager, installed by k3s's in-cluster Helm controller (a `helm.cattle.io/v1` HelmChart:
+ * nothing is downloaded or rendered at preview time), and the ClusterIssuers
+ * `letsencrypt-staging` and `letsencrypt-prod` (ACME HTTP-01 through the ingress class).
+ *
+ * Ordering: the issuers depend on a Job that runs cert-manager's own API check (a dry-run create
+ * of a Certificate, retried until it passes). It passes only once the CRDs are served and the
+ * webhook answers with its injected CA, which is what creating a ClusterIssuer needs; Pulumi
+ * waits for a Job to complete before it creates anything that depends on it.
+ */
+export class CertManager extends pulumi.ComponentResource {
+    /** The ClusterIssuer this environment uses; known at preview, usable once it exists. */
+    public readonly clusterIssuer: pulumi.Output<string>;
+    /** Namespace of cert-manager (and of the ACME account keys). */
+    public readonly namespace: pulumi.Output<string>;
+    /** The installed cert-manager release. */
+    public readonly version: pulumi.Output<string>;
+
+    constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("hobby-platform:kubernetes:CertManager", name, {}, opts);
+        const version = args.version ?? CERT_MANAGER_VERSION;
+        if (!/^v\d+\.\d+\.\d+$/.test(version)) {
+            throw new pulumi.ResourceError(`version must be a cert-manager release such as "${CERT_MANAGER_VERSION}", got "${version}"`, this);
+        }
+        const child = { parent: this };
+        const labels = labelsFor("cert-manager", args.client, args.environment);
+
+        // Created here, not by the chart, so the API check below has a namespace to run in.
+        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
+            metadata: { name: CERT_MANAGER_NAMESPACE, labels },
+        }, child);
+
+        const chart = new k8s.apiextensions.CustomResource(`${name}-chart`, {
+            apiVersion: "helm.cattle.io/v1",
+            kind: "HelmChart",
+            metadata: { name: "cert-manager", namespace: "kube-system", labels },
+            spec: {
+                repo: CERT_MANAGER_CHART_REPO,
+                chart: "cert-manager",
+                version,
+                targetNamespace: namespace.metadata.name,
+                valuesContent: YAML.stringify({
+                    // CRDs come with the release; `keep` leaves them (and so every certificate)
+                    // in place if the release is ever uninstalled.
+                    crds: { enabled: true, keep: true },
+                    // The chart's own check runs as a Helm hook nobody waits on; ours below is
+                    // the one Pulumi waits for.
+                    startupapicheck: { enabled: false },
+                }),
+            },
+        }, child);
+
+        // The API check: cert-manager's startupapicheck image, with the permission it needs
+        // (create Certificates in its namespace; it only ever dry-runs).
+        const checkName = "cert-manager-api-check";
+        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-api-check`, {
+            metadata: { name: checkName, namespace: namespace.metadata.name, labels },
+        }, child);
+        const role = new k8s.rbac.v1.Role(`${name}-api-check`, {
+            metadata: { name: checkName, namespace: namespace.metadata.name, labels },
+            rules: [{ apiGroups: ["cert-manager.io"], resources: ["certificates"], verbs: ["create"] }],
+        }, child);
+        const binding = new k8s.rbac.v1.RoleBinding(`${name}-api-check`, {
+            metadata: { name: checkName, namespace: namespace.metadata.name, labels },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+            subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: namespace.metadata.name }],
+        }, child);
+        const apiCheck = new k8s.batch.v1.Job(`${name}-api-check`, {
+            // One Job a release: an upgrade replaces it, and the issuers wait for the new webhook.
+            metadata: { name: `${checkName}-${version.replace(/\./g, "-")}`, namespace: namespace.metadata.name, labels },
+            spec: {
+                backoffLimit: 2,
+                template: {
+                    metadata: { labels },
+                    spec: {
+                        restartPolicy: "Never",
+                        serviceAccountName: serviceAccount.metadata.name,
+                        securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+                        containers: [{
+                            name: "check",
+                            image: `quay.io/jetstack/cert-manager-startupapicheck:${version}`,
+                            // The chart's helm-install Job, the image pulls and the webhook's
+                            // certificate take a few minutes on small nodes.
+                            args: ["check", "api", "--wait=8m"],
+                            env: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+                            resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+                            securityContext: {
+                                allowPrivilegeEscalation: false,
+                                readOnlyRootFilesystem: true,
+                                capabilities: { drop: ["ALL"] },
+                            },
+                        }],
+                    },
+                },
+            },
+        }, { ...child, dependsOn: [chart, binding], customTimeouts: { create: "30m", update: "30m" } });
+
+        const issuers = Object.fromEntries(Object.entries(LETSENCRYPT_ISSUERS).map(([key, issuer]) => [key,
+            new k8s.apiextensions.CustomResource(`${name}-${issuer.name}`, {
+                apiVersion: "cert-manager.io/v1",
+                kind: "ClusterIssuer",
+                metadata: { name: issuer.name, labels },
+                spec: {
+                    acme: {
+                        server: issuer.server,
+                        email: args.email,
+                        // The ACME account key, kept in cert-manager's namespace.
+                        privateKeySecretRef: { name: `${issuer.name}-account-key` },
+                        solvers: [{ http01: { ingress: { ingressClassName: args.ingressClassName } } }],
+                    },
+                },
+            }, { ...child, dependsOn: [apiCheck] }),
+        ])) as Record<keyof typeof LETSENCRYPT_ISSUERS, k8s.apiextensions.CustomResource>;
+
+        const used = args.staging ? "staging" : "prod";
+        // Derived from the issuer's URN: known at preview, yet Ingresses that name it depend on it.
+        this.clusterIssuer = issuers[used].urn.apply(() => LETSENCRYPT_ISSUERS[used].name);
+        this.namespace = namespace.metadata.name;
+        this.version = pulumi.output(version);
+        this.registerOutputs({ clusterIssuer: this.clusterIssuer, namespace: this.namespace, version: this.version });
+    }
+}

@@ -1,0 +1,80 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { labels } from "./labels";
+
+/** IngressClass of k3s's bundled Traefik; services' Ingresses and HTTP-01 solvers use it. */
+export const TRAEFIK_INGRESS_CLASS = "traefik";
+/** k3s deploys Traefik from the HelmChart `traefik` in `kube-system`; a HelmChartConfig of the
+ * same name and namespace is merged into its values by k3s's Helm controller. */
+export const TRAEFIK_CHART = { name: "traefik", namespace: "kube-system" } as const;
+
+export interface ClusterIngressArgs {
+    /** Environment, the `env` label. */
+    environment: string;
+    /** `client` label. */
+    client: string;
+    /**
+     * Public addresses of the nodes. k3s's ServiceLB publishes Traefik's ports 80 and 443 on
+     * every node, so these are the A/AAAA targets of every service host. Default: none known
+     * (a cluster this stack does not create).
+     */
+    publicAddresses?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Answer plain HTTP with a permanent redirect to HTTPS (default true). */
+    redirectToHttps?: boolean;
+    /** Log one line a request (Traefik access log on stdout, headers dropped; default true). */
+    accessLogs?: boolean;
+}
+
+/** Traefik chart values this platform sets on top of k3s's defaults. */
+export function traefikValues(args: Pick<ClusterIngressArgs, "redirectToHttps" | "accessLogs">): Record<string, unknown> {
+    return {
+        // One Traefik on every node: every node address in DNS answers locally, and with
+        // `externalTrafficPolicy: Local` ServiceLB hands it the client's own source address,
+        // so access logs and rate limits see clients, not node IPs. No proxy protocol: no load
+        // balancer sits in front that would send it. No hostNetwork: ServiceLB already binds 80/443.
+        deployment: { kind: "DaemonSet" },
+        service: { spec: { externalTrafficPolicy: "Local" } },
+        // The class name is pinned here rather than derived from the release name.
+        ingressClass: { enabled: true, isDefaultClass: true, name: TRAEFIK_INGRESS_CLASS },
+        // Ingress status carries the published addresses (what `kubectl get ingress` shows).
+        providers: { kubernetesIngress: { publishedService: { enabled: true } } },
+        ports: {
+            // cert-manager's HTTP-01 challenge still passes: Let's Encrypt and cert-manager's
+            // self-check both follow the redirect to 443 and do not verify the certificate there.
+            web: args.redirectToHttps ?? true
+                ? { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } }
+                : {},
+        },
+        logs: { access: { enabled: args.accessLogs ?? true } },
+    };
+}
+
+/**
+ * The cluster's ingress controller: k3s's bundled Traefik, configured declaratively with a
+ * `HelmChartConfig` that k3s's in-cluster Helm controller applies. Nothing is downloaded or
+ * rendered by Pulumi, so `pulumi preview` needs no network and no cluster.
+ */
+export class ClusterIngress extends pulumi.ComponentResource {
+    /** IngressClass to put on Ingresses; known once the controller configuration is applied. */
+    public readonly ingressClassName: pulumi.Output<string>;
+    /** Addresses every service host must resolve to. */
+    public readonly publicAddresses: pulumi.Output<string[]>;
+
+    constructor(name: string, args: ClusterIngressArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("hobby-platform:kubernetes:ClusterIngress", name, {}, opts);
+
+        const config = new k8s.apiextensions.CustomResource(`${name}-traefik-config`, {
+            apiVersion: "helm.cattle.io/v1",
+            kind: "HelmChartConfig",
+            metadata: { name: TRAEFIK_CHART.name, namespace: TRAEFIK_CHART.namespace, labels: labels("traefik", args.client, args.environment) },
+            spec: { valuesContent: YAML.stringify(traefikValues(args)) },
+        }, { parent: this });
+
+        // Derived from the config's URN: known in a preview, yet every Ingress that uses the class
+        // depends on the configuration.
+        this.ingressClassName = config.urn.apply(() => TRAEFIK_INGRESS_CLASS);
+        this.publicAddresses = pulumi.output(args.publicAddresses ?? []);
+        this.registerOutputs({ ingressClassName: this.ingressClassName, publicAddresses: this.publicAddresses });
+    }
+}

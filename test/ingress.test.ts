@@ -1,0 +1,84 @@
+import * as assert from "assert";
+import * as YAML from "yaml";
+import { ClusterIngress, ClusterIngressArgs, TRAEFIK_INGRESS_CLASS } from "../components/ingress";
+import { installMocks, Recorded, runInStack, valueOf } from "./helpers/mocks";
+
+interface Built { resources: Recorded[]; ingress: ClusterIngress }
+
+async function build(overrides: Partial<ClusterIngressArgs> = {}, preview = false): Promise<Built> {
+    const resources = await installMocks("dev", preview);
+    let ingress!: ClusterIngress;
+    await runInStack(() => {
+        ingress = new ClusterIngress("ingress", {
+            environment: "dev",
+            client: "internal",
+            publicAddresses: ["203.0.113.10", "203.0.113.11", "203.0.113.12"],
+            ...overrides,
+        });
+        return {};
+    });
+    return { resources, ingress };
+}
+
+const traefikConfig = (rs: Recorded[]) => {
+    const found = rs.filter((r) => r.type === "kubernetes:helm.cattle.io/v1:HelmChartConfig");
+    assert.strictEqual(found.length, 1);
+    return found[0];
+};
+const values = (rs: Recorded[]) => YAML.parse(traefikConfig(rs).inputs.spec.valuesContent);
+
+describe("ClusterIngress (k3s's Traefik)", () => {
+    let built: Built;
+    before(async () => { built = await build(); });
+
+    it("configures k3s's bundled Traefik through the HelmChartConfig k3s merges into its chart", () => {
+        const config = traefikConfig(built.resources);
+        assert.strictEqual(config.inputs.apiVersion, "helm.cattle.io/v1");
+        assert.deepStrictEqual([config.inputs.metadata.name, config.inputs.metadata.namespace], ["traefik", "kube-system"]);
+        assert.deepStrictEqual(config.inputs.metadata.labels, { app: "traefik", client: "internal", env: "dev" });
+    });
+
+    it("renders and downloads nothing itself (no Helm chart or release resource), so preview is offline", () => {
+        const types = built.resources.map((r) => r.type);
+        assert.deepStrictEqual(types.filter((t) => t.startsWith("kubernetes:")), ["kubernetes:helm.cattle.io/v1:HelmChartConfig"]);
+        assert.ok(!types.some((t) => t.includes("helm.sh")), types.join(", "));
+    });
+
+    it("redirects plain HTTP permanently to HTTPS", () => {
+        assert.deepStrictEqual(values(built.resources).ports.web.redirections.entryPoint, { to: "websecure", scheme: "https", permanent: true });
+    });
+
+    it("writes access logs", () => {
+        assert.strictEqual(values(built.resources).logs.access.enabled, true);
+    });
+
+    it("runs on every node and keeps clients' source addresses (no proxy protocol, no host network)", () => {
+        const v = values(built.resources);
+        assert.strictEqual(v.deployment.kind, "DaemonSet");
+        assert.strictEqual(v.service.spec.externalTrafficPolicy, "Local");
+        assert.strictEqual(v.hostNetwork, undefined);
+        assert.strictEqual(JSON.stringify(v).includes("proxyProtocol"), false);
+    });
+
+    it("pins the IngressClass name it exposes, as the default class", async () => {
+        const v = values(built.resources);
+        assert.deepStrictEqual(v.ingressClass, { enabled: true, isDefaultClass: true, name: TRAEFIK_INGRESS_CLASS });
+        assert.strictEqual(await valueOf(built.ingress.ingressClassName), TRAEFIK_INGRESS_CLASS);
+    });
+
+    it("exposes the nodes' public addresses as the targets for DNS", async () => {
+        assert.deepStrictEqual(await valueOf(built.ingress.publicAddresses), ["203.0.113.10", "203.0.113.11", "203.0.113.12"]);
+        assert.deepStrictEqual(await valueOf((await build({ publicAddresses: undefined })).ingress.publicAddresses), []);
+    });
+
+    it("knows the class name in a preview, before anything exists", async () => {
+        const { ingress } = await build({}, true);
+        assert.strictEqual(await valueOf(ingress.ingressClassName), TRAEFIK_INGRESS_CLASS);
+    });
+
+    it("can serve plain HTTP and skip access logs when asked", async () => {
+        const v = values((await build({ redirectToHttps: false, accessLogs: false })).resources);
+        assert.deepStrictEqual(v.ports.web, {});
+        assert.strictEqual(v.logs.access.enabled, false);
+    });
+});

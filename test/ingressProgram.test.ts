@@ -1,0 +1,121 @@
+// The program's wiring of the ingress controller and cert-manager into every service's Ingress.
+import * as assert from "assert";
+import { LETSENCRYPT_ISSUERS } from "../components/certManager";
+import { TRAEFIK_INGRESS_CLASS } from "../components/ingress";
+import { ofType, placeholderSecrets, ProgramRun, Recorded, runProgram, stackConfig, withObjects } from "./helpers/mocks";
+
+const SECRETS = placeholderSecrets(["registryPassword"]);
+
+/** The `local` stack (no VMs, no GitLab API) with some structured keys replaced. */
+function runLocal(objects: Record<string, unknown>, preview = false): Promise<ProgramRun> {
+    return runProgram("local", withObjects({ ...stackConfig("local"), ...SECRETS }, objects), Object.keys(SECRETS), preview);
+}
+
+/** Three services on two hosts: two share their project's default host, one has its own. */
+const PROJECTS = {
+    "the-project": {
+        services: {
+            "example-microservice": { basePath: "/example/api/endpoint" },
+            "second-service": { basePath: "/second" },
+        },
+    },
+    "other-project": { services: { billing: { basePath: "/billing" } } },
+};
+const INSTALL = {
+    projects: PROJECTS,
+    ingress: { install: true },
+    certManager: { install: true },
+    acme: { email: "ops@example.com" },
+};
+
+const ingresses = (rs: Recorded[]) => ofType(rs, "kubernetes:networking.k8s.io/v1:Ingress");
+const PLATFORM_TYPES = [
+    "kubernetes:helm.cattle.io/v1:HelmChartConfig",
+    "kubernetes:helm.cattle.io/v1:HelmChart",
+    "kubernetes:cert-manager.io/v1:ClusterIssuer",
+    "kubernetes:batch/v1:Job",
+];
+
+describe("program: ingress controller and cert-manager", () => {
+    let installed: ProgramRun;
+    before(async () => { installed = await runLocal(INSTALL); });
+
+    it("when it installs them, every service's Ingress uses the controller's class and the environment's issuer", () => {
+        const all = ingresses(installed.resources);
+        assert.strictEqual(all.length, 3);
+        for (const ing of all) {
+            assert.strictEqual(ing.inputs.spec.ingressClassName, TRAEFIK_INGRESS_CLASS, ing.name);
+            assert.strictEqual(ing.inputs.metadata.annotations["cert-manager.io/cluster-issuer"], LETSENCRYPT_ISSUERS.staging.name, ing.name);
+        }
+    });
+
+    it("the issuers answer HTTP-01 through the same class the services use", () => {
+        const issuers = ofType(installed.resources, "kubernetes:cert-manager.io/v1:ClusterIssuer");
+        assert.strictEqual(issuers.length, 2);
+        for (const i of issuers) {
+            assert.strictEqual(i.inputs.spec.acme.solvers[0].http01.ingress.ingressClassName, TRAEFIK_INGRESS_CLASS);
+            assert.strictEqual(i.inputs.spec.acme.email, "ops@example.com");
+        }
+    });
+
+    it("certificates cover exactly each Ingress's hosts, one TLS Secret a host", () => {
+        const secretOfHost = new Map<string, string>();
+        for (const ing of ingresses(installed.resources)) {
+            const hosts = ing.inputs.spec.rules.map((r: any) => r.host);
+            assert.deepStrictEqual(ing.inputs.spec.tls.flatMap((t: any) => t.hosts), hosts, ing.name);
+            for (const t of ing.inputs.spec.tls) {
+                for (const host of t.hosts) {
+                    assert.strictEqual(secretOfHost.get(host) ?? t.secretName, t.secretName, `${host} has one Secret`);
+                    secretOfHost.set(host, t.secretName);
+                }
+            }
+        }
+        assert.deepStrictEqual([...secretOfHost.keys()].sort(), ["api.other-project.local.localtest.me", "api.the-project.local.localtest.me"]);
+        assert.strictEqual(new Set(secretOfHost.values()).size, secretOfHost.size, "no two hosts share a Secret");
+    });
+
+    it("production certificates when acme.staging is false", async () => {
+        const { resources } = await runLocal({ ...INSTALL, acme: { email: "ops@example.com", staging: false } });
+        for (const ing of ingresses(resources)) {
+            assert.strictEqual(ing.inputs.metadata.annotations["cert-manager.io/cluster-issuer"], LETSENCRYPT_ISSUERS.prod.name);
+        }
+    });
+
+    it("manages the controller and cert-manager through the services' own Kubernetes provider", () => {
+        const serviceProvider = ingresses(installed.resources)[0].provider;
+        for (const type of PLATFORM_TYPES) {
+            const found = ofType(installed.resources, type);
+            assert.ok(found.length > 0, type);
+            for (const r of found) assert.strictEqual(r.provider, serviceProvider, `${type} ${r.name}`);
+        }
+    });
+
+    it("the same wiring holds in a preview, where nothing exists yet", async () => {
+        const { resources } = await runLocal(INSTALL, true);
+        for (const ing of ingresses(resources)) {
+            assert.strictEqual(ing.inputs.spec.ingressClassName, TRAEFIK_INGRESS_CLASS);
+            assert.strictEqual(ing.inputs.metadata.annotations["cert-manager.io/cluster-issuer"], LETSENCRYPT_ISSUERS.staging.name);
+        }
+    });
+
+    it("the local path creates neither and uses the class and issuer configured as present", async () => {
+        const { resources } = await runLocal({
+            projects: PROJECTS,
+            ingress: { install: false, className: "contour" },
+            certManager: { install: false, issuer: "my-own-issuer" },
+        });
+        for (const type of PLATFORM_TYPES) assert.deepStrictEqual(ofType(resources, type), [], type);
+        assert.ok(!ofType(resources, "kubernetes:core/v1:Namespace").some((n) => n.inputs.metadata.name === "cert-manager"));
+        assert.strictEqual(ingresses(resources).length, 3);
+        for (const ing of ingresses(resources)) {
+            assert.strictEqual(ing.inputs.spec.ingressClassName, "contour");
+            assert.strictEqual(ing.inputs.metadata.annotations["cert-manager.io/cluster-issuer"], "my-own-issuer");
+        }
+    });
+
+    it("the local stack file, as committed, creates neither", async () => {
+        const { resources } = await runProgram("local", { ...stackConfig("local"), ...SECRETS }, Object.keys(SECRETS));
+        for (const type of PLATFORM_TYPES) assert.deepStrictEqual(ofType(resources, type), [], type);
+        assert.ok(ingresses(resources).length > 0);
+    });
+});
