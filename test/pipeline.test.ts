@@ -1,0 +1,245 @@
+// Which jobs each pipeline runs, by gitlab-ci-local (no Docker: --list-json and --preview only).
+// gitlab-ci-local applies workflow:rules only to variables, not to whether a pipeline starts, so
+// each listed config gets one extra job, `workflow-probe`, whose rules are the file's workflow
+// rules: it is listed exactly when GitLab would start the pipeline.
+import * as assert from "assert";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import * as YAML from "yaml";
+import { PIPELINE_STACKS, REPORT_DIR } from "../scripts/previewJob";
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, "..");
+const GCL = path.join(ROOT, "node_modules", "gitlab-ci-local", "dist", "index.js");
+const PROBE = "workflow-probe";
+
+/** A throwaway git repository with a GitLab remote, holding the given files. */
+async function gitRepo(dir: string, files: Record<string, string>): Promise<void> {
+    for (const [name, text] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+        fs.writeFileSync(path.join(dir, name), text);
+    }
+    const git = (...args: string[]) => run("git", args, { cwd: dir });
+    await git("init", "-q", "-b", "main");
+    await git("config", "user.name", "ci");
+    await git("config", "user.email", "ci@example.com");
+    await git("remote", "add", "origin", "https://gitlab.example.com/the-project/repo.git");
+    await git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main");
+    await git("add", "-A");
+    await git("commit", "-q", "-m", "pipeline under test");
+}
+
+/** The same config plus a job that runs exactly when the workflow rules start a pipeline. */
+function withProbe(config: string, workflowRules: unknown): string {
+    const doc = YAML.parse(config);
+    doc[PROBE] = { stage: ".pre", script: [":"], rules: workflowRules };
+    return YAML.stringify(doc);
+}
+
+type Event = { name: string; vars: string[]; unset?: string[] };
+const PREDEFINED = "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_COMMIT_REF_NAME,CI_OPEN_MERGE_REQUESTS,CI_MERGE_REQUEST_IID";
+const mergeRequest: Event = {
+    name: "merge request",
+    vars: ["CI_PIPELINE_SOURCE=merge_request_event", "CI_MERGE_REQUEST_IID=7", "CI_COMMIT_REF_NAME=feature"],
+    unset: ["CI_COMMIT_BRANCH"],
+};
+const push = (branch: string, openMergeRequest = false): Event => ({
+    name: `push to ${branch}${openMergeRequest ? " (open MR)" : ""}`,
+    vars: ["CI_PIPELINE_SOURCE=push", `CI_COMMIT_BRANCH=${branch}`, `CI_COMMIT_REF_NAME=${branch}`,
+        ...(openMergeRequest ? ["CI_OPEN_MERGE_REQUESTS=the-project/repo!7"] : [])],
+});
+
+interface Listed { name: string; when: string; stage: string; needs?: { job: string }[] }
+
+async function listJobs(cwd: string, file: string, event: Event): Promise<Listed[]> {
+    const args = [GCL, "--file", file, "--list-json", "--no-json-schema-validation", "--ignore-predefined-vars", PREDEFINED,
+        ...event.vars.flatMap((v) => ["--variable", v]), ...(event.unset ?? []).flatMap((v) => ["--unset-variable", v])];
+    const { stdout } = await run(process.execPath, args, { cwd, maxBuffer: 1 << 24 });
+    return (JSON.parse(stdout) as Listed[]).filter((j) => j.when !== "never");
+}
+
+async function preview(cwd: string): Promise<Record<string, any>> {
+    const { stdout } = await run(process.execPath, [GCL, "--preview", "--json-schema-validation"], { cwd, maxBuffer: 1 << 24 });
+    return YAML.parse(stdout);
+}
+
+/** Runs the calls two at a time (the machine has two cores). */
+async function inPairs<T>(tasks: (() => Promise<T>)[]): Promise<T[]> {
+    const results: T[] = new Array(tasks.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < tasks.length) {
+            const i = next++;
+            results[i] = await tasks[i]();
+        }
+    };
+    await Promise.all([worker(), worker()]);
+    return results;
+}
+
+const EVENTS: Event[] = [mergeRequest, push("dev"), push("stg"), push("prod"), push("master")];
+const SERVICE_EVENTS: Event[] = [...EVENTS, push("feature", true), push("dev", true)];
+
+const infraYaml = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
+const templateYaml = fs.readFileSync(path.join(ROOT, "templates", "microservice.gitlab-ci.yml"), "utf8");
+const SERVICE_CI = "include:\n  - local: templates/microservice.gitlab-ci.yml\n";
+
+describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservice.gitlab-ci.yml)", function () {
+    // Generous: the calls take about 1 s of CPU each, longer on a busy machine.
+    this.timeout(180_000);
+    const infra = new Map<string, Listed[]>();
+    const service = new Map<string, Listed[]>();
+    let infraPreview: Record<string, any>;
+    let servicePreview: Record<string, any>;
+    let tmp: string;
+
+    before(async () => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hp-pipeline-"));
+        const infraDir = path.join(tmp, "hobby-platform");
+        const serviceDir = path.join(tmp, "example-microservice");
+        await gitRepo(infraDir, {
+            ".gitlab-ci.yml": infraYaml,
+            "probe.yml": withProbe(infraYaml, YAML.parse(infraYaml).workflow.rules),
+        });
+        await gitRepo(serviceDir, {
+            ".gitlab-ci.yml": SERVICE_CI,
+            "templates/microservice.gitlab-ci.yml": templateYaml,
+            "probe.yml": withProbe(SERVICE_CI, YAML.parse(templateYaml).workflow.rules),
+        });
+        const tasks: (() => Promise<void>)[] = [
+            async () => { infraPreview = await preview(infraDir); },
+            async () => { servicePreview = await preview(serviceDir); },
+            ...EVENTS.map((e) => async () => { infra.set(e.name, await listJobs(infraDir, "probe.yml", e)); }),
+            ...SERVICE_EVENTS.map((e) => async () => { service.set(e.name, await listJobs(serviceDir, "probe.yml", e)); }),
+        ];
+        await inPairs(tasks);
+    });
+
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    const names = (jobs: Listed[] | undefined) => (jobs ?? []).map((j) => j.name).filter((n) => n !== PROBE).sort();
+    const starts = (jobs: Listed[] | undefined) => (jobs ?? []).some((j) => j.name === PROBE);
+    const job = (jobs: Listed[] | undefined, name: string) => (jobs ?? []).find((j) => j.name === name)!;
+
+    describe("hobby-platform's .gitlab-ci.yml", () => {
+        it("merge request: npm test, then a preview of each of dev, stg and prod", () => {
+            const jobs = infra.get(mergeRequest.name);
+            assert.ok(starts(jobs));
+            assert.deepStrictEqual(names(jobs), ["preview: [dev]", "preview: [prod]", "preview: [stg]", "test"]);
+            assert.deepStrictEqual(job(jobs, "preview: [dev]").needs?.map((n) => n.job), ["test"]);
+        });
+
+        for (const stack of ["dev", "stg"]) {
+            it(`push to ${stack}: npm test, then pulumi up of ${stack}, automatically`, () => {
+                const jobs = infra.get(push(stack).name);
+                assert.ok(starts(jobs));
+                assert.deepStrictEqual(names(jobs), ["test", `up:${stack}`]);
+                assert.strictEqual(job(jobs, `up:${stack}`).when, "on_success");
+            });
+        }
+
+        it("push to prod: npm test, then pulumi up of prod behind a manual action", () => {
+            const jobs = infra.get(push("prod").name);
+            assert.deepStrictEqual(names(jobs), ["test", "up:prod"]);
+            assert.strictEqual(job(jobs, "up:prod").when, "manual");
+        });
+
+        it("push to master: no pipeline at all", () => {
+            const jobs = infra.get(push("master").name);
+            assert.ok(!starts(jobs));
+            assert.deepStrictEqual(names(jobs), []);
+        });
+
+        it("expands (--preview, schema-validated) and previews exactly the pipeline stacks", () => {
+            const matrix = infraPreview["preview"].parallel.matrix;
+            assert.deepStrictEqual(matrix, [{ STACK: [...PIPELINE_STACKS] }]);
+            assert.strictEqual(infraPreview["preview"].artifacts.reports.terraform, `${REPORT_DIR}/$STACK.json`);
+            assert.deepStrictEqual(infraPreview["preview"].environment, { name: "preview/$STACK", action: "prepare" });
+            assert.ok(infraPreview["preview"].script.includes('npm run ci:preview -- "$STACK"'));
+        });
+
+        it("runs each stack's up alone (resource_group) in its environment and tier, pinned CLI image", () => {
+            const tiers: Record<string, string> = { dev: "development", stg: "staging", prod: "production" };
+            for (const stack of PIPELINE_STACKS) {
+                const up = infraPreview[`up:${stack}`];
+                assert.strictEqual(up.resource_group, stack);
+                assert.deepStrictEqual(up.environment, { name: stack, deployment_tier: tiers[stack] });
+                assert.strictEqual(up.variables.STACK, stack);
+                assert.ok(up.script.some((line: string) => line.startsWith('pulumi up --yes --stack "$STACK"')));
+            }
+            assert.match(infraPreview.variables.PULUMI_VERSION, /^\d+\.\d+\.\d+$/);
+            assert.strictEqual(infraPreview.test.image.name, "pulumi/pulumi-nodejs:$PULUMI_VERSION");
+        });
+
+        it("uses rules, never only/except", () => {
+            assert.ok(!/^\s*(only|except):/m.test(infraYaml));
+        });
+    });
+
+    describe("templates/microservice.gitlab-ci.yml included by a service repo", () => {
+        it("merge request: none of the template's jobs", () => {
+            const jobs = service.get(mergeRequest.name);
+            assert.ok(starts(jobs), "the service's own MR jobs still get a pipeline");
+            assert.deepStrictEqual(names(jobs), []);
+        });
+
+        for (const env of ["dev", "stg", "prod"]) {
+            it(`push to ${env}: build and push the image, then roll it out, automatically`, () => {
+                const jobs = service.get(push(env).name);
+                assert.ok(starts(jobs));
+                assert.deepStrictEqual(names(jobs), [`build:${env}`, `deploy:${env}`]);
+                assert.strictEqual(job(jobs, `deploy:${env}`).stage, "deploy");
+                assert.strictEqual(job(jobs, `build:${env}`).stage, "build");
+                assert.strictEqual(job(jobs, `deploy:${env}`).when, "on_success");
+            });
+        }
+
+        it("push to master: no pipeline at all", () => {
+            assert.ok(!starts(service.get(push("master").name)));
+            assert.deepStrictEqual(names(service.get(push("master").name)), []);
+        });
+
+        it("no duplicate pipelines: a feature branch with an open MR runs only its MR pipeline", () => {
+            assert.ok(!starts(service.get(push("feature", true).name)));
+        });
+
+        it("an environment branch deploys on push even while an MR from it is open", () => {
+            assert.ok(starts(service.get(push("dev", true).name)));
+            assert.deepStrictEqual(names(service.get(push("dev", true).name)), ["build:dev", "deploy:dev"]);
+        });
+
+        it("expands (--preview, schema-validated): tags <env>-$CI_PIPELINE_ID and <env>-latest, token as a BuildKit secret", () => {
+            for (const env of ["dev", "stg", "prod"]) {
+                const build = servicePreview[`build:${env}`];
+                const script = build.script.join("\n");
+                assert.strictEqual(build.variables.DEPLOY_ENV, env);
+                assert.deepStrictEqual(build.environment, { name: env, action: "prepare" }, "reads the variables scoped to the environment");
+                assert.ok(script.includes("name=$CI_REGISTRY_IMAGE:$DEPLOY_ENV-$CI_PIPELINE_ID,$CI_REGISTRY_IMAGE:$DEPLOY_ENV-latest"));
+                assert.ok(script.includes("--secret id=GITLAB_TOKEN,env=GITLAB_TOKEN"));
+                assert.ok(!/build-arg:GITLAB_TOKEN/.test(script), "the token is never a build argument");
+            }
+        });
+
+        it("deploys with kubectl set image deployment/$SERVICE $SERVICE=<env>-$CI_PIPELINE_ID, TLS verified, rollout bounded", () => {
+            for (const env of ["dev", "stg", "prod"]) {
+                const deploy = servicePreview[`deploy:${env}`];
+                const ENV = env.toUpperCase();
+                assert.deepStrictEqual(
+                    [deploy.variables.K8S_SERVER, deploy.variables.K8S_TOKEN, deploy.variables.K8S_CA],
+                    [`$K8S_${ENV}_SERVER`, `$K8S_${ENV}_TOKEN`, `$K8S_${ENV}_CA`]);
+                assert.strictEqual(deploy.environment.name, env);
+                assert.strictEqual(deploy.resource_group, `deploy-${env}`);
+                const script: string[] = deploy.script;
+                assert.ok(script.includes('kubectl set image "deployment/$SERVICE" "$SERVICE=$CI_REGISTRY_IMAGE:$DEPLOY_ENV-$CI_PIPELINE_ID"'));
+                assert.ok(script.includes('kubectl rollout status "deployment/$SERVICE" --timeout="$ROLLOUT_TIMEOUT"'));
+                assert.ok(script.some((l) => l.includes("--certificate-authority=")));
+            }
+            assert.strictEqual(servicePreview.variables.SERVICE, "$CI_PROJECT_NAME");
+            assert.ok(!templateYaml.includes("insecure-skip-tls-verify=true") && !/^\s*-.*--insecure/m.test(templateYaml));
+            assert.ok(!/^\s*(only|except):/m.test(templateYaml));
+        });
+    });
+});
