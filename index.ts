@@ -67,3 +67,7 @@ for (const [project, p] of Object.entries(cfg.projects)) {
 
 export const environment = env;
 export const serviceUrls = Object.fromEntries(Object.entries(services).map(([k, v]) => [k, v.url]));
+/** Addresses every service host must resolve to (none known when the controller is not the stack's). */
+export const ingressAddresses = ingress?.publicAddresses ?? [];
+/** ClusterIssuer that signs this environment's certificates. */
+export const certificateIssuer = clusterIssuer;

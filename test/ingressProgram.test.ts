@@ -74,6 +74,10 @@ describe("program: ingress controller and cert-manager", () => {
         assert.strictEqual(new Set(secretOfHost.values()).size, secretOfHost.size, "no two hosts share a Secret");
     });
 
+    it("exports the issuer the environment's certificates come from", () => {
+        assert.strictEqual(installed.outputs.certificateIssuer, LETSENCRYPT_ISSUERS.staging.name);
+    });
+
     it("production certificates when acme.staging is false", async () => {
         const { resources } = await runLocal({ ...INSTALL, acme: { email: "ops@example.com", staging: false } });
         for (const ing of ingresses(resources)) {
