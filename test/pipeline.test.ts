@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import * as YAML from "yaml";
+import { TIERS } from "../components/gitlabProject";
 import { PIPELINE_STACKS, REPORT_DIR } from "../scripts/previewJob";
 
 const run = promisify(execFile);
@@ -162,11 +163,10 @@ describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservic
         });
 
         it("runs each stack's up alone (resource_group) in its environment and tier, pinned CLI image", () => {
-            const tiers: Record<string, string> = { dev: "development", stg: "staging", prod: "production" };
             for (const stack of PIPELINE_STACKS) {
                 const up = infraPreview[`up:${stack}`];
                 assert.strictEqual(up.resource_group, stack);
-                assert.deepStrictEqual(up.environment, { name: stack, deployment_tier: tiers[stack] });
+                assert.deepStrictEqual(up.environment, { name: stack, deployment_tier: TIERS[stack] });
                 assert.strictEqual(up.variables.STACK, stack);
                 assert.ok(up.script.some((line: string) => line.startsWith('pulumi up --yes --stack "$STACK"')));
             }
@@ -230,12 +230,14 @@ describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservic
                 assert.deepStrictEqual(
                     [deploy.variables.K8S_SERVER, deploy.variables.K8S_TOKEN, deploy.variables.K8S_CA],
                     [`$K8S_${ENV}_SERVER`, `$K8S_${ENV}_TOKEN`, `$K8S_${ENV}_CA`]);
-                assert.strictEqual(deploy.environment.name, env);
+                // The same environment and tier the stack creates in the service project.
+                assert.deepStrictEqual(deploy.environment, { name: env, deployment_tier: TIERS[env] });
                 assert.strictEqual(deploy.resource_group, `deploy-${env}`);
                 const script: string[] = deploy.script;
                 assert.ok(script.includes('kubectl set image "deployment/$SERVICE" "$SERVICE=$CI_REGISTRY_IMAGE:$DEPLOY_ENV-$CI_PIPELINE_ID"'));
                 assert.ok(script.includes('kubectl rollout status "deployment/$SERVICE" --timeout="$ROLLOUT_TIMEOUT"'));
-                assert.ok(script.some((l) => l.includes("--certificate-authority=")));
+                assert.ok(script.includes('kubectl config set "clusters.$DEPLOY_ENV.certificate-authority-data" "$K8S_CA"'),
+                    "the CA (base64 PEM, as components/gitlabProject.ts writes it) verifies the API server");
             }
             assert.strictEqual(servicePreview.variables.SERVICE, "$CI_PROJECT_NAME");
             assert.ok(!templateYaml.includes("insecure-skip-tls-verify=true") && !/^\s*-.*--insecure/m.test(templateYaml));
