@@ -82,7 +82,7 @@ function readSdk() {
         if (decl && ts.isClassDeclaration(decl)) {
             const shape: ClassShape = { node: decl, base: decl.heritageClauses?.[0].types[0].expression.getText() ?? "", outputs: {}, statics: {} };
             for (const m of decl.members) {
-                const isStatic = ts.getModifiers(m)?.some((mod) => mod.kind === ts.SyntaxKind.StaticKeyword) ?? false;
+                const isStatic = (ts.canHaveModifiers(m) ? ts.getModifiers(m) : undefined)?.some((mod) => mod.kind === ts.SyntaxKind.StaticKeyword) ?? false;
                 if (ts.isPropertyDeclaration(m) && isStatic && m.name.getText() === "__pulumiType" && m.initializer && ts.isStringLiteral(m.initializer)) {
                     shape.token = m.initializer.text;
                 } else if (ts.isPropertyDeclaration(m) && !isStatic) {

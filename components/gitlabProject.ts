@@ -1,0 +1,167 @@
+import * as gitlab from "@hobby-platform/gitlab";
+import * as pulumi from "@pulumi/pulumi";
+
+/** GitLab deployment tier of each environment (stack). */
+export const TIERS: Record<string, string> = { dev: "development", stg: "staging", prod: "production" };
+
+/** Characters GitLab accepts in a masked variable's value. */
+const MASKABLE = /^[a-zA-Z0-9_+=/@:.~-]*$/;
+/** Shortest value GitLab masks. */
+const MASK_MIN_LENGTH = 8;
+
+/**
+ * Why GitLab would refuse to mask `value`, or undefined when it can. The reason never quotes the
+ * value: it is only called on secrets.
+ */
+export function maskingProblem(value: string): string | undefined {
+    if (value.length < MASK_MIN_LENGTH) {
+        return `it is ${value.length} characters long and GitLab masks only values of at least ${MASK_MIN_LENGTH}`;
+    }
+    if (!MASKABLE.test(value)) {
+        const bad = [...value].filter((c) => !MASKABLE.test(c)).length;
+        return `it contains ${bad} character(s) outside [a-zA-Z0-9_+=/@:.~-] (e.g. a space or a line break), which GitLab cannot mask`;
+    }
+    return undefined;
+}
+
+/** Settings of the GitLab provider: the stack's one API token, the instance's domain. */
+export interface GitlabProviderArgs {
+    /** Domain of the GitLab instance, e.g. `gitlab.example.com`; the API is `https://<domain>/api/v4/`. */
+    domain: string;
+    /** API token (scope `api`, a Maintainer of the service projects); kept secret. */
+    token: pulumi.Input<string>;
+}
+
+/**
+ * The GitLab provider the components use. It is configured so that `pulumi preview` makes no API
+ * call: no early authentication check (the provider would otherwise fetch the current user when it
+ * starts) and the components use no invokes (data sources). TLS stays verified.
+ */
+export function gitlabProvider(name: string, args: GitlabProviderArgs, opts?: pulumi.ResourceOptions): gitlab.Provider {
+    return new gitlab.Provider(name, {
+        baseUrl: `https://${args.domain}/api/v4/`,
+        token: pulumi.secret(args.token),
+        earlyAuthCheck: false,
+        insecure: false,
+    }, opts);
+}
+
+export interface GitlabProjectArgs {
+    /** GitLab project of the service: full path (`group/project`) or numeric id. */
+    gitlabProject: pulumi.Input<string>;
+    /** Environment (`dev`, `stg`, `prod`): the GitLab environment and every variable's scope. */
+    environment: string;
+    /** Service name, for the variables' descriptions. */
+    service: string;
+    /** Kubernetes API URL the pipeline deploys to (`K8S_<ENV>_SERVER`), e.g. `https://203.0.113.10:6443`. */
+    clusterServer: pulumi.Input<string>;
+    /** PEM CA certificate of the Kubernetes API (`K8S_<ENV>_CA`), so the pipeline verifies TLS. */
+    clusterCaCertificate: pulumi.Input<string>;
+    /** Bearer token of the service's CI deployer (`Microservice.deployerToken`), for `K8S_<ENV>_TOKEN`. */
+    deployerToken: pulumi.Input<string>;
+    /** Domain of the GitLab instance (`GITLAB_DOMAIN`), e.g. `gitlab.example.com`. */
+    gitlabDomain: string;
+    /** Read token for the team's private Go modules (`GITLAB_TOKEN`), from a config secret. */
+    goModulesToken: pulumi.Input<string>;
+    /** Public URL of the service, linked from the GitLab environment. */
+    externalUrl?: pulumi.Input<string>;
+}
+
+/** One CI/CD variable the component writes. */
+interface VariableSpec {
+    key: string;
+    value: pulumi.Input<string>;
+    /** A credential: masked and hidden, so GitLab must be able to mask it. */
+    secret: boolean;
+    description: string;
+}
+
+/**
+ * What a service's pipeline needs from GitLab for one environment: the GitLab environment (with its
+ * deployment tier) and the CI/CD variables, each scoped to that environment and protected, so a
+ * stack writes only its own environment's variables and only protected branches read them.
+ *
+ * Variables (`<ENV>` is the environment in upper case, e.g. `DEV`):
+ * - `GITLAB_DOMAIN`: the instance's domain, plain.
+ * - `GITLAB_TOKEN`: the private Go modules read token, masked and hidden.
+ * - `K8S_<ENV>_SERVER`: the Kubernetes API URL, plain.
+ * - `K8S_<ENV>_TOKEN`: the CI deployer's bearer token, masked and hidden.
+ * - `K8S_<ENV>_CA`: the API's CA certificate as PEM text, plain: a CA certificate is public, and
+ *   GitLab cannot mask a multi-line value anyway.
+ * All are `env_var` variables with `raw` set (no `$` expansion of their values).
+ */
+export class GitlabProject extends pulumi.ComponentResource {
+    /** GitLab environment name, which is also every variable's environment scope. */
+    public readonly environmentName: pulumi.Output<string>;
+    /** Keys of the variables written, e.g. `K8S_DEV_TOKEN`. */
+    public readonly variableKeys: pulumi.Output<string[]>;
+
+    constructor(name: string, args: GitlabProjectArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("hobby-platform:gitlab:GitlabProject", name, {}, opts);
+        const tier = TIERS[args.environment];
+        if (!tier) {
+            throw new pulumi.ResourceError(`environment must be one of ${Object.keys(TIERS).join(", ")} (a stack with a GitLab environment), got "${args.environment}"`, this);
+        }
+        const env = args.environment;
+        const ENV = env.toUpperCase();
+        const managed = `Managed by the hobby-platform stack ${pulumi.getStack()}`;
+
+        const environment = new gitlab.ProjectEnvironment(`${name}-environment`, {
+            project: args.gitlabProject,
+            name: env,
+            tier,
+            externalUrl: args.externalUrl,
+            // GitLab deletes only stopped environments: let `pulumi destroy` stop it first.
+            stopBeforeDestroy: true,
+        }, { parent: this, deleteBeforeReplace: true });
+
+        // The template writes K8S_<ENV>_CA to a file for `kubectl config set-cluster --certificate-authority`.
+        const caPem = pulumi.output(args.clusterCaCertificate).apply((pem) => {
+            if (!/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----$/.test(pem.trim())) {
+                throw new pulumi.ResourceError(`clusterCaCertificate of ${args.service} must be a PEM certificate ("-----BEGIN CERTIFICATE-----\\n...")`, this);
+            }
+            return pem;
+        });
+
+        const variables: VariableSpec[] = [
+            { key: "GITLAB_DOMAIN", value: args.gitlabDomain, secret: false, description: "GitLab domain, for go get of private modules" },
+            { key: "GITLAB_TOKEN", value: args.goModulesToken, secret: true, description: "Read token for private Go modules (pass it to go through a BuildKit secret)" },
+            { key: `K8S_${ENV}_SERVER`, value: args.clusterServer, secret: false, description: `Kubernetes API URL of ${env}` },
+            { key: `K8S_${ENV}_TOKEN`, value: args.deployerToken, secret: true, description: `Bearer token of ${args.service}-deployer in ${env}` },
+            { key: `K8S_${ENV}_CA`, value: caPem, secret: false, description: `CA certificate (PEM) of the Kubernetes API of ${env}` },
+        ];
+
+        for (const v of variables) {
+            const value = v.secret
+                // GitLab rejects a masked variable it cannot mask; say which one and why before it is sent.
+                // Known values (config secrets) are checked in preview too.
+                ? pulumi.secret(pulumi.output(v.value).apply((plain) => {
+                    const problem = maskingProblem(plain);
+                    if (problem) throw new pulumi.ResourceError(`CI/CD variable ${v.key} of ${args.service} (${env}) cannot be masked: ${problem}`, this);
+                    return plain;
+                }))
+                : v.value;
+            new gitlab.ProjectVariable(`${name}-${v.key}`, {
+                project: args.gitlabProject,
+                key: v.key,
+                value,
+                environmentScope: env,
+                protected: true,
+                masked: v.secret,
+                hidden: v.secret,
+                raw: true,
+                variableType: "env_var",
+                description: `${v.description}. ${managed}.`,
+            }, {
+                parent: this,
+                additionalSecretOutputs: v.secret ? ["value"] : [],
+                // Key and scope are unique in a project: the old variable must go before its replacement.
+                deleteBeforeReplace: true,
+            });
+        }
+
+        this.environmentName = environment.name;
+        this.variableKeys = pulumi.output(variables.map((v) => v.key));
+        this.registerOutputs({ environmentName: this.environmentName, variableKeys: this.variableKeys });
+    }
+}

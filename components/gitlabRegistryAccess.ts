@@ -1,0 +1,57 @@
+import * as gitlab from "@hobby-platform/gitlab";
+import * as pulumi from "@pulumi/pulumi";
+import type { RegistryCredentials } from "./microservice";
+
+export interface GitlabRegistryAccessArgs {
+    /** GitLab project holding the service's images: full path (`group/project`) or numeric id. */
+    gitlabProject: pulumi.Input<string>;
+    /** Environment (`dev`, `stg`, `prod`): part of the token name, so each stack owns its own token. */
+    environment: string;
+    /** Service name: part of the token name. */
+    service: string;
+    /** Container registry host the pull Secret logs in to, e.g. `registry.example.com`. */
+    registry: string;
+    /** Expiry date `YYYY-MM-DD` (UTC midnight); changing it replaces the token on the next `pulumi up`. */
+    expiresAt: string;
+}
+
+/**
+ * Read-only access to one service's container registry for one environment: a project deploy
+ * token with the `read_registry` scope alone, whose username and token become the credentials of
+ * the service's image-pull Secret. It is created before the Microservice, which consumes it.
+ */
+export class GitlabRegistryAccess extends pulumi.ComponentResource {
+    /** Name of the deploy token in GitLab (`<service>-<env>-pull`). */
+    public readonly tokenName: pulumi.Output<string>;
+    /** Registry host, deploy-token username and token, for the pull Secret (secret as a whole). */
+    public readonly registryCredentials: pulumi.Output<RegistryCredentials>;
+
+    constructor(name: string, args: GitlabRegistryAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("hobby-platform:gitlab:GitlabRegistryAccess", name, {}, opts);
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(args.expiresAt) || Number.isNaN(Date.parse(`${args.expiresAt}T00:00:00Z`))) {
+            throw new pulumi.ResourceError(`expiresAt must be a date YYYY-MM-DD, e.g. "2027-06-30", got "${args.expiresAt}"`, this);
+        }
+        if (!/^[a-z0-9.-]+(:[0-9]+)?$/.test(args.registry)) {
+            throw new pulumi.ResourceError(`registry must be a registry host, e.g. "registry.example.com", got "${args.registry}"`, this);
+        }
+
+        const tokenName = `${args.service}-${args.environment}-pull`;
+        // GitLab keeps the default username (`gitlab+deploy-token-<n>`) unique, so a rotation
+        // (replace: create the new token, then delete the old one) never collides with itself.
+        const token = new gitlab.ProjectDeployToken(`${name}-pull`, {
+            project: args.gitlabProject,
+            name: tokenName,
+            scopes: ["read_registry"],
+            // The provider wants RFC 3339; the config holds a date.
+            expiresAt: `${args.expiresAt}T00:00:00Z`,
+        }, { parent: this });
+
+        this.tokenName = token.name;
+        this.registryCredentials = pulumi.secret(pulumi.all([token.username, token.token]).apply(([username, password]) => ({
+            server: args.registry,
+            username,
+            password,
+        })));
+        this.registerOutputs({ tokenName: this.tokenName, registryCredentials: this.registryCredentials });
+    }
+}
