@@ -55,7 +55,7 @@ export interface GitlabProjectArgs {
     service: string;
     /** Kubernetes API URL the pipeline deploys to (`K8S_<ENV>_SERVER`), e.g. `https://203.0.113.10:6443`. */
     clusterServer: pulumi.Input<string>;
-    /** PEM CA certificate of the Kubernetes API (`K8S_<ENV>_CA`), so the pipeline verifies TLS. */
+    /** PEM CA certificate of the Kubernetes API, stored base64-encoded in `K8S_<ENV>_CA` so the pipeline verifies TLS. */
     clusterCaCertificate: pulumi.Input<string>;
     /** Bearer token of the service's CI deployer (`Microservice.deployerToken`), for `K8S_<ENV>_TOKEN`. */
     deployerToken: pulumi.Input<string>;
@@ -86,8 +86,8 @@ interface VariableSpec {
  * - `GITLAB_TOKEN`: the private Go modules read token, masked and hidden.
  * - `K8S_<ENV>_SERVER`: the Kubernetes API URL, plain.
  * - `K8S_<ENV>_TOKEN`: the CI deployer's bearer token, masked and hidden.
- * - `K8S_<ENV>_CA`: the API's CA certificate as PEM text, plain: a CA certificate is public, and
- *   GitLab cannot mask a multi-line value anyway.
+ * - `K8S_<ENV>_CA`: the API's CA certificate, PEM then base64 on one line (no line breaks): the
+ *   form of a kubeconfig's `certificate-authority-data`; plain, as a CA certificate is public.
  * All are `env_var` variables with `raw` set (no `$` expansion of their values).
  */
 export class GitlabProject extends pulumi.ComponentResource {
@@ -115,12 +115,13 @@ export class GitlabProject extends pulumi.ComponentResource {
             stopBeforeDestroy: true,
         }, { parent: this, deleteBeforeReplace: true });
 
-        // The template writes K8S_<ENV>_CA to a file for `kubectl config set-cluster --certificate-authority`.
-        const caPem = pulumi.output(args.clusterCaCertificate).apply((pem) => {
+        // One line of base64: the form of a kubeconfig's certificate-authority-data, which is how
+        // templates/microservice.gitlab-ci.yml uses it (`kubectl config set clusters.<env>.certificate-authority-data`).
+        const caBase64 = pulumi.output(args.clusterCaCertificate).apply((pem) => {
             if (!/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----$/.test(pem.trim())) {
                 throw new pulumi.ResourceError(`clusterCaCertificate of ${args.service} must be a PEM certificate ("-----BEGIN CERTIFICATE-----\\n...")`, this);
             }
-            return pem;
+            return Buffer.from(pem, "utf8").toString("base64");
         });
 
         const variables: VariableSpec[] = [
@@ -128,7 +129,7 @@ export class GitlabProject extends pulumi.ComponentResource {
             { key: "GITLAB_TOKEN", value: args.goModulesToken, secret: true, description: "Read token for private Go modules (pass it to go through a BuildKit secret)" },
             { key: `K8S_${ENV}_SERVER`, value: args.clusterServer, secret: false, description: `Kubernetes API URL of ${env}` },
             { key: `K8S_${ENV}_TOKEN`, value: args.deployerToken, secret: true, description: `Bearer token of ${args.service}-deployer in ${env}` },
-            { key: `K8S_${ENV}_CA`, value: caPem, secret: false, description: `CA certificate (PEM) of the Kubernetes API of ${env}` },
+            { key: `K8S_${ENV}_CA`, value: caBase64, secret: false, description: `CA certificate of the Kubernetes API of ${env}, base64 PEM (certificate-authority-data)` },
         ];
 
         for (const v of variables) {

@@ -154,13 +154,15 @@ describe("GitlabProject", () => {
             await runInStack(() => { new GitlabProject("the-project-example-microservice", projectArgs("dev")); return {}; });
         });
 
-        it("stores what the pipeline template reads: domain, Go token, API URL, deployer token, PEM CA", () => {
+        it("stores what the pipeline template reads: domain, Go token, API URL, deployer token, CA as certificate-authority-data", () => {
             const vars = variables(resources);
             assert.strictEqual(vars.get("GITLAB_DOMAIN")!.inputs.value, "gitlab.example.com");
             assert.strictEqual(vars.get("GITLAB_TOKEN")!.inputs.value, GO_TOKEN);
             assert.strictEqual(vars.get("K8S_DEV_SERVER")!.inputs.value, "https://203.0.113.10:6443");
             assert.strictEqual(vars.get("K8S_DEV_TOKEN")!.inputs.value, DEPLOYER_TOKEN);
-            assert.strictEqual(vars.get("K8S_DEV_CA")!.inputs.value, CA_PEM);
+            const ca = vars.get("K8S_DEV_CA")!.inputs.value as string;
+            assert.match(ca, /^[A-Za-z0-9+/=]+$/, "one line of base64");
+            assert.strictEqual(Buffer.from(ca, "base64").toString("utf8"), CA_PEM);
         });
 
         it("masks and hides the tokens and keeps them secret in Pulumi's state; leaves public values readable", async () => {
