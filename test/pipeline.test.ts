@@ -170,7 +170,10 @@ describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservic
                 assert.strictEqual(up.variables.STACK, stack);
                 assert.ok(up.script.some((line: string) => line.startsWith('pulumi up --yes --stack "$STACK"')));
             }
-            assert.match(infraPreview.variables.PULUMI_VERSION, /^\d+\.\d+\.\d+$/);
+            // CI runs the CLI version developers build with `npm run toolchain`.
+            const toolchain = fs.readFileSync(path.join(ROOT, "tools", "go.mod"), "utf8").match(/github\.com\/pulumi\/pulumi\/pkg\/v3 v(\S+)/);
+            assert.ok(toolchain, "tools/go.mod pins github.com/pulumi/pulumi/pkg/v3");
+            assert.strictEqual(infraPreview.variables.PULUMI_VERSION, toolchain[1]);
             assert.strictEqual(infraPreview.test.image.name, "pulumi/pulumi-nodejs:$PULUMI_VERSION");
         });
 
