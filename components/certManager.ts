@@ -138,7 +138,8 @@ export class CertManager extends pulumi.ComponentResource {
                         email: args.email,
                         // The ACME account key, kept in cert-manager's namespace.
                         privateKeySecretRef: { name: `${issuer.name}-account-key` },
-                        solvers: [{ http01: { ingress: { ingressClassName: args.ingressClassName } } }],
+                        // ClusterIP: Traefik reaches the solver pod directly; no NodePort is opened on the nodes.
+                        solvers: [{ http01: { ingress: { ingressClassName: args.ingressClassName, serviceType: "ClusterIP" } } }],
                     },
                 },
             }, { ...child, dependsOn: [apiCheck] }),

@@ -79,10 +79,10 @@ describe("CertManager", () => {
         assert.notStrictEqual(staging.privateKeySecretRef.name, prod.privateKeySecretRef.name);
     });
 
-    it("registers the configured e-mail and solves HTTP-01 through the ingress class", () => {
+    it("registers the configured e-mail and solves HTTP-01 through the ingress class, opening no NodePort", () => {
         for (const r of issuers(built.resources)) {
             assert.strictEqual(r.inputs.spec.acme.email, "ops@example.com");
-            assert.deepStrictEqual(r.inputs.spec.acme.solvers, [{ http01: { ingress: { ingressClassName: "traefik" } } }]);
+            assert.deepStrictEqual(r.inputs.spec.acme.solvers, [{ http01: { ingress: { ingressClassName: "traefik", serviceType: "ClusterIP" } } }]);
         }
     });
 
