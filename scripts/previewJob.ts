@@ -63,13 +63,14 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
         console.error((e as Error).message);
     }
 
-    fs.mkdirSync(REPORT_DIR, { recursive: true });
-    if (digest) {
+    const succeeded = diff.code === 0 && json.code === 0 && digest !== undefined;
+    // Counts of a failed preview would be partial: the widget then shows no report for the stack.
+    if (succeeded && digest) {
         const counts = widgetCounts(digest);
+        fs.mkdirSync(REPORT_DIR, { recursive: true });
         fs.writeFileSync(reportPath(stack), `${JSON.stringify(counts)}\n`);
         console.log(`${stack}: ${counts.create} to create, ${counts.update} to update, ${counts.delete} to delete (${reportPath(stack)})`);
     }
-    const succeeded = diff.code === 0 && json.code === 0 && digest !== undefined;
 
     let noteFailed = false;
     if (!env.CI_MERGE_REQUEST_IID) {

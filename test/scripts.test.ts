@@ -1,7 +1,9 @@
 import * as assert from "assert";
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
+import * as os from "os";
 import * as path from "path";
 import { checkTransport, MergeRequestRef, upsertNote } from "../scripts/gitlabNotes";
 import {
@@ -191,5 +193,111 @@ describe("the one MR note per stack (scripts/gitlabNotes.ts)", () => {
     it("refuses a body without its marker, which the next run could not find", async () => {
         await assert.rejects(upsertNote({ apiUrl: "https://gitlab.example.com/api/v4", projectId: "1", mergeRequestIid: "1", token: "t" }, marker, "no marker"),
             /must contain its marker/);
+    });
+});
+
+/**
+ * Test double of the `pulumi` CLI: logs its arguments and replays a fixture (`--json` or the
+ * `--diff` text) with a given exit code, as the real CLI prints them.
+ */
+const FAKE_PULUMI = `#!/bin/sh
+echo "$*" >> "$FAKE_PULUMI_LOG"
+case " $* " in
+  *" --json "*) cat "$FAKE_PULUMI_JSON" ;;
+  *) cat "$FAKE_PULUMI_DIFF" ;;
+esac
+exit "$FAKE_PULUMI_CODE"
+`;
+
+interface JobRun { code: number; stdout: string; stderr: string; pulumiCalls: string[]; report?: unknown }
+
+/** Runs `scripts/previewJob.ts` as CI does, in a fresh directory, with the fake CLI first on PATH. */
+function previewJob(stack: string, env: Record<string, string>): Promise<JobRun> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hp-preview-job-"));
+    fs.writeFileSync(path.join(dir, "pulumi"), FAKE_PULUMI, { mode: 0o755 });
+    const log = path.join(dir, "pulumi.log");
+    const root = path.resolve(__dirname, "..");
+    const childEnv: NodeJS.ProcessEnv = {
+        PATH: `${dir}:${process.env.PATH}`,
+        TS_NODE_PROJECT: path.join(root, "tsconfig.json"),
+        FAKE_PULUMI_LOG: log,
+        FAKE_PULUMI_DIFF: path.join(FIXTURES, "preview-changes.diff.txt"),
+        FAKE_PULUMI_CODE: "0",
+        CI_COMMIT_SHORT_SHA: "0a1b2c3d",
+        CI_JOB_URL: "https://gitlab.example.com/the-project/hobby-platform/-/jobs/1",
+        ...env,
+    };
+    const args = ["-r", require.resolve("ts-node/register/transpile-only"), path.join(root, "scripts", "previewJob.ts"), stack];
+    return new Promise((resolve) => {
+        execFile(process.execPath, args, { cwd: dir, env: childEnv }, (error, stdout, stderr) => {
+            const report = path.join(dir, "pulumi-preview", `${stack}.json`);
+            resolve({
+                code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
+                stdout,
+                stderr,
+                pulumiCalls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [],
+                report: fs.existsSync(report) ? JSON.parse(fs.readFileSync(report, "utf8")) : undefined,
+            });
+            fs.rmSync(dir, { recursive: true, force: true });
+        });
+    });
+}
+
+describe("the preview job (npm run ci:preview -- <stack>)", function () {
+    // Each run starts ts-node in a child process.
+    this.timeout(60_000);
+
+    it("previews with --diff and --json, writes the widget report and keeps one note, updated on the next push", async () => {
+        const gl = await fakeGitLab([]);
+        try {
+            const env = {
+                FAKE_PULUMI_JSON: path.join(FIXTURES, "preview-changes.json"),
+                CI_MERGE_REQUEST_IID: "7", CI_PROJECT_ID: "42", CI_API_V4_URL: gl.ref.apiUrl, PREVIEW_NOTE_TOKEN: gl.ref.token,
+            };
+            const [first, second] = [await previewJob("dev", env), await previewJob("dev", env)];
+            assert.strictEqual(first.code, 0, first.stderr);
+            assert.deepStrictEqual(first.pulumiCalls, [
+                "preview --stack dev --non-interactive --diff --color never --suppress-progress",
+                "preview --stack dev --non-interactive --json",
+            ]);
+            assert.deepStrictEqual(first.report, { create: 2, update: 1, delete: 2 });
+            assert.ok(first.stdout.includes("+ kubernetes:apps/v1:Deployment: (create)"), "the diff goes to the job log");
+            assert.ok(first.stdout.includes("Merge-request note 1000 created."));
+            assert.strictEqual(second.code, 0, second.stderr);
+            assert.ok(second.stdout.includes("Merge-request note 1000 updated."));
+            assert.strictEqual(gl.notes.length, 1);
+            assert.ok(gl.notes[0].body.startsWith(noteMarker("dev")));
+            assert.ok(gl.notes[0].body.includes("commit `0a1b2c3d`"));
+        } finally {
+            await gl.close();
+        }
+    });
+
+    it("a failed preview: the note says so, no partial counts for the widget, the job fails", async () => {
+        const gl = await fakeGitLab([]);
+        try {
+            const run = await previewJob("prod", {
+                FAKE_PULUMI_JSON: path.join(FIXTURES, "preview-failed.json"), FAKE_PULUMI_CODE: "255",
+                CI_MERGE_REQUEST_IID: "7", CI_PROJECT_ID: "42", CI_API_V4_URL: gl.ref.apiUrl, PREVIEW_NOTE_TOKEN: gl.ref.token,
+            });
+            assert.strictEqual(run.code, 1);
+            assert.strictEqual(run.report, undefined);
+            assert.ok(gl.notes[0].body.includes("### Pulumi preview: `prod` (failed)"));
+        } finally {
+            await gl.close();
+        }
+    });
+
+    it("fails, naming the variable, when the MR pipeline has no note token; refuses the local stack", async () => {
+        const [noToken, local] = await Promise.all([
+            previewJob("stg", { FAKE_PULUMI_JSON: path.join(FIXTURES, "preview-no-changes.json"), CI_MERGE_REQUEST_IID: "7" }),
+            previewJob("local", {}),
+        ]);
+        assert.strictEqual(noToken.code, 1);
+        assert.match(noToken.stderr, /PREVIEW_NOTE_TOKEN is not set/);
+        assert.deepStrictEqual(noToken.report, { create: 0, update: 0, delete: 0 }, "the widget still gets the counts");
+        assert.strictEqual(local.code, 2);
+        assert.deepStrictEqual(local.pulumiCalls, []);
+        assert.match(local.stderr, /one of dev, stg, prod/);
     });
 });
