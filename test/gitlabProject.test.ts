@@ -3,15 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { GitlabProject, GitlabProjectArgs, gitlabProvider, maskingProblem } from "../components/gitlabProject";
 import { GitlabRegistryAccess, GitlabRegistryAccessArgs } from "../components/gitlabRegistryAccess";
 import { Microservice } from "../components/microservice";
-import { installMocks, isSecret, MOCK_STATES, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
-
-const DEPLOY_TOKEN = "gitlab:index/projectDeployToken:ProjectDeployToken";
-const VARIABLE = "gitlab:index/projectVariable:ProjectVariable";
-const ENVIRONMENT = "gitlab:index/projectEnvironment:ProjectEnvironment";
-
-// What GitLab fills in when it creates a deploy token.
-const deployTokenState = (name: string) => ({ username: `gitlab+deploy-token-${name.length}`, token: `gldt-mock${name.replace(/\W/g, "")}`, expired: false, revoked: false });
-MOCK_STATES[DEPLOY_TOKEN] = (_inputs, name) => deployTokenState(name);
+import { DEPLOY_TOKEN, deployTokenState, ENVIRONMENT, VARIABLE } from "./helpers/gitlabMocks";
+import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
 
 const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2gAwIBAgIBADAKBggqhkjOPQQDAjAjMSEwHwYDVQQDDBhrM3Mtc2Vy\n-----END CERTIFICATE-----\n";
 const GO_TOKEN = "glpat-Go0dModulesReadToken_123";
