@@ -243,6 +243,11 @@ function previewJob(stack: string, env: Record<string, string>): Promise<JobRun>
     });
 }
 
+/** The variables GitLab gives a merge-request job, pointing at the loopback GitLab. */
+const mergeRequestEnv = (ref: MergeRequestRef) => ({
+    CI_MERGE_REQUEST_IID: ref.mergeRequestIid, CI_PROJECT_ID: ref.projectId, CI_API_V4_URL: ref.apiUrl, PREVIEW_NOTE_TOKEN: ref.token,
+});
+
 describe("the preview job (npm run ci:preview -- <stack>)", function () {
     // Each run starts ts-node in a child process.
     this.timeout(60_000);
@@ -250,10 +255,7 @@ describe("the preview job (npm run ci:preview -- <stack>)", function () {
     it("previews with --diff and --json, writes the widget report and keeps one note, updated on the next push", async () => {
         const gl = await fakeGitLab([]);
         try {
-            const env = {
-                FAKE_PULUMI_JSON: path.join(FIXTURES, "preview-changes.json"),
-                CI_MERGE_REQUEST_IID: "7", CI_PROJECT_ID: "42", CI_API_V4_URL: gl.ref.apiUrl, PREVIEW_NOTE_TOKEN: gl.ref.token,
-            };
+            const env = { FAKE_PULUMI_JSON: path.join(FIXTURES, "preview-changes.json"), ...mergeRequestEnv(gl.ref) };
             const [first, second] = [await previewJob("dev", env), await previewJob("dev", env)];
             assert.strictEqual(first.code, 0, first.stderr);
             assert.deepStrictEqual(first.pulumiCalls, [
@@ -277,8 +279,7 @@ describe("the preview job (npm run ci:preview -- <stack>)", function () {
         const gl = await fakeGitLab([]);
         try {
             const run = await previewJob("prod", {
-                FAKE_PULUMI_JSON: path.join(FIXTURES, "preview-failed.json"), FAKE_PULUMI_CODE: "255",
-                CI_MERGE_REQUEST_IID: "7", CI_PROJECT_ID: "42", CI_API_V4_URL: gl.ref.apiUrl, PREVIEW_NOTE_TOKEN: gl.ref.token,
+                FAKE_PULUMI_JSON: path.join(FIXTURES, "preview-failed.json"), FAKE_PULUMI_CODE: "255", ...mergeRequestEnv(gl.ref),
             });
             assert.strictEqual(run.code, 1);
             assert.strictEqual(run.report, undefined);
