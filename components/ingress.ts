@@ -42,7 +42,7 @@ export function traefikValues(args: Pick<ClusterIngressArgs, "redirectToHttps" |
         ports: {
             // cert-manager's HTTP-01 challenge still passes: Let's Encrypt and cert-manager's
             // self-check both follow the redirect to 443 and do not verify the certificate there.
-            web: args.redirectToHttps ?? true
+            web: (args.redirectToHttps ?? true)
                 ? { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } }
                 : {},
         },
@@ -56,7 +56,7 @@ export function traefikValues(args: Pick<ClusterIngressArgs, "redirectToHttps" |
  * rendered by Pulumi, so `pulumi preview` needs no network and no cluster.
  */
 export class ClusterIngress extends pulumi.ComponentResource {
-    /** IngressClass to put on Ingresses; known once the controller configuration is applied. */
+    /** IngressClass to put on Ingresses (known at preview); its users depend on the controller's configuration. */
     public readonly ingressClassName: pulumi.Output<string>;
     /** Addresses every service host must resolve to. */
     public readonly publicAddresses: pulumi.Output<string[]>;
