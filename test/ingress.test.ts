@@ -66,6 +66,10 @@ describe("ClusterIngress (k3s's Traefik)", () => {
         assert.strictEqual(await valueOf(built.ingress.ingressClassName), TRAEFIK_INGRESS_CLASS);
     });
 
+    it("writes the published addresses into every Ingress's status, which Pulumi waits for", () => {
+        assert.strictEqual(values(built.resources).providers.kubernetesIngress.publishedService.enabled, true);
+    });
+
     it("exposes the nodes' public addresses as the targets for DNS", async () => {
         assert.deepStrictEqual(await valueOf(built.ingress.publicAddresses), ["203.0.113.10", "203.0.113.11", "203.0.113.12"]);
         assert.deepStrictEqual(await valueOf((await build({ publicAddresses: undefined })).ingress.publicAddresses), []);
