@@ -215,6 +215,7 @@ export function parseConfig(input: Record<string, unknown>, hasSecret: (key: Sec
     if (raw.gitlab.enabled) {
         if (!raw.gitlab.domain) problems.push(`${keyOf(["gitlab", "domain"])}: is required when gitlab.enabled is true, e.g. "gitlab.example.com"`);
         if (!raw.gitlab.registry) problems.push(`${keyOf(["gitlab", "registry"])}: is required when gitlab.enabled is true, e.g. "registry.example.com"`);
+        if (!raw.gitlab.deployTokenExpiresAt) problems.push(`${keyOf(["gitlab", "deployTokenExpiresAt"])}: is required when gitlab.enabled is true (every deploy token expires), e.g. "2027-06-30"`);
         if (!raw.cluster.enabled) {
             problems.push(`${keyOf(["gitlab", "enabled"])}: needs cluster.enabled true (the CI variables carry the cluster's server and CA); for a local cluster set it false, e.g. gitlab: { enabled: false }`);
         }
@@ -243,6 +244,7 @@ export function parseConfig(input: Record<string, unknown>, hasSecret: (key: Sec
     }
 
     const hosts = new Map<string, string>();
+    const gitlabProjects = new Map<string, string>();
     const projects: Record<string, ProjectConfig> = {};
     for (const [project, p] of Object.entries(raw.projects)) {
         const services: Record<string, ServiceConfig> = {};
@@ -257,7 +259,12 @@ export function parseConfig(input: Record<string, unknown>, hasSecret: (key: Sec
             if (host.split(".").some((label) => label.length > 63) || host.length > 253) {
                 problems.push(`${where}.host: "${host}" is not a valid DNS name (a label over 63 characters); set a shorter host, e.g. "api.the-project.${env}.example.com"`);
             }
-            services[service] = { ...s, gitlabProject: s.gitlabProject ?? `${project}/${service}`, host };
+            const gitlabProject = s.gitlabProject ?? `${project}/${service}`;
+            // A GitLab project holds one service's environments and CI/CD variables.
+            const sharing = gitlabProjects.get(gitlabProject);
+            if (raw.gitlab.enabled && sharing) problems.push(`${where}.gitlabProject: "${gitlabProject}" is already the GitLab project of ${sharing}; give each service its own, e.g. "${project}/${service}"`);
+            gitlabProjects.set(gitlabProject, where);
+            services[service] = { ...s, gitlabProject, host };
         }
         projects[project] = { client: p.client ?? raw.client, services };
     }

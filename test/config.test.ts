@@ -7,7 +7,7 @@ function valid(): Record<string, any> {
         environment: "dev",
         domain: "example.com",
         cluster: { region: "ams", plan: "vc2-1c-2gb", nodeCount: 3, adminCidrs: ["203.0.113.0/24"] },
-        gitlab: { domain: "gitlab.example.com", registry: "registry.example.com" },
+        gitlab: { domain: "gitlab.example.com", registry: "registry.example.com", deployTokenExpiresAt: "2027-06-30" },
         acme: { email: "ops@example.com" },
         projects: {
             "the-project": {
@@ -120,6 +120,10 @@ describe("config", () => {
         ["cluster.enabled not boolean", (c) => { c.cluster.enabled = "yes"; }, "hobby-platform:cluster.enabled", /true or false/],
         ["gitlab domain missing", (c) => { delete c.gitlab.domain; }, "hobby-platform:gitlab.domain", /required when gitlab.enabled/],
         ["gitlab registry missing", (c) => { delete c.gitlab.registry; }, "hobby-platform:gitlab.registry", /required/],
+        ["deploy token expiry missing", (c) => { delete c.gitlab.deployTokenExpiresAt; }, "hobby-platform:gitlab.deployTokenExpiresAt", /required when gitlab.enabled/],
+        ["two services in one GitLab project", (c) => {
+            c.projects["the-project"].services["second"] = { basePath: "/second", gitlabProject: "the-project/example-microservice" };
+        }, "hobby-platform:projects.the-project.services.second.gitlabProject", /already the GitLab project of .*example-microservice/],
         ["deploy token expiry not a date", (c) => { c.gitlab.deployTokenExpiresAt = "next year"; }, "hobby-platform:gitlab.deployTokenExpiresAt", /YYYY-MM-DD/],
         ["gitlab without a cluster", (c) => { c.cluster.enabled = false; c.ingress = { className: "traefik" }; c.certManager = { issuer: "x" }; }, "hobby-platform:gitlab.enabled", /needs cluster.enabled/],
         ["acme email invalid", (c) => { c.acme.email = "ops-at-example"; }, "hobby-platform:acme.email", /e-mail/],
