@@ -3,6 +3,7 @@
 // an example of a good value, so that a bad stack file costs one run, not one run per typo.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { clusterSpecProblems, parseIpv4Cidr } from "./components/clusterSpec";
 
 export const PROJECT = "hobby-platform";
 
@@ -101,7 +102,9 @@ const clusterSchema = z.strictObject({
     })).default([]),
     adminCidrs: z.array(z.string().refine(isValidCidr, { error: `must be a CIDR, e.g. "203.0.113.7/32"` })).default([]),
     /** Private network of the VPC. */
-    vpcCidr: z.string().refine(isValidCidr, { error: `must be an IPv4 CIDR, e.g. "10.42.100.0/24"` }).default("10.99.0.0/24"),
+    vpcCidr: z.string().refine((c) => parseIpv4Cidr(c) !== undefined, { error: `must be an IPv4 CIDR, e.g. "10.99.0.0/24"` }).default("10.99.0.0/24"),
+    /** Node hostnames are `<hostnamePrefix>-1`, `-2`, ...; default `hobby-<environment>`. */
+    hostnamePrefix: dnsLabel("hobby-dev").max(61, { error: `must be at most 61 characters (a "-N" suffix follows), e.g. "hobby-dev"` }).optional(),
     /** Monthly USD price per plan, overriding the built-in table. */
     planPrices: z.record(z.string(), z.number({ error: "must be a price in USD, e.g. 10" }).nonnegative({ error: "must not be negative, e.g. 10" })).default({}),
     /** kubeconfig context to use when `enabled` is false; default: the current context. */
@@ -155,7 +158,7 @@ const rawSchema = z.strictObject({
 type Raw = z.infer<typeof rawSchema>;
 export type ServiceConfig = Raw["projects"][string]["services"][string] & { gitlabProject: string; host: string };
 export type ProjectConfig = { client: string; services: Record<string, ServiceConfig> };
-export type ClusterConfig = Raw["cluster"];
+export type ClusterConfig = Raw["cluster"] & { hostnamePrefix: string };
 export type GitlabConfig = Raw["gitlab"];
 
 export interface PlatformConfig {
@@ -239,6 +242,7 @@ export function parseConfig(input: Record<string, unknown>, hasSecret: (key: Sec
     if (!certManagerInstall && !raw.certManager.issuer) {
         problems.push(`${keyOf(["certManager", "issuer"])}: is required when certManager.install is false, e.g. "letsencrypt-prod"`);
     }
+    if (raw.cluster.enabled) problems.push(...clusterSpecProblems(raw.cluster, (field) => keyOf(["cluster", field])));
     if (Object.keys(raw.projects).length === 0) {
         problems.push(`${keyOf(["projects"])}: must define at least one project, e.g. { the-project: { services: {...} } }`);
     }
@@ -274,7 +278,7 @@ export function parseConfig(input: Record<string, unknown>, hasSecret: (key: Sec
         environment: env,
         domain: raw.domain,
         client: raw.client,
-        cluster: raw.cluster,
+        cluster: { ...raw.cluster, hostnamePrefix: raw.cluster.hostnamePrefix ?? `hobby-${env}` },
         gitlab: raw.gitlab,
         acme: { email: raw.acme.email, staging: raw.acme.staging ?? env !== "prod" },
         ingress: { install: ingressInstall, className: raw.ingress.className },

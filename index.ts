@@ -1,8 +1,8 @@
 // Reads the validated configuration and composes the components; nothing else happens here.
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
 import { CertManager } from "./components/certManager";
+import { clusterAccess } from "./components/clusterAccess";
 import { ClusterIngress } from "./components/ingress";
 import { Microservice, RegistryCredentials } from "./components/microservice";
 import { ProjectNamespace } from "./components/projectNamespace";
@@ -11,10 +11,7 @@ const cfg = loadConfig();
 const env = cfg.environment;
 
 // Kubernetes access: the stack's own cluster, or (cluster.enabled false) the current kubeconfig.
-const provider = new k8s.Provider("k8s", {
-    context: cfg.cluster.kubeContext,
-    enableServerSideApply: true,
-});
+const { provider, cluster } = clusterAccess(cfg);
 
 // Ingress class and certificate issuer the services use: the stack's own controller and
 // cert-manager when it installs them, else (e.g. `local`) the ones configured as present.
@@ -66,6 +63,12 @@ for (const [project, p] of Object.entries(cfg.projects)) {
 }
 
 export const environment = env;
+/** The cluster's API server, its nodes' addresses, admin kubeconfig (secret) and monthly cost. */
+export const apiServerUrl = cluster?.apiServerUrl;
+export const nodePublicIps = cluster?.publicIps;
+export const nodePrivateIps = cluster?.privateIps;
+export const kubeconfig = cluster?.kubeconfig;
+export const estimatedMonthlyCostUsd = cluster?.monthlyCostUsd;
 export const serviceUrls = Object.fromEntries(Object.entries(services).map(([k, v]) => [k, v.url]));
 /** Addresses every service host must resolve to (none known when the controller is not the stack's). */
 export const ingressAddresses = ingress?.publicAddresses ?? [];

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { PROJECT } from "../../config";
+import { CLUSTER_MOCK_STATES } from "./clusterMocks";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -69,9 +70,11 @@ export async function installMocks(stack: string, preview = false): Promise<Reco
     const list = recorded;
     const opts = options;
     await pulumi.runtime.setMocks({
-        newResource(args: pulumi.runtime.MockResourceArgs) {
+        async newResource(args: pulumi.runtime.MockResourceArgs) {
             args = { ...args, inputs: unwrap(args.inputs) };
-            const extra = MOCK_STATES[args.type]?.(args.inputs, args.name) ?? {};
+            const state = MOCK_STATES[args.type] ?? CLUSTER_MOCK_STATES[args.type];
+            // In a preview, computed outputs are unknown: nothing to compute.
+            const extra = preview ? {} : (await state?.(args.inputs, args.name)) ?? {};
             const id = args.inputs.metadata?.name ?? `${args.name}-id`;
             list.push({ type: args.type, name: args.name, inputs: args.inputs, id, provider: args.provider, ...(opts.get(`${args.type}::${args.name}`) ?? { opts: {}, secretInputs: Promise.resolve([]) }) });
             // In a preview, computed outputs are unknown: only inputs come back.

@@ -1,0 +1,72 @@
+// Renders the k3s server user data from its template file. The template is YAML: it is parsed,
+// every "{{name}}" inside a string is replaced by its value, the first server's seed files are
+// appended to write_files, and the result is serialized again, so multi-line values (PEMs, the
+// k3s config) are always quoted and indented correctly, whatever they contain.
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+
+export const SERVER_TEMPLATE = path.join(__dirname, "templates", "k3s-server.cloud-init.yaml");
+
+/** Where k3s looks for the CAs it should use instead of generating its own. */
+export const K3S_TLS_DIR = "/var/lib/rancher/k3s/server/tls";
+
+/** A file cloud-init writes before k3s first starts. */
+export interface SeedFile {
+    /** Absolute path on the node. */
+    path: string;
+    content: string;
+    /** Private keys are readable by root only. */
+    private: boolean;
+}
+
+export interface ServerUserDataArgs {
+    /** Pinned k3s release, e.g. `v1.33.5+k3s1`. */
+    k3sVersion: string;
+    /** The VPC's IPv4 network: its route names the private interface. */
+    vpcCidr: string;
+    /** k3s pod network, blocked from the metadata service. */
+    podCidr: string;
+    /** k3s service network, blocked from the metadata service. */
+    serviceCidr: string;
+    /** Contents of `/etc/rancher/k3s/config.yaml` (token, HA role, networks). */
+    k3sConfig: Record<string, unknown>;
+    /** Extra files (the first server's CAs); none on the servers that join. */
+    seedFiles: SeedFile[];
+}
+
+const PLACEHOLDER = /\{\{(\w+)\}\}/g;
+
+/** Replaces `{{name}}` in every string of a parsed YAML value; an unknown name is an error. */
+export function fillTemplate(value: unknown, values: Readonly<Record<string, string>>): unknown {
+    if (typeof value === "string") {
+        return value.replace(PLACEHOLDER, (_, key: string) => {
+            if (!(key in values)) throw new Error(`template placeholder {{${key}}} has no value`);
+            return values[key];
+        });
+    }
+    if (Array.isArray(value)) return value.map((v) => fillTemplate(v, values));
+    if (value !== null && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillTemplate(v, values)]));
+    }
+    return value;
+}
+
+/** The cloud-config (`#cloud-config` document) of one k3s server. */
+export function renderServerUserData(args: ServerUserDataArgs): string {
+    const template = YAML.parse(fs.readFileSync(SERVER_TEMPLATE, "utf8")) as { write_files: Record<string, unknown>[] };
+    const doc = fillTemplate(template, {
+        k3sVersion: args.k3sVersion,
+        vpcCidr: args.vpcCidr,
+        podCidr: args.podCidr,
+        serviceCidr: args.serviceCidr,
+        k3sConfig: YAML.stringify(args.k3sConfig),
+    }) as { write_files: Record<string, unknown>[] };
+    doc.write_files.push(...args.seedFiles.map((f) => ({
+        path: f.path,
+        owner: "root:root",
+        permissions: f.private ? "0600" : "0644",
+        content: f.content,
+    })));
+    return `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;
+}

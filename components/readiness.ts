@@ -1,0 +1,155 @@
+// The readiness gate: a Pulumi dynamic resource that is created only once the new cluster's API
+// server answers /readyz over TLS verified against the stack's own server CA, and every expected
+// node is Ready. Kubernetes resources depend on it, so one `pulumi up` goes from nothing to a
+// working cluster. Its code runs only in create and update, which `pulumi preview` never calls.
+import * as https from "https";
+import * as pulumi from "@pulumi/pulumi";
+
+/** What the gate waits for. */
+export interface ClusterReadinessInputs {
+    /** API server URL, e.g. `https://203.0.113.10:6443`. */
+    server: string;
+    /** PEM of the CA the API server's certificate must chain to. */
+    caCertificate: string;
+    /** PEM of a client certificate allowed to read nodes. */
+    clientCertificate: string;
+    /** PEM of that certificate's key. */
+    clientKey: string;
+    /** Names of the nodes that must all be Ready. */
+    nodeNames: string[];
+    /** Give up after this many seconds. */
+    timeoutSeconds: number;
+    /** Seconds between two checks. */
+    pollSeconds: number;
+}
+
+/** What the gate records: the inputs that decide whether it must wait again, and what it saw. */
+export interface ClusterReadinessOutputs {
+    server: string;
+    caCertificate: string;
+    clientCertificate: string;
+    nodeNames: string[];
+    /** Nodes that were Ready when the gate opened. */
+    readyNodes: string[];
+}
+
+interface Answer {
+    status: number;
+    body: string;
+}
+
+/** One GET with TLS verified against `ca` and client-certificate authentication. */
+function get(inputs: ClusterReadinessInputs, path: string): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+        const req = https.get(new URL(path, inputs.server), {
+            ca: inputs.caCertificate,
+            cert: inputs.clientCertificate,
+            key: inputs.clientKey,
+            rejectUnauthorized: true,
+            timeout: 10_000,
+        }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => { body += chunk; });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("timeout", () => req.destroy(new Error("no answer within 10 s")));
+        req.on("error", reject);
+    });
+}
+
+/** Why the cluster is not ready yet, or undefined when it is. */
+async function notReadyReason(inputs: ClusterReadinessInputs): Promise<string | undefined> {
+    const readyz = await get(inputs, "/readyz");
+    if (readyz.status !== 200) return `/readyz answered ${readyz.status}: ${readyz.body.trim().split("\n").filter((l) => l.includes("failed")).join("; ") || readyz.body.trim().slice(0, 200)}`;
+    const nodes = await get(inputs, "/api/v1/nodes");
+    if (nodes.status !== 200) return `GET /api/v1/nodes answered ${nodes.status}`;
+    const items = (JSON.parse(nodes.body) as { items?: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] }).items ?? [];
+    const ready = new Set(items
+        .filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+        .map((n) => n.metadata.name));
+    const missing = inputs.nodeNames.filter((n) => !ready.has(n));
+    return missing.length > 0 ? `nodes not Ready yet: ${missing.join(", ")}` : undefined;
+}
+
+/**
+ * Waits until the cluster is ready, checking every `pollSeconds`; fails with the last reason it
+ * saw after `timeoutSeconds`. Messages name the server and nodes, never a credential.
+ */
+export async function waitForCluster(inputs: ClusterReadinessInputs): Promise<ClusterReadinessOutputs> {
+    const deadline = Date.now() + inputs.timeoutSeconds * 1000;
+    let reason = "not checked yet";
+    for (;;) {
+        try {
+            reason = (await notReadyReason(inputs)) ?? "";
+        } catch (e) {
+            reason = (e as Error).message;
+        }
+        if (reason === "") break;
+        if (Date.now() + inputs.pollSeconds * 1000 > deadline) {
+            throw new Error(`cluster at ${inputs.server} is not ready after ${inputs.timeoutSeconds} s: ${reason}. ` +
+                "Check that this machine's address is in cluster.adminCidrs and the nodes' cloud-init log " +
+                "(/var/log/cloud-init-output.log); `pulumi up` again resumes waiting.");
+        }
+        await new Promise((r) => setTimeout(r, inputs.pollSeconds * 1000));
+    }
+    return {
+        server: inputs.server,
+        caCertificate: inputs.caCertificate,
+        clientCertificate: inputs.clientCertificate,
+        nodeNames: inputs.nodeNames,
+        readyNodes: [...inputs.nodeNames],
+    };
+}
+
+/** The fields whose change means the gate must wait again (a new server, CA, node set, cert). */
+const WAIT_AGAIN_ON = ["server", "caCertificate", "clientCertificate", "nodeNames"] as const;
+
+export const readinessProvider: pulumi.dynamic.ResourceProvider<ClusterReadinessInputs, ClusterReadinessOutputs> = {
+    async create(inputs) {
+        const outs = await waitForCluster(inputs);
+        return { id: `${new URL(inputs.server).host}-ready`, outs };
+    },
+    async diff(_id, olds, news) {
+        const changed = WAIT_AGAIN_ON.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+        return { changes: changed.length > 0, replaces: changed.includes("server") ? ["server"] : [] };
+    },
+    async update(_id, _olds, news) {
+        return { outs: await waitForCluster(news) };
+    },
+};
+
+export interface ClusterReadinessArgs {
+    /** API server URL. */
+    server: pulumi.Input<string>;
+    /** PEM of the server CA. */
+    caCertificate: pulumi.Input<string>;
+    /** PEM of an admin client certificate. */
+    clientCertificate: pulumi.Input<string>;
+    /** PEM of its key (kept secret; not stored in the gate's outputs). */
+    clientKey: pulumi.Input<string>;
+    /** Node names that must be Ready. */
+    nodeNames: pulumi.Input<pulumi.Input<string>[]>;
+    /** Bounded wait; default 15 minutes (VM boot, package install, k3s start, HA join). */
+    timeoutSeconds?: number;
+    /** Seconds between checks; default 10. */
+    pollSeconds?: number;
+}
+
+/** A resource that exists once the cluster is ready; depend on it before using the cluster. */
+export class ClusterReadiness extends pulumi.dynamic.Resource {
+    public readonly readyNodes!: pulumi.Output<string[]>;
+
+    constructor(name: string, args: ClusterReadinessArgs, opts?: pulumi.CustomResourceOptions) {
+        super(readinessProvider, name, {
+            server: args.server,
+            caCertificate: args.caCertificate,
+            clientCertificate: args.clientCertificate,
+            clientKey: pulumi.secret(args.clientKey),
+            nodeNames: args.nodeNames,
+            timeoutSeconds: args.timeoutSeconds ?? 900,
+            pollSeconds: args.pollSeconds ?? 10,
+            readyNodes: undefined,
+        }, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["clientKey"] }), "hobby-platform", "ClusterReadiness");
+    }
+}

@@ -1,0 +1,145 @@
+// The readiness gate against a real HTTPS server on the loopback interface, with certificates
+// made the way the stack makes them: a server CA, a client CA and an admin client certificate.
+import * as assert from "assert";
+import { generateKeyPairSync } from "crypto";
+import * as https from "https";
+import { AddressInfo } from "net";
+import { ClusterReadinessInputs, readinessProvider, waitForCluster } from "../components/readiness";
+import { certRequest, locallySignedCert, selfSignedCert } from "./helpers/clusterMocks";
+
+const ecKey = () => generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "sec1", format: "pem" }) as string;
+const CA = { isCaCertificate: true, validityPeriodHours: 24, allowedUses: ["cert_signing", "digital_signature"] };
+
+interface Pki {
+    serverCa: string;
+    server: { cert: string; key: string };
+    clientCa: string;
+    client: { cert: string; key: string };
+}
+
+async function signed(caCert: string, caKey: string, cn: string, uses: string[], ipAddresses?: string[]) {
+    const key = ecKey();
+    const cert = await locallySignedCert(await certRequest(key, { commonName: cn }), caCert, caKey, { validityPeriodHours: 24, allowedUses: uses, ipAddresses });
+    return { cert, key };
+}
+
+async function makePki(): Promise<Pki> {
+    const [serverCaKey, clientCaKey] = [ecKey(), ecKey()];
+    const serverCa = await selfSignedCert(serverCaKey, { ...CA, subject: { commonName: "server-ca" } });
+    const clientCa = await selfSignedCert(clientCaKey, { ...CA, subject: { commonName: "client-ca" } });
+    return {
+        serverCa,
+        server: await signed(serverCa, serverCaKey, "kube-apiserver", ["server_auth", "digital_signature"], ["127.0.0.1"]),
+        clientCa,
+        client: await signed(clientCa, clientCaKey, "hobby-platform-admin", ["client_auth", "digital_signature"]),
+    };
+}
+
+type Node = { name: string; ready: boolean };
+
+/** A stand-in API server: /readyz and /api/v1/nodes, client certificates required. */
+class FakeApiServer {
+    readyz = 200;
+    nodes: Node[] = [];
+    requests = 0;
+    private server?: https.Server;
+
+    async start(pki: Pki, serving = pki.server): Promise<string> {
+        this.server = https.createServer({ cert: serving.cert, key: serving.key, ca: pki.clientCa, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+            this.requests++;
+            if (req.url === "/readyz") {
+                res.writeHead(this.readyz).end(this.readyz === 200 ? "ok" : "[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed");
+            } else if (req.url === "/api/v1/nodes") {
+                res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
+                    items: this.nodes.map((n) => ({ metadata: { name: n.name }, status: { conditions: [{ type: "Ready", status: n.ready ? "True" : "False" }] } })),
+                }));
+            } else {
+                res.writeHead(404).end();
+            }
+        });
+        await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
+        return `https://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    }
+
+    stop(): Promise<void> {
+        return new Promise((r) => this.server ? this.server.close(() => r()) : r());
+    }
+}
+
+describe("HobbyCluster readiness gate", function () {
+    this.timeout(20_000);
+    let pki: Pki;
+    let api: FakeApiServer;
+    let inputs: ClusterReadinessInputs;
+
+    before(async () => { pki = await makePki(); });
+    beforeEach(async () => {
+        api = new FakeApiServer();
+        const server = await api.start(pki);
+        inputs = {
+            server,
+            caCertificate: pki.serverCa,
+            clientCertificate: pki.client.cert,
+            clientKey: pki.client.key,
+            nodeNames: ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3"],
+            timeoutSeconds: 1,
+            pollSeconds: 0.05,
+        };
+    });
+    afterEach(() => api.stop());
+
+    it("opens once /readyz is ok over verified TLS and every expected node is Ready", async () => {
+        api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true }));
+        const outs = await waitForCluster(inputs);
+        assert.deepStrictEqual(outs.readyNodes, inputs.nodeNames);
+        assert.strictEqual((outs as unknown as Record<string, unknown>).clientKey, undefined, "the key is not kept in the gate's state");
+    });
+
+    it("keeps waiting while the API server is not ready or a node is not Ready, then opens", async () => {
+        api.readyz = 500;
+        api.nodes = [{ name: "hobby-dev-1", ready: true }];
+        setTimeout(() => { api.readyz = 200; }, 150);
+        setTimeout(() => { api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true })); }, 300);
+        const started = Date.now();
+        await waitForCluster({ ...inputs, timeoutSeconds: 5 });
+        assert.ok(Date.now() - started >= 300, "it did not open before every node was Ready");
+        assert.ok(api.requests >= 4);
+    });
+
+    it("fails after the bounded wait naming what is missing, and no credential", async () => {
+        api.nodes = [{ name: "hobby-dev-1", ready: true }, { name: "hobby-dev-2", ready: false }];
+        const started = Date.now();
+        await assert.rejects(waitForCluster(inputs), (e: Error) => {
+            assert.match(e.message, new RegExp(`cluster at ${inputs.server} is not ready after 1 s: nodes not Ready yet: hobby-dev-2, hobby-dev-3`));
+            assert.match(e.message, /cluster\.adminCidrs/);
+            assert.doesNotMatch(e.message, /BEGIN|PRIVATE/);
+            return true;
+        });
+        assert.ok(Date.now() - started < 3000, "the wait is bounded");
+    });
+
+    it("reports an unready API server's failing checks", async () => {
+        api.readyz = 500;
+        await assert.rejects(waitForCluster(inputs), /\/readyz answered 500: \[-\]etcd failed/);
+    });
+
+    it("never trusts a server whose certificate is not from the cluster's CA", async () => {
+        await api.stop();
+        api = new FakeApiServer();
+        const other = await makePki();
+        inputs.server = await api.start(pki, other.server);
+        api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true }));
+        await assert.rejects(waitForCluster(inputs), /not ready after 1 s: .*(certificate|self.signed|verify)/i);
+        assert.strictEqual(api.requests, 0, "no request reached the impostor");
+    });
+
+    it("waits again when the server, CA, client certificate or node set changes, and only then", async () => {
+        const outs = { server: inputs.server, caCertificate: inputs.caCertificate, clientCertificate: inputs.clientCertificate, nodeNames: inputs.nodeNames, readyNodes: inputs.nodeNames };
+        const diff = (news: Partial<ClusterReadinessInputs>) => readinessProvider.diff!("id", outs, { ...inputs, ...news });
+        assert.deepStrictEqual(await diff({}), { changes: false, replaces: [] });
+        assert.deepStrictEqual(await diff({ timeoutSeconds: 60 }), { changes: false, replaces: [] });
+        assert.deepStrictEqual(await diff({ nodeNames: [...inputs.nodeNames, "hobby-dev-4", "hobby-dev-5"] }), { changes: true, replaces: [] });
+        assert.deepStrictEqual(await diff({ clientCertificate: "renewed" }), { changes: true, replaces: [] });
+        assert.deepStrictEqual(await diff({ server: "https://198.51.100.1:6443" }), { changes: true, replaces: ["server"] });
+    });
+});
