@@ -15,7 +15,13 @@ const { provider, cluster } = clusterAccess(cfg);
 
 // Ingress class and certificate issuer the services use: the stack's own controller and
 // cert-manager when it installs them, else (e.g. `local`) the ones configured as present.
-const ingress = cfg.ingress.install ? new ClusterIngress("ingress", { environment: env, client: cfg.client }, { provider }) : undefined;
+const ingress = cfg.ingress.install
+    ? new ClusterIngress("ingress", {
+        environment: env,
+        client: cfg.client,
+        publicAddresses: cluster?.nodes.apply((nodes) => nodes.map((n) => n.publicIp)),
+    }, { provider })
+    : undefined;
 const ingressClassName: pulumi.Input<string> = ingress?.ingressClassName ?? cfg.ingress.className!;
 const certManager = cfg.certManager.install
     ? new CertManager("cert-manager", {

@@ -1,6 +1,7 @@
 // The program's wiring of the ingress controller and cert-manager into every service's Ingress.
 import * as assert from "assert";
 import { LETSENCRYPT_ISSUERS } from "../components/certManager";
+import { SECRET_KEYS } from "../config";
 import { TRAEFIK_INGRESS_CLASS } from "../components/ingress";
 import { ofType, placeholderSecrets, ProgramRun, Recorded, runProgram, stackConfig, withObjects } from "./helpers/mocks";
 
@@ -115,6 +116,19 @@ describe("program: ingress controller and cert-manager", () => {
             assert.strictEqual(ing.inputs.spec.ingressClassName, "contour");
             assert.strictEqual(ing.inputs.metadata.annotations["cert-manager.io/cluster-issuer"], "my-own-issuer");
         }
+    });
+
+    it("dev: the controller publishes the cluster's node addresses, and both go through the cluster's provider", async () => {
+        const secrets = placeholderSecrets([...Object.values(SECRET_KEYS), "vultr:apiKey"]);
+        const { resources, outputs } = await runProgram("dev", { ...stackConfig("dev"), ...secrets }, Object.keys(secrets));
+        assert.deepStrictEqual(outputs.ingressAddresses, outputs.nodePublicIps);
+        assert.strictEqual(outputs.ingressAddresses.length, 3);
+        const clusterProvider = ingresses(resources)[0].provider;
+        assert.match(clusterProvider ?? "", /HobbyCluster/);
+        for (const type of PLATFORM_TYPES) {
+            for (const r of ofType(resources, type)) assert.strictEqual(r.provider, clusterProvider, `${type} ${r.name}`);
+        }
+        assert.strictEqual(outputs.certificateIssuer, LETSENCRYPT_ISSUERS.staging.name);
     });
 
     it("the local stack file, as committed, creates neither", async () => {
