@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
 import { CertManager } from "./components/certManager";
 import { clusterAccess } from "./components/clusterAccess";
+import { GitlabProject, gitlabProvider } from "./components/gitlabProject";
+import { GitlabRegistryAccess } from "./components/gitlabRegistryAccess";
 import { ClusterIngress } from "./components/ingress";
 import { Microservice, RegistryCredentials } from "./components/microservice";
 import { ProjectNamespace } from "./components/projectNamespace";
@@ -34,7 +36,13 @@ const certManager = cfg.certManager.install
     : undefined;
 const clusterIssuer: pulumi.Input<string> = certManager?.clusterIssuer ?? cfg.certManager.issuer!;
 
-const localRegistry: pulumi.Output<RegistryCredentials> = pulumi.secret(
+// GitLab (dev, stg, prod): a deploy token per service feeds its pull Secret, and the service's
+// CI/CD variables carry the cluster and the deployer's token. Without it (`local`) the pull
+// Secrets use the registry credentials from config.
+const gitlab = cfg.gitlab.enabled
+    ? gitlabProvider("gitlab", { domain: cfg.gitlab.domain!, token: cfg.secrets.gitlabApiToken! })
+    : undefined;
+const localRegistry: pulumi.Output<RegistryCredentials> | undefined = gitlab ? undefined : pulumi.secret(
     cfg.secrets.registryPassword!.apply((password) => ({
         server: cfg.gitlab.registry!,
         username: cfg.gitlab.registryUsername!,
@@ -46,6 +54,15 @@ const services: Record<string, { url: pulumi.Output<string> }> = {};
 for (const [project, p] of Object.entries(cfg.projects)) {
     const namespace = new ProjectNamespace(project, { project, client: p.client, environment: env }, { provider });
     for (const [service, s] of Object.entries(p.services)) {
+        const registryCredentials = gitlab
+            ? new GitlabRegistryAccess(`${project}-${service}`, {
+                gitlabProject: s.gitlabProject,
+                environment: env,
+                service,
+                registry: cfg.gitlab.registry!,
+                expiresAt: cfg.gitlab.deployTokenExpiresAt!,
+            }, { provider: gitlab }).registryCredentials
+            : localRegistry!;
         const ms = new Microservice(`${project}-${service}`, {
             service,
             namespace: namespace.name,
@@ -62,8 +79,21 @@ for (const [project, p] of Object.entries(cfg.projects)) {
             resources: s.resources,
             ingressClassName,
             clusterIssuer,
-            registryCredentials: localRegistry,
+            registryCredentials,
         }, { provider });
+        if (gitlab && cluster) {
+            new GitlabProject(`${project}-${service}`, {
+                gitlabProject: s.gitlabProject,
+                environment: env,
+                service,
+                clusterServer: cluster.apiServerUrl,
+                clusterCaCertificate: cluster.caCertificate,
+                deployerToken: ms.deployerToken,
+                gitlabDomain: cfg.gitlab.domain!,
+                goModulesToken: cfg.secrets.goModulesToken!,
+                externalUrl: ms.url,
+            }, { provider: gitlab });
+        }
         services[`${project}/${service}`] = { url: ms.url };
     }
 }
