@@ -137,16 +137,24 @@ describe("HobbyCluster", function () {
         requireTool("cloud-init", "cloud-init");
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hobby-cloud-init-"));
         try {
-            // The first server (with the CAs) and a joining one differ: validate both, in parallel.
-            const results = await Promise.all(instances.slice(0, 2).map((vm, i) => {
-                const f = path.join(dir, `server-${i + 1}.yaml`);
-                fs.writeFileSync(f, vm.inputs.userData, { mode: 0o600 });
+            // The first server (with the CAs) and a joining one differ: validate both, in parallel,
+            // with a broken copy that must fail (an octal mode as a number), proving the check bites.
+            const broken = cloudConfig(instances[1]);
+            (broken.write_files[0] as Record<string, unknown>).permissions = 644;
+            const docs = [instances[0].inputs.userData, instances[1].inputs.userData, `#cloud-config\n${YAML.stringify(broken)}`];
+            const [first, joiner, bad] = await Promise.all(docs.map((doc, i) => {
+                const f = path.join(dir, `user-data-${i}.yaml`);
+                fs.writeFileSync(f, doc, { mode: 0o600 });
                 return new Promise<{ code: number; out: string }>((resolve) =>
                     execFile("cloud-init", ["schema", "--config-file", f], (err, stdout, stderr) =>
                         resolve({ code: err ? 1 : 0, out: `${stdout}${stderr}` })));
             }));
-            for (const r of results) assert.strictEqual(r.code, 0, r.out);
-            assert.ok(results.every((r) => r.out.includes("Valid cloud-config")));
+            for (const r of [first, joiner]) {
+                assert.strictEqual(r.code, 0, r.out);
+                assert.match(r.out, /Valid cloud-config/);
+            }
+            assert.strictEqual(bad.code, 1);
+            assert.match(bad.out, /write_files\.0\.permissions: 644 is not of type 'string'/);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
