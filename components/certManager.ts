@@ -6,8 +6,8 @@ import { labels as labelsFor } from "./labels";
 /** cert-manager release (chart and images); upgrade by changing it here and running `pulumi up`. */
 export const CERT_MANAGER_VERSION = "v1.21.1";
 /** Jetstack's chart repository, which k3s's Helm controller reads from inside the cluster. */
-export const CERT_MANAGER_CHART_REPO = "https://charts.jetstack.io";
-export const CERT_MANAGER_NAMESPACE = "cert-manager";
+const CERT_MANAGER_CHART_REPO = "https://charts.jetstack.io";
+const CERT_MANAGER_NAMESPACE = "cert-manager";
 
 /** The two ClusterIssuers, by ACME directory; every environment gets both. */
 export const LETSENCRYPT_ISSUERS = {

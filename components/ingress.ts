@@ -7,7 +7,7 @@ import { labels } from "./labels";
 export const TRAEFIK_INGRESS_CLASS = "traefik";
 /** k3s deploys Traefik from the HelmChart `traefik` in `kube-system`; a HelmChartConfig of the
  * same name and namespace is merged into its values by k3s's Helm controller. */
-export const TRAEFIK_CHART = { name: "traefik", namespace: "kube-system" } as const;
+const TRAEFIK_CHART = { name: "traefik", namespace: "kube-system" } as const;
 
 export interface ClusterIngressArgs {
     /** Environment, the `env` label. */
