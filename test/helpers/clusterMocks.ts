@@ -123,14 +123,26 @@ function instanceAddresses(name: string): Record<string, string> {
     return { mainIp: `203.0.113.${10 + n}`, internalIp: `10.99.0.${10 + n}`, v6MainIp: `2001:db8::${10 + n}`, defaultPassword: `mock-root-password-${n}` };
 }
 
+/**
+ * Like the tls provider with its state, a resource keeps what it made as long as its name and
+ * inputs stay the same: a rerun sees the same keys (and the suite skips regenerating them).
+ */
+const made = new Map<string, Promise<Record<string, any>>>();
+const kept = (make: (inputs: Record<string, any>) => Promise<Record<string, any>> | Record<string, any>) =>
+    (inputs: Record<string, any>, name: string) => {
+        const key = `${name}|${JSON.stringify(inputs)}`;
+        if (!made.has(key)) made.set(key, Promise.resolve(make(inputs)));
+        return made.get(key)!;
+    };
+
 /** Computed outputs of the tls and Vultr resources and of the readiness gate, by type token. */
 export const CLUSTER_MOCK_STATES: Record<string, (inputs: Record<string, any>, name: string) => Promise<Record<string, any>> | Record<string, any>> = {
-    "tls:index/privateKey:PrivateKey": (inputs) => generateKey(inputs.algorithm, inputs.rsaBits),
-    "tls:index/selfSignedCert:SelfSignedCert": async (inputs) => ({ certPem: await selfSignedCert(inputs.privateKeyPem, inputs as CertSpec) }),
-    "tls:index/certRequest:CertRequest": async (inputs) => ({ certRequestPem: await certRequest(inputs.privateKeyPem, inputs.subject) }),
-    "tls:index/locallySignedCert:LocallySignedCert": async (inputs) => ({
+    "tls:index/privateKey:PrivateKey": kept((inputs) => generateKey(inputs.algorithm, inputs.rsaBits)),
+    "tls:index/selfSignedCert:SelfSignedCert": kept(async (inputs) => ({ certPem: await selfSignedCert(inputs.privateKeyPem, inputs as CertSpec) })),
+    "tls:index/certRequest:CertRequest": kept(async (inputs) => ({ certRequestPem: await certRequest(inputs.privateKeyPem, inputs.subject) })),
+    "tls:index/locallySignedCert:LocallySignedCert": kept(async (inputs) => ({
         certPem: await locallySignedCert(inputs.certRequestPem, inputs.caCertPem, inputs.caPrivateKeyPem, inputs as CertSpec),
-    }),
+    })),
     "vultr:index/instance:Instance": (_inputs, name) => instanceAddresses(name),
     // The gate's create returns the nodes it saw Ready: all it was asked for.
     "pulumi-nodejs:dynamic/hobby-platform:ClusterReadiness": (inputs) => ({ readyNodes: inputs.nodeNames }),
