@@ -35,7 +35,7 @@ for (const env of ["dev", "stg", "prod"]) {
             for (const v of vars.values()) assert.strictEqual(v.environmentScope, env);
             assert.strictEqual(vars.get("GITLAB_DOMAIN")!.value, "gitlab.example.com");
             assert.strictEqual(vars.get("GITLAB_TOKEN")!.value, SECRETS["hobby-platform:goModulesToken"]);
-            assert.strictEqual(vars.get(`K8S_${ENV}_SERVER`)!.value, await valueOf(result.exports.apiServerUrl as string));
+            assert.strictEqual(vars.get(`K8S_${ENV}_SERVER`)!.value, await valueOf(result.outputs.apiServerUrl as string));
             assert.match(Buffer.from(vars.get(`K8S_${ENV}_CA`)!.value, "base64").toString(), /^-----BEGIN CERTIFICATE-----\n/);
             // The deployer's ServiceAccount token, as the token controller fills it in.
             assert.strictEqual(vars.get(`K8S_${ENV}_TOKEN`)!.value, "mock-sa-token-for-example-microservice-deployer-token");
