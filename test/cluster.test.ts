@@ -171,11 +171,15 @@ describe("HobbyCluster", function () {
     });
 
     it("blocks the pod and service networks from the metadata service before k3s starts", () => {
+        requireTool("nft", "nftables");
         for (const vm of instances) {
             const cc = cloudConfig(vm);
             const rules = file(cc, "/etc/hobby-platform/metadata-block.nft")!.content;
             assert.match(rules, /hook forward/);
             assert.ok(rules.includes(`ip saddr { ${POD_CIDR}, ${SERVICE_CIDR} } ip daddr 169.254.169.254 drop`), rules);
+            // nft parses and checks the ruleset without applying it (-c).
+            const check = spawnSync("nft", ["--check", "--file", "-"], { input: rules, encoding: "utf8" });
+            assert.strictEqual(check.status, 0, check.stderr);
             const unit = file(cc, "/etc/systemd/system/hobby-metadata-block.service")!.content;
             assert.match(unit, /^RequiredBy=k3s\.service$/m);
             assert.match(unit, /^Before=.*k3s\.service/m);
