@@ -112,7 +112,8 @@ export class HobbyCluster extends pulumi.ComponentResource {
             cas[ca.id] = { key, cert };
         }
         const serviceAccountKey = new tls.PrivateKey(`${name}-service-account-key`, { algorithm: "RSA", rsaBits: 2048 }, identity);
-        // 256 random bits from the tls provider (no extra provider plugin for one random value).
+        // The token's secret: 128 bits hashed from a key the tls provider generates, so that one
+        // random value needs no extra provider plugin. It never changes: k3s keeps its first token.
         const tokenSeed = new tls.PrivateKey(`${name}-token-seed`, { algorithm: "ED25519" }, identity);
         const serverCa = cas["server-ca"].cert.certPem;
         // Secure form: joining servers check the CA they are shown against this hash (k3s hashes
