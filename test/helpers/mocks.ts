@@ -136,7 +136,10 @@ export async function runInStack(init: () => Promise<Record<string, unknown>> | 
 
 export interface ProgramRun {
     resources: Recorded[];
+    /** Stack outputs as the engine stores them (plain values). */
     outputs: Record<string, any>;
+    /** The program's exports as Outputs, to check which are secret. */
+    exports: Record<string, unknown>;
 }
 
 /**
@@ -151,8 +154,12 @@ export async function runProgram(stack: string, config: Record<string, string>, 
             delete require.cache[key];
         }
     }
-    const outputs = await runInStack(async () => ({ ...(await import(path.join(ROOT, "index"))) }));
-    return { resources, outputs };
+    let programExports: Record<string, unknown> = {};
+    const outputs = await runInStack(async () => {
+        programExports = { ...(await import(path.join(ROOT, "index"))) };
+        return programExports;
+    });
+    return { resources, outputs, exports: programExports };
 }
 
 /** Resources of one type token, e.g. `kubernetes:apps/v1:Deployment`. */

@@ -1,0 +1,140 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { SECRET_KEYS } from "../config";
+import { isSecret, ofType, placeholderSecrets, ProgramRun, Recorded, runProgram, stackConfig, valueOf } from "./helpers/mocks";
+
+const STACKS = ["dev", "stg", "prod", "local"] as const;
+/** Every secret the program or its providers may read, with placeholder values. */
+const SECRETS = placeholderSecrets([...Object.values(SECRET_KEYS), "vultr:apiKey"]);
+const SECRET_NAMES = Object.keys(SECRETS);
+
+function run(stack: string, patch: (config: Record<string, string>) => void = () => {}, preview = false): Promise<ProgramRun> {
+    const config = { ...stackConfig(stack), ...SECRETS };
+    patch(config);
+    return runProgram(stack, config, SECRET_NAMES, preview);
+}
+
+const k8sObjects = (rs: Recorded[]) => rs.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers"));
+
+/** Walks exported Outputs and returns the names of those holding a secret value unmarked. */
+async function plainSecrets(exports: Record<string, unknown>): Promise<string[]> {
+    const secretValues = Object.values(SECRETS);
+    const leaks: string[] = [];
+    for (const [name, value] of Object.entries(exports)) {
+        const o = pulumi.output(value as pulumi.Input<unknown>);
+        if (await isSecret(o)) continue;
+        const text = JSON.stringify(await valueOf(o)) ?? "";
+        if (secretValues.some((s) => text.includes(s)) || /BEGIN [A-Z ]*PRIVATE KEY|mock-sa-token/.test(text)) leaks.push(name);
+    }
+    return leaks;
+}
+
+for (const stack of STACKS) {
+    describe(`program, stack ${stack}`, () => {
+        let result: ProgramRun;
+        const file = YAML.parse(require("fs").readFileSync(`${__dirname}/../Pulumi.${stack}.yaml`, "utf8")).config;
+        const projects = file["hobby-platform:projects"] as Record<string, { services: Record<string, any> }>;
+
+        before(async () => { result = await run(stack); });
+
+        it("deploys every configured service with its seed objects", () => {
+            for (const [project, p] of Object.entries(projects)) {
+                for (const service of Object.keys(p.services)) {
+                    for (const type of ["kubernetes:core/v1:Service", "kubernetes:core/v1:ConfigMap", "kubernetes:apps/v1:Deployment",
+                        "kubernetes:networking.k8s.io/v1:Ingress", "kubernetes:core/v1:ServiceAccount", "kubernetes:rbac.authorization.k8s.io/v1:Role",
+                        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"]) {
+                        const found = ofType(result.resources, type).filter((r) => r.inputs.metadata.namespace === project && r.inputs.metadata.labels.app === service);
+                        assert.strictEqual(found.length, 1, `${stack}: ${type} of ${project}/${service}`);
+                    }
+                }
+                assert.strictEqual(ofType(result.resources, "kubernetes:core/v1:Namespace").filter((r) => r.inputs.metadata.name === project).length, 1);
+            }
+        });
+
+        it("labels every Kubernetes object with this environment", () => {
+            for (const r of k8sObjects(result.resources)) {
+                assert.strictEqual(r.inputs.metadata?.labels?.env, stack, `${r.type} ${r.name}`);
+            }
+        });
+
+        it("sends every Kubernetes object through an explicit provider, never the ambient default", () => {
+            for (const r of k8sObjects(result.resources)) {
+                assert.ok(r.provider && !r.provider.includes("::default"), `${r.type} ${r.name} uses ${r.provider}`);
+            }
+        });
+
+        it("keeps every credential out of plain stack outputs", async () => {
+            assert.deepStrictEqual(await plainSecrets(result.exports), []);
+        });
+
+        it("declares the same graph in a preview, where computed values are unknown", async () => {
+            const previewed = await run(stack, () => {}, true);
+            assert.deepStrictEqual(previewed.resources.map((r) => `${r.type}::${r.name}`).sort(), result.resources.map((r) => `${r.type}::${r.name}`).sort());
+        });
+
+        it("names and labels objects deterministically (a second run declares the same inputs)", async () => {
+            const again = await run(stack);
+            const key = (rs: Recorded[]) => rs.filter((r) => r.type.startsWith("kubernetes:")).map((r) => JSON.stringify([r.type, r.name, r.inputs])).sort();
+            assert.deepStrictEqual(key(again.resources), key(result.resources));
+        });
+    });
+}
+
+describe("program: stack files", () => {
+    it("dev reproduces the seed's example service", async () => {
+        const { resources } = await run("dev");
+        const d = ofType(resources, "kubernetes:apps/v1:Deployment").find((r) => r.inputs.metadata.name === "example-microservice")!;
+        assert.strictEqual(d.inputs.metadata.namespace, "the-project");
+        const c = d.inputs.spec.template.spec.containers[0];
+        const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+        assert.strictEqual(env.BASE_PATH, "/example/api/endpoint");
+        assert.strictEqual(env.DEBUG, "true");
+        assert.strictEqual(c.image, "registry.example.com/the-project/example-microservice:dev-latest");
+        const cm = ofType(resources, "kubernetes:core/v1:ConfigMap").find((r) => r.inputs.metadata.name === "example-microservice")!;
+        assert.deepStrictEqual(Object.keys(YAML.parse(cm.inputs.data["dev_config.yml"])).sort(), ["cassandra", "something", "token"]);
+        const ing = ofType(resources, "kubernetes:networking.k8s.io/v1:Ingress").find((r) => r.inputs.metadata.name === "example-microservice")!;
+        assert.strictEqual(ing.inputs.spec.rules[0].host, "api.the-project.dev.example.com");
+    });
+
+    it("stg and prod turn DEBUG off, prod runs three replicas", async () => {
+        for (const [stack, replicas] of [["stg", 2], ["prod", 3]] as const) {
+            const { resources } = await run(stack);
+            const d = ofType(resources, "kubernetes:apps/v1:Deployment")[0];
+            const env = Object.fromEntries(d.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+            assert.strictEqual(env.DEBUG, "false", stack);
+            assert.strictEqual(d.inputs.spec.replicas, replicas, stack);
+            assert.strictEqual(d.inputs.spec.template.spec.containers[0].image, `registry.example.com/the-project/example-microservice:${stack}-latest`);
+        }
+    });
+
+    it("creates a project's namespace once, however many services it has", async () => {
+        const { resources } = await run("local", (c) => {
+            const projects = JSON.parse(c["hobby-platform:projects"]);
+            projects["the-project"].services["second-service"] = { basePath: "/second" };
+            c["hobby-platform:projects"] = JSON.stringify(projects);
+        });
+        assert.strictEqual(ofType(resources, "kubernetes:core/v1:Namespace").length, 1);
+        assert.strictEqual(ofType(resources, "kubernetes:apps/v1:Deployment").length, 2);
+    });
+
+    it("a bad configuration stops the run before any resource is declared", async () => {
+        let resources: Recorded[] = [];
+        await assert.rejects(async () => {
+            const r = await run("dev", (c) => {
+                const projects = JSON.parse(c["hobby-platform:projects"]);
+                projects["the-project"].services["example-microservice"].replicas = 0;
+                c["hobby-platform:projects"] = JSON.stringify(projects);
+            });
+            resources = r.resources;
+        }, (e: Error) => e.name === "ConfigError" && /projects\.the-project\.services\.example-microservice\.replicas: must be at least 1/.test(e.message));
+        assert.strictEqual(resources.length, 0);
+    });
+
+    it("a missing secret stops the run, naming the key", async () => {
+        await assert.rejects(
+            run("local", (c) => { delete c["hobby-platform:registryPassword"]; }),
+            (e: Error) => /hobby-platform:registryPassword: secret is missing/.test(e.message),
+        );
+    });
+});
