@@ -138,7 +138,8 @@ export interface ClusterReadinessArgs {
 
 /** A resource that exists once the cluster is ready; depend on it before using the cluster. */
 export class ClusterReadiness extends pulumi.dynamic.Resource {
-    public readonly readyNodes!: pulumi.Output<string[]>;
+    // `declare`: a class field would overwrite, after super(), the Output the engine set.
+    declare public readonly readyNodes: pulumi.Output<string[]>;
 
     constructor(name: string, args: ClusterReadinessArgs, opts?: pulumi.CustomResourceOptions) {
         super(readinessProvider, name, {

@@ -4,8 +4,9 @@ import * as assert from "assert";
 import { generateKeyPairSync } from "crypto";
 import * as https from "https";
 import { AddressInfo } from "net";
-import { ClusterReadinessInputs, readinessProvider, waitForCluster } from "../components/readiness";
+import { ClusterReadiness, ClusterReadinessInputs, readinessProvider, waitForCluster } from "../components/readiness";
 import { certRequest, locallySignedCert, selfSignedCert } from "./helpers/clusterMocks";
+import { installMocks, runInStack, valueOf } from "./helpers/mocks";
 
 const ecKey = () => generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "sec1", format: "pem" }) as string;
 const CA = { isCaCertificate: true, validityPeriodHours: 24, allowedUses: ["cert_signing", "digital_signature"] };
@@ -131,6 +132,16 @@ describe("HobbyCluster readiness gate", function () {
         api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true }));
         await assert.rejects(waitForCluster(inputs), /not ready after 1 s: .*(certificate|self.signed|verify)/i);
         assert.strictEqual(api.requests, 0, "no request reached the impostor");
+    });
+
+    it("exposes the nodes it saw Ready as an output", async () => {
+        await installMocks("dev");
+        let gate!: ClusterReadiness;
+        await runInStack(() => {
+            gate = new ClusterReadiness("gate", { ...inputs, clientKey: inputs.clientKey });
+            return {};
+        });
+        assert.deepStrictEqual(await valueOf(gate.readyNodes), inputs.nodeNames);
     });
 
     it("waits again when the server, CA, client certificate or node set changes, and only then", async () => {
