@@ -83,7 +83,7 @@ describe("HobbyCluster readiness gate", function () {
             clientCertificate: pki.client.cert,
             clientKey: pki.client.key,
             nodeNames: ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3"],
-            timeoutSeconds: 1,
+            timeoutSeconds: 0.5,
             pollSeconds: 0.05,
         };
     });
@@ -111,7 +111,7 @@ describe("HobbyCluster readiness gate", function () {
         api.nodes = [{ name: "hobby-dev-1", ready: true }, { name: "hobby-dev-2", ready: false }];
         const started = Date.now();
         await assert.rejects(waitForCluster(inputs), (e: Error) => {
-            assert.match(e.message, new RegExp(`cluster at ${inputs.server} is not ready after 1 s: nodes not Ready yet: hobby-dev-2, hobby-dev-3`));
+            assert.match(e.message, new RegExp(`cluster at ${inputs.server} is not ready after 0.5 s: nodes not Ready yet: hobby-dev-2, hobby-dev-3`));
             assert.match(e.message, /cluster\.adminCidrs/);
             assert.doesNotMatch(e.message, /BEGIN|PRIVATE/);
             return true;
@@ -130,7 +130,7 @@ describe("HobbyCluster readiness gate", function () {
         const other = await makePki();
         inputs.server = await api.start(pki, other.server);
         api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true }));
-        await assert.rejects(waitForCluster(inputs), /not ready after 1 s: .*(certificate|self.signed|verify)/i);
+        await assert.rejects(waitForCluster(inputs), /not ready after 0.5 s: .*(certificate|self.signed|verify)/i);
         assert.strictEqual(api.requests, 0, "no request reached the impostor");
     });
 
