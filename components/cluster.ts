@@ -147,9 +147,9 @@ export class HobbyCluster extends pulumi.ComponentResource {
             description: `${name}: k3s private network (etcd, kubelet, flannel)`,
         }, child);
         const firewall = new vultr.FirewallGroup(`${name}-firewall`, { description: `${name}: k3s nodes` }, child);
-        for (const rule of firewallRules(args)) {
+        const rules = firewallRules(args).map((rule) => {
             const [subnet, size] = rule.cidr.split("/");
-            new vultr.FirewallRule(`${name}-fw-${rule.name}`, {
+            return new vultr.FirewallRule(`${name}-fw-${rule.name}`, {
                 firewallGroupId: firewall.id,
                 protocol: "tcp",
                 port: rule.port,
@@ -158,7 +158,7 @@ export class HobbyCluster extends pulumi.ComponentResource {
                 subnetSize: Number(size),
                 notes: rule.notes,
             }, child);
-        }
+        });
         const sshKeys = args.sshPublicKeys.map((key) => new vultr.SSHKey(`${name}-ssh-${sha256(key).slice(0, 8)}`, {
             name: `${name}-${sha256(key).slice(0, 8)}`,
             sshKey: key,
@@ -242,7 +242,7 @@ export class HobbyCluster extends pulumi.ComponentResource {
             clientKey: adminKey.privateKeyPem,
             nodeNames: hostnames,
             timeoutSeconds: args.readinessTimeoutSeconds,
-        }, { parent: this, dependsOn: instances });
+        }, { parent: this, dependsOn: [...instances, ...rules] });
 
         this.provider = new k8s.Provider(`${name}-k8s`, {
             kubeconfig: this.kubeconfig,

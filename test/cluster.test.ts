@@ -274,6 +274,9 @@ describe("HobbyCluster", function () {
         assert.strictEqual(p.inputs.enableServerSideApply, "true");
         const gate = ofType(run.resources, READINESS)[0];
         assert.ok((p.opts.dependsOn as pulumi.Resource[]).some((d) => (d as any).__name === gate.name));
+        // The gate polls port 6443 only once the VMs and the firewall rule that opens it exist.
+        const gateDeps = (gate.opts.dependsOn as pulumi.Resource[]).map((d) => (d as any).__name);
+        assert.ok(["cluster-1", "cluster-2", "cluster-3", "cluster-fw-api-203-0-113-0-24"].every((n) => gateDeps.includes(n)), gateDeps.join());
         assert.deepStrictEqual(gate.inputs.nodeNames, ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3"]);
         assert.strictEqual(gate.inputs.server, "https://203.0.113.11:6443");
         assert.strictEqual(gate.inputs.timeoutSeconds, 900);
