@@ -88,6 +88,7 @@ for (const [project, p] of Object.entries(cfg.projects)) {
                 service,
                 clusterServer: cluster.apiServerUrl,
                 clusterCaCertificate: cluster.caCertificate,
+                namespace: ms.namespace,
                 deployerToken: ms.deployerToken,
                 gitlabDomain: cfg.gitlab.domain!,
                 goModulesToken: cfg.secrets.goModulesToken!,

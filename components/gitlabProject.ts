@@ -57,6 +57,8 @@ export interface GitlabProjectArgs {
     clusterServer: pulumi.Input<string>;
     /** PEM CA certificate of the Kubernetes API, stored base64-encoded in `K8S_<ENV>_CA` so the pipeline verifies TLS. */
     clusterCaCertificate: pulumi.Input<string>;
+    /** Namespace of the service's Deployment (`K8S_<ENV>_NAMESPACE`), which the GitLab group need not match. */
+    namespace: pulumi.Input<string>;
     /** Bearer token of the service's CI deployer (`Microservice.deployerToken`), for `K8S_<ENV>_TOKEN`. */
     deployerToken: pulumi.Input<string>;
     /** Domain of the GitLab instance (`GITLAB_DOMAIN`), e.g. `gitlab.example.com`. */
@@ -85,6 +87,7 @@ interface VariableSpec {
  * - `GITLAB_DOMAIN`: the instance's domain, plain.
  * - `GITLAB_TOKEN`: the private Go modules read token, masked and hidden.
  * - `K8S_<ENV>_SERVER`: the Kubernetes API URL, plain.
+ * - `K8S_<ENV>_NAMESPACE`: the namespace of the service's Deployment, plain.
  * - `K8S_<ENV>_TOKEN`: the CI deployer's bearer token, masked and hidden.
  * - `K8S_<ENV>_CA`: the API's CA certificate, PEM then base64 on one line (no line breaks): the
  *   form of a kubeconfig's `certificate-authority-data`; plain, as a CA certificate is public.
@@ -128,6 +131,7 @@ export class GitlabProject extends pulumi.ComponentResource {
             { key: "GITLAB_DOMAIN", value: args.gitlabDomain, secret: false, description: "GitLab domain, for go get of private modules" },
             { key: "GITLAB_TOKEN", value: args.goModulesToken, secret: true, description: "Read token for private Go modules (pass it to go through a BuildKit secret)" },
             { key: `K8S_${ENV}_SERVER`, value: args.clusterServer, secret: false, description: `Kubernetes API URL of ${env}` },
+            { key: `K8S_${ENV}_NAMESPACE`, value: args.namespace, secret: false, description: `Namespace of ${args.service} in ${env}` },
             { key: `K8S_${ENV}_TOKEN`, value: args.deployerToken, secret: true, description: `Bearer token of ${args.service}-deployer in ${env}` },
             { key: `K8S_${ENV}_CA`, value: caBase64, secret: false, description: `CA certificate of the Kubernetes API of ${env}, base64 PEM (certificate-authority-data)` },
         ];

@@ -31,11 +31,12 @@ for (const env of ["dev", "stg", "prod"]) {
 
         it(`writes only ${env}-scoped variables, K8S_${ENV}_* pointing at this stack's cluster and deployer`, async () => {
             const vars = new Map(ofType(result.resources, VARIABLE).map((r) => [r.inputs.key as string, r.inputs]));
-            assert.deepStrictEqual([...vars.keys()].sort(), ["GITLAB_DOMAIN", "GITLAB_TOKEN", `K8S_${ENV}_CA`, `K8S_${ENV}_SERVER`, `K8S_${ENV}_TOKEN`]);
+            assert.deepStrictEqual([...vars.keys()].sort(), ["GITLAB_DOMAIN", "GITLAB_TOKEN", `K8S_${ENV}_CA`, `K8S_${ENV}_NAMESPACE`, `K8S_${ENV}_SERVER`, `K8S_${ENV}_TOKEN`]);
             for (const v of vars.values()) assert.strictEqual(v.environmentScope, env);
             assert.strictEqual(vars.get("GITLAB_DOMAIN")!.value, "gitlab.example.com");
             assert.strictEqual(vars.get("GITLAB_TOKEN")!.value, SECRETS["hobby-platform:goModulesToken"]);
             assert.strictEqual(vars.get(`K8S_${ENV}_SERVER`)!.value, await valueOf(result.outputs.apiServerUrl as string));
+            assert.strictEqual(vars.get(`K8S_${ENV}_NAMESPACE`)!.value, "the-project");
             assert.match(Buffer.from(vars.get(`K8S_${ENV}_CA`)!.value, "base64").toString(), /^-----BEGIN CERTIFICATE-----\n/);
             // The deployer's ServiceAccount token, as the token controller fills it in.
             assert.strictEqual(vars.get(`K8S_${ENV}_TOKEN`)!.value, "mock-sa-token-for-example-microservice-deployer-token");
@@ -74,7 +75,7 @@ describe("program GitLab wiring in a preview", () => {
         assert.deepStrictEqual(gitlabResources(previewed.resources).map((r) => `${r.type}::${r.name}`).sort(), [
             `${DEPLOY_TOKEN}::the-project-example-microservice-pull`,
             `${ENVIRONMENT}::the-project-example-microservice-environment`,
-            ...["GITLAB_DOMAIN", "GITLAB_TOKEN", "K8S_DEV_CA", "K8S_DEV_SERVER", "K8S_DEV_TOKEN"].map((k) => `${VARIABLE}::the-project-example-microservice-${k}`),
+            ...["GITLAB_DOMAIN", "GITLAB_TOKEN", "K8S_DEV_CA", "K8S_DEV_NAMESPACE", "K8S_DEV_SERVER", "K8S_DEV_TOKEN"].map((k) => `${VARIABLE}::the-project-example-microservice-${k}`),
         ].sort());
     });
 });

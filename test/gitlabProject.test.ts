@@ -16,6 +16,7 @@ const projectArgs = (environment: string, overrides: Partial<GitlabProjectArgs> 
     service: "example-microservice",
     clusterServer: "https://203.0.113.10:6443",
     clusterCaCertificate: CA_PEM,
+    namespace: "the-project",
     deployerToken: pulumi.secret(DEPLOYER_TOKEN),
     gitlabDomain: "gitlab.example.com",
     goModulesToken: pulumi.secret(GO_TOKEN),
@@ -128,7 +129,7 @@ describe("GitlabProject", () => {
             it(`writes only ${env}'s variables, each scoped to ${env} and protected`, () => {
                 const ENV = env.toUpperCase();
                 const vars = variables(resources);
-                assert.deepStrictEqual([...vars.keys()].sort(), ["GITLAB_DOMAIN", "GITLAB_TOKEN", `K8S_${ENV}_CA`, `K8S_${ENV}_SERVER`, `K8S_${ENV}_TOKEN`].sort());
+                assert.deepStrictEqual([...vars.keys()].sort(), ["GITLAB_DOMAIN", "GITLAB_TOKEN", `K8S_${ENV}_CA`, `K8S_${ENV}_NAMESPACE`, `K8S_${ENV}_SERVER`, `K8S_${ENV}_TOKEN`].sort());
                 for (const [key, v] of vars) {
                     assert.strictEqual(v.inputs.environmentScope, env, key);
                     assert.strictEqual(v.inputs.protected, true, key);
@@ -147,11 +148,12 @@ describe("GitlabProject", () => {
             await runInStack(() => { new GitlabProject("the-project-example-microservice", projectArgs("dev")); return {}; });
         });
 
-        it("stores what the pipeline template reads: domain, Go token, API URL, deployer token, CA as certificate-authority-data", () => {
+        it("stores what the pipeline template reads: domain, Go token, API URL, namespace, deployer token, CA as certificate-authority-data", () => {
             const vars = variables(resources);
             assert.strictEqual(vars.get("GITLAB_DOMAIN")!.inputs.value, "gitlab.example.com");
             assert.strictEqual(vars.get("GITLAB_TOKEN")!.inputs.value, GO_TOKEN);
             assert.strictEqual(vars.get("K8S_DEV_SERVER")!.inputs.value, "https://203.0.113.10:6443");
+            assert.strictEqual(vars.get("K8S_DEV_NAMESPACE")!.inputs.value, "the-project");
             assert.strictEqual(vars.get("K8S_DEV_TOKEN")!.inputs.value, DEPLOYER_TOKEN);
             const ca = vars.get("K8S_DEV_CA")!.inputs.value as string;
             assert.match(ca, /^[A-Za-z0-9+/=]+$/, "one line of base64");
@@ -167,7 +169,7 @@ describe("GitlabProject", () => {
                 assert.deepStrictEqual(await v.secretInputs, ["value"], `${key}: value is a secret input`);
                 assert.deepStrictEqual(v.opts.additionalSecretOutputs, ["value"], `${key}: value is a secret output`);
             }
-            for (const key of ["GITLAB_DOMAIN", "K8S_DEV_SERVER", "K8S_DEV_CA"]) {
+            for (const key of ["GITLAB_DOMAIN", "K8S_DEV_SERVER", "K8S_DEV_NAMESPACE", "K8S_DEV_CA"]) {
                 assert.strictEqual(vars.get(key)!.inputs.masked, false, key);
                 assert.strictEqual(vars.get(key)!.inputs.hidden, false, key);
             }
@@ -200,7 +202,7 @@ describe("GitlabProject", () => {
             const unknown = pulumi.secret(pulumi.output(new Promise<string>(() => undefined)));
             const failures = await runCollectingFailures(() => new GitlabProject("p", projectArgs("dev", { deployerToken: unknown })));
             assert.deepStrictEqual(failures, []);
-            assert.strictEqual(variables(resources).size, 4, "the other variables are previewed");
+            assert.strictEqual(variables(resources).size, 5, "the other variables are previewed");
 
             await installMocks("dev");
             const refused = await runCollectingFailures(() => new GitlabProject("p", projectArgs("dev", { deployerToken: pulumi.secret("line1\nline2") })));
@@ -241,7 +243,7 @@ describe("gitlabProvider", () => {
         assert.strictEqual(p.inputs.insecure, "false");
         assert.ok((await p.secretInputs).includes("token"));
         const gitlabResources = resources.filter((r) => r.type.startsWith("gitlab:"));
-        assert.strictEqual(gitlabResources.length, 7);
+        assert.strictEqual(gitlabResources.length, 8);
         for (const r of gitlabResources) assert.match(r.provider ?? "", /pulumi:providers:gitlab::gitlab::/, `${r.type} ${r.name} uses the configured provider`);
     });
 });
