@@ -96,7 +96,7 @@ if [[ ! -f "$dir/.complete" ]]; then
   # report names module, version and error instead of a missing plugin at preview time.
   blocked() { # <plugin> <npm version> <module@version>
     local err
-    err="$(go mod download -json "$3" 2>&1 | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const j=JSON.parse(s);process.stdout.write(j.Error||"")}catch{process.stdout.write(s.trim())}})')"
+    err="$( (go mod download -json "$3" 2>&1 || true) | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const j=JSON.parse(s);process.stdout.write(j.Error||"")}catch{process.stdout.write(s.trim())}})')"
     if [[ -n "$err" ]]; then
       printf 'BLOCKED %s %s: go mod download %s: %s\n' "$1" "$2" "$3" "${err//$'\n'/ }" | tee -a "$log" >&2
     else

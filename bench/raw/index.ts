@@ -1,0 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
+import { declareRaw } from "../workload";
+
+declareRaw(new pulumi.Config().requireNumber("services"));
