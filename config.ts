@@ -109,6 +109,11 @@ const clusterSchema = z.strictObject({
     planPrices: z.record(z.string(), z.number({ error: "must be a price in USD, e.g. 10" }).nonnegative({ error: "must not be negative, e.g. 10" })).default({}),
     /** kubeconfig context to use when `enabled` is false; default: the current context. */
     kubeContext: z.string().optional(),
+    /**
+     * Do not await rollouts, Service endpoints or Ingress addresses: only for an API server with
+     * no kubelets (the engine tests' loopback cluster), where no pod ever runs.
+     */
+    skipAwait: z.boolean({ error: "must be true or false, e.g. false" }).default(false),
 });
 
 const gitlabSchema = z.strictObject({
@@ -243,6 +248,9 @@ export function parseConfig(input: Record<string, unknown>, hasSecret: (key: Sec
         problems.push(`${keyOf(["certManager", "issuer"])}: is required when certManager.install is false, e.g. "letsencrypt-prod"`);
     }
     if (raw.cluster.enabled) problems.push(...clusterSpecProblems(raw.cluster, (field) => keyOf(["cluster", field])));
+    if (raw.cluster.enabled && raw.cluster.skipAwait) {
+        problems.push(`${keyOf(["cluster", "skipAwait"])}: only for an API server with no kubelets (cluster.enabled false); the stack's own cluster runs pods, so its rollouts are awaited, e.g. false`);
+    }
     if (Object.keys(raw.projects).length === 0) {
         problems.push(`${keyOf(["projects"])}: must define at least one project, e.g. { the-project: { services: {...} } }`);
     }

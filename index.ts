@@ -80,6 +80,7 @@ for (const [project, p] of Object.entries(cfg.projects)) {
             ingressClassName,
             clusterIssuer,
             registryCredentials,
+            skipAwait: cfg.cluster.skipAwait,
         }, { provider });
         if (gitlab && cluster) {
             new GitlabProject(`${project}-${service}`, {

@@ -1,0 +1,82 @@
+// A throw-away Pulumi workspace for engine tests: a copy of the program (so `stack init` and
+// `config set` never touch the repository's stack files), a `file://` backend and a passphrase
+// of its own, and the offline toolchain of scripts/toolchain.sh.
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ROOT } from "./mocks";
+
+/** What the program needs from the repository; everything else (tests, tools, state) stays. */
+const PROGRAM_EXCLUDES = new Set(["node_modules", ".git", ".pulumi-state", "bin", "tools", "test", "bench", "pulumi-preview"]);
+
+/** The environment scripts/toolchain.sh's env.sh sets (builds the toolchain the first time). */
+export function toolchainEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    const envSh = execFileSync("bash", [path.join(ROOT, "scripts", "toolchain.sh")], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+    }).trim();
+    const dump = execFileSync("bash", ["-c", '. "$1" && env -0', "_", envSh], { env: base, encoding: "utf8" });
+    return Object.fromEntries(dump.split("\0").filter(Boolean).map((kv) => {
+        const i = kv.indexOf("=");
+        return [kv.slice(0, i), kv.slice(i + 1)];
+    }));
+}
+
+export interface PulumiResult {
+    status: number;
+    stdout: string;
+    stderr: string;
+    seconds: number;
+}
+
+export class PulumiWorkspace {
+    readonly root: string;
+    /** The program's copy, where pulumi runs. */
+    readonly dir: string;
+    readonly env: NodeJS.ProcessEnv;
+
+    /** Copies the program and creates `stack` in a new local backend. */
+    constructor(readonly stack: string, baseEnv: NodeJS.ProcessEnv) {
+        this.root = fs.mkdtempSync(path.join(os.tmpdir(), "hp-pulumi-"));
+        this.dir = path.join(this.root, "program");
+        fs.cpSync(ROOT, this.dir, {
+            recursive: true,
+            filter: (src) => path.dirname(src) !== ROOT || !PROGRAM_EXCLUDES.has(path.basename(src)),
+        });
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(this.dir, "node_modules"));
+        fs.mkdirSync(path.join(this.root, "state"));
+        this.env = {
+            ...toolchainEnv(baseEnv),
+            PULUMI_BACKEND_URL: `file://${path.join(this.root, "state")}`,
+            // Protects only this throw-away state; the tests never hold a real credential.
+            PULUMI_CONFIG_PASSPHRASE: "engine-test-only",
+        };
+        this.ok("stack", "init", "--secrets-provider", "passphrase");
+    }
+
+    /** Runs `pulumi ARGS --stack STACK` (non-interactive), returning its result; never throws on a failed exit. */
+    run(...args: string[]): PulumiResult {
+        const t0 = Date.now();
+        const r = spawnSync("pulumi", [...args, "--stack", this.stack, "--non-interactive", "--color", "never"], {
+            cwd: this.dir,
+            env: this.env,
+            encoding: "utf8",
+            maxBuffer: 64 * 1024 * 1024,
+        });
+        if (r.error) throw r.error;
+        return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, seconds: (Date.now() - t0) / 1000 };
+    }
+
+    /** Like `run`, but throws with the command's output when it fails. */
+    ok(...args: string[]): PulumiResult {
+        const r = this.run(...args);
+        if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+        return r;
+    }
+
+    /** Removes the copy and its state (after `destroy`, nothing of the stack is left anywhere). */
+    remove(): void {
+        fs.rmSync(this.root, { recursive: true, force: true });
+    }
+}
