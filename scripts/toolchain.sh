@@ -36,7 +36,7 @@ vultr_version="$(npm_plugin_version "$repo/node_modules/@ediri/vultr")"
 gitlab_version="$(npm_plugin_version "$repo/sdks/gitlab")"
 go_version="$(go env GOVERSION)"
 
-inputs_hash="$(cd "$tools" && find . -path ./kube -prune -o -type f \( -name 'go.mod' -o -name 'go.sum' -o -name '*.go' -o -path './launchers/*' \) -print |
+inputs_hash="$(cd "$tools" && find . -path ./kube -prune -o -type f \( -name 'go.mod' -o -name 'go.sum' -o \( -name '*.go' ! -name '*_test.go' \) -o -path './launchers/*' \) -print |
   LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-12)"
 key="pulumi-${cli_version}_kubernetes-${k8s_version}_${go_version}_${inputs_hash}"
 root="${XDG_CACHE_HOME:-$HOME/.cache}/hobby-platform"
