@@ -154,6 +154,12 @@ wait_for() {
     done
 }
 
+stop_on_failure() {
+    local rc=$?
+    ((rc == 0)) || cmd_stop
+    exit "$rc"
+}
+
 cmd_start() {
     local etcd_port peer_port api_port t0=$SECONDS
     BIN="$(cmd_build)"
@@ -163,7 +169,7 @@ cmd_start() {
     [[ -e "$DIR" ]] && cmd_stop
     mkdir -p "$DIR"
     # A failed start leaves nothing running (the logs' tails are printed before).
-    trap 'rc=$?; ((rc == 0)) || cmd_stop; exit $rc' EXIT
+    trap stop_on_failure EXIT
     echo "$BIN" >"$DIR/bin"
     gen_pki
     read -r etcd_port peer_port api_port < <(free_ports 3)
@@ -216,6 +222,8 @@ cmd_status() {
 
 cmd_env() {
     [[ -f "$DIR/bin" ]] || die "not started ($DIR)"
+    # $PATH is left for the shell that evaluates this output.
+    # shellcheck disable=SC2016
     printf 'export KUBECONFIG=%q\nexport PATH=%q:"$PATH"\n' "$DIR/kubeconfig" "$(cat "$DIR/bin")"
 }
 
