@@ -12,17 +12,11 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { PROJECT, SECRET_KEYS } from "../config";
 import { ROOT } from "../test/helpers/mocks";
+import { toolchainEnv } from "../test/helpers/pulumiWorkspace";
 import { localConfigWith } from "./workload";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,10,50").split(",").map(Number);
 const STACK = "local";
-
-/** The process environment with the toolchain's env.sh applied (PATH, PULUMI_HOME, ...). */
-function toolchainEnv(): NodeJS.ProcessEnv {
-    const r = spawnSync("bash", ["-c", '. "$(bash scripts/toolchain.sh)" && env -0'], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-    if (r.status !== 0) throw new Error("scripts/toolchain.sh failed");
-    return Object.fromEntries(r.stdout.split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
-}
 
 function pulumi(env: NodeJS.ProcessEnv, cwd: string, args: string[]): { ms: number; stdout: string } {
     const start = process.hrtime.bigint();
@@ -51,7 +45,7 @@ function main(): void {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hp-bench-engine-"));
     try {
         const env: NodeJS.ProcessEnv = {
-            ...toolchainEnv(),
+            ...toolchainEnv(process.env),
             PULUMI_BACKEND_URL: `file://${tmp}/state`,
             PULUMI_CONFIG_PASSPHRASE: "bench-only",
             PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: "true",
