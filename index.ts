@@ -100,15 +100,23 @@ for (const [project, p] of Object.entries(cfg.projects)) {
     }
 }
 
-export const environment = env;
-/** The cluster's API server, its nodes' addresses, admin kubeconfig (secret) and monthly cost. */
-export const apiServerUrl = cluster?.apiServerUrl;
-export const nodePublicIps = cluster?.publicIps;
-export const nodePrivateIps = cluster?.privateIps;
-export const kubeconfig = cluster?.kubeconfig;
-export const estimatedMonthlyCostUsd = cluster?.monthlyCostUsd;
-export const serviceUrls = Object.fromEntries(Object.entries(services).map(([k, v]) => [k, v.url]));
-/** Addresses every service host must resolve to (none known when the controller is not the stack's). */
-export const ingressAddresses = ingress?.publicAddresses ?? [];
-/** ClusterIssuer that signs this environment's certificates. */
-export const certificateIssuer = clusterIssuer;
+const serviceUrls = Object.fromEntries(Object.entries(services).map(([k, v]) => [k, v.url]));
+
+// Stack outputs. Only a stack with its own cluster has the cluster's: an exported `undefined`
+// would make the engine warn on every run of the others (e.g. `local`).
+export = {
+    environment: env,
+    /** The cluster's API server, its nodes' addresses, admin kubeconfig (secret) and monthly cost. */
+    ...(cluster && {
+        apiServerUrl: cluster.apiServerUrl,
+        nodePublicIps: cluster.publicIps,
+        nodePrivateIps: cluster.privateIps,
+        kubeconfig: cluster.kubeconfig,
+        estimatedMonthlyCostUsd: cluster.monthlyCostUsd,
+    }),
+    serviceUrls,
+    /** Addresses every service host must resolve to (none known when the controller is not the stack's). */
+    ingressAddresses: ingress?.publicAddresses ?? [],
+    /** ClusterIssuer that signs this environment's certificates. */
+    certificateIssuer: clusterIssuer,
+};

@@ -64,6 +64,14 @@ for (const stack of STACKS) {
             }
         });
 
+        it("exports the cluster's outputs only where the stack has its own cluster, and no undefined output", () => {
+            const clusterOutputs = ["apiServerUrl", "nodePublicIps", "nodePrivateIps", "kubeconfig", "estimatedMonthlyCostUsd"];
+            const expected = ["environment", "serviceUrls", "ingressAddresses", "certificateIssuer",
+                ...(file["hobby-platform:cluster"]?.enabled === false ? [] : clusterOutputs)];
+            assert.deepStrictEqual(Object.keys(result.exports).sort(), expected.sort());
+            for (const [name, value] of Object.entries(result.exports)) assert.notStrictEqual(value, undefined, name);
+        });
+
         it("keeps every credential out of plain stack outputs", async () => {
             assert.deepStrictEqual(await plainSecrets(result.exports), []);
         });

@@ -156,7 +156,8 @@ export async function runProgram(stack: string, config: Record<string, string>, 
     }
     let programExports: Record<string, unknown> = {};
     const outputs = await runInStack(async () => {
-        programExports = { ...(await import(path.join(ROOT, "index"))) };
+        // `require`: index.ts assigns its outputs to `module.exports` (`export =`).
+        programExports = { ...require(path.join(ROOT, "index")) };
         return programExports;
     });
     return { resources, outputs, exports: programExports };
