@@ -5,6 +5,7 @@ import { CertManager } from "./components/certManager";
 import { clusterAccess } from "./components/clusterAccess";
 import { GitlabProject, gitlabProvider } from "./components/gitlabProject";
 import { GitlabRegistryAccess } from "./components/gitlabRegistryAccess";
+import { HostCertificate } from "./components/hostCertificate";
 import { ClusterIngress } from "./components/ingress";
 import { Microservice, RegistryCredentials } from "./components/microservice";
 import { ProjectNamespace } from "./components/projectNamespace";
@@ -53,6 +54,18 @@ const localRegistry: pulumi.Output<RegistryCredentials> | undefined = gitlab ? u
 const services: Record<string, { url: pulumi.Output<string> }> = {};
 for (const [project, p] of Object.entries(cfg.projects)) {
     const namespace = new ProjectNamespace(project, { project, client: p.client, environment: env }, { provider });
+    // One certificate per host of the project, named by every Ingress on that host.
+    const tlsSecrets = new Map<string, pulumi.Output<string>>();
+    for (const host of new Set(Object.values(p.services).map((s) => s.host))) {
+        tlsSecrets.set(host, new HostCertificate(`${project}-${host}`, {
+            host,
+            namespace: namespace.name,
+            project,
+            client: p.client,
+            environment: env,
+            clusterIssuer,
+        }, { provider }).secretName);
+    }
     for (const [service, s] of Object.entries(p.services)) {
         const registryCredentials = gitlab
             ? new GitlabRegistryAccess(`${project}-${service}`, {
@@ -78,7 +91,7 @@ for (const [project, p] of Object.entries(cfg.projects)) {
             env: s.env,
             resources: s.resources,
             ingressClassName,
-            clusterIssuer,
+            tlsSecret: tlsSecrets.get(s.host)!,
             registryCredentials,
             skipAwait: cfg.cluster.skipAwait,
         }, { provider });

@@ -46,8 +46,8 @@ export interface MicroserviceArgs {
     resources: ResourceRequirements;
     /** IngressClass of the cluster's ingress controller. */
     ingressClassName: pulumi.Input<string>;
-    /** cert-manager ClusterIssuer that issues the Ingress certificate. */
-    clusterIssuer: pulumi.Input<string>;
+    /** TLS Secret with the host's certificate (a `HostCertificate`'s `secretName`). */
+    tlsSecret: pulumi.Input<string>;
     /** Credentials for the image-pull Secret (a secret Output). */
     registryCredentials: pulumi.Input<RegistryCredentials>;
     /**
@@ -59,11 +59,6 @@ export interface MicroserviceArgs {
 
 /** Path of the container's image in a Deployment, which CI owns after the first rollout. */
 export const IMAGE_PATH = "spec.template.spec.containers[0].image";
-
-/** Name of a TLS Secret for a host: one certificate per host, shared by the services on it. */
-export function tlsSecretName(host: string): string {
-    return `${host.replace(/\./g, "-")}-tls`.slice(0, 253);
-}
 
 /** `.dockerconfigjson` content for one registry. */
 export function dockerConfigJson(c: RegistryCredentials): string {
@@ -194,18 +189,11 @@ export class Microservice extends pulumi.ComponentResource {
             ignoreChanges: [IMAGE_PATH],
         });
 
-        const tlsSecret = tlsSecretName(args.host);
         new k8s.networking.v1.Ingress(`${name}-ingress`, {
-            metadata: {
-                ...meta(svc),
-                annotations: pulumi.output(args.clusterIssuer).apply((issuer) => ({
-                    "cert-manager.io/cluster-issuer": issuer,
-                    ...annotations,
-                })),
-            },
+            metadata: { ...meta(svc), annotations },
             spec: {
                 ingressClassName: args.ingressClassName,
-                tls: [{ hosts: [args.host], secretName: tlsSecret }],
+                tls: [{ hosts: [args.host], secretName: args.tlsSecret }],
                 rules: [{
                     host: args.host,
                     http: {

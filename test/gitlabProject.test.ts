@@ -95,7 +95,7 @@ describe("GitLab deploy token -> the Microservice's image-pull Secret", () => {
                 image: "registry.example.com/the-project/example-microservice:dev-latest", replicas: 2, port: 8080,
                 basePath: "/example/api/endpoint", host: "api.the-project.dev.example.com", config: {}, env: {},
                 resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
-                ingressClassName: "traefik", clusterIssuer: "letsencrypt-staging",
+                ingressClassName: "traefik", tlsSecret: "api-the-project-dev-example-com-tls",
                 registryCredentials: access.registryCredentials,
             });
             return {};

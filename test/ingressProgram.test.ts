@@ -30,6 +30,15 @@ const INSTALL = {
 };
 
 const ingresses = (rs: Recorded[]) => ofType(rs, "kubernetes:networking.k8s.io/v1:Ingress");
+const certificates = (rs: Recorded[]) => ofType(rs, "kubernetes:cert-manager.io/v1:Certificate");
+/** The ClusterIssuer of the Certificate whose Secret an Ingress serves. */
+function issuerOf(rs: Recorded[], ing: Recorded): string {
+    const [tls] = ing.inputs.spec.tls;
+    const cert = certificates(rs).filter((c) => c.inputs.metadata.namespace === ing.inputs.metadata.namespace && c.inputs.spec.secretName === tls.secretName);
+    assert.strictEqual(cert.length, 1, `one Certificate writes the Secret of ${ing.name}`);
+    assert.deepStrictEqual(cert[0].inputs.spec.dnsNames, tls.hosts, `the Certificate of ${ing.name} is for exactly its host`);
+    return cert[0].inputs.spec.issuerRef.name;
+}
 const PLATFORM_TYPES = [
     "kubernetes:helm.cattle.io/v1:HelmChartConfig",
     "kubernetes:helm.cattle.io/v1:HelmChart",
@@ -46,7 +55,7 @@ describe("program: ingress controller and cert-manager", () => {
         assert.strictEqual(all.length, 3);
         for (const ing of all) {
             assert.strictEqual(ing.inputs.spec.ingressClassName, TRAEFIK_INGRESS_CLASS, ing.name);
-            assert.strictEqual(ing.inputs.metadata.annotations["cert-manager.io/cluster-issuer"], LETSENCRYPT_ISSUERS.staging.name, ing.name);
+            assert.strictEqual(issuerOf(installed.resources, ing), LETSENCRYPT_ISSUERS.staging.name, ing.name);
         }
     });
 
@@ -75,6 +84,17 @@ describe("program: ingress controller and cert-manager", () => {
         assert.strictEqual(new Set(secretOfHost.values()).size, secretOfHost.size, "no two hosts share a Secret");
     });
 
+    it("one Certificate a host of a project, owned by no service: removing a service leaves its host's certificate", async () => {
+        const byHost = (rs: Recorded[]) => certificates(rs).map((c) => `${c.inputs.metadata.namespace}/${c.inputs.spec.dnsNames.join(",")}`).sort();
+        assert.deepStrictEqual(byHost(installed.resources), ["other-project/api.other-project.local.localtest.me", "the-project/api.the-project.local.localtest.me"]);
+        for (const ing of ingresses(installed.resources)) {
+            assert.ok(!Object.keys(ing.inputs.metadata.annotations ?? {}).some((k) => k.startsWith("cert-manager.io/")), `${ing.name} claims no certificate`);
+        }
+        const fewer = await runLocal({ ...INSTALL, projects: { ...PROJECTS, "the-project": { services: { "second-service": { basePath: "/second" } } } } });
+        const kept = certificates(installed.resources).find((c) => c.inputs.metadata.namespace === "the-project")!;
+        assert.deepStrictEqual(certificates(fewer.resources).find((c) => c.inputs.metadata.namespace === "the-project")!.inputs, kept.inputs);
+    });
+
     it("exports the issuer the environment's certificates come from", () => {
         assert.strictEqual(installed.outputs.certificateIssuer, LETSENCRYPT_ISSUERS.staging.name);
     });
@@ -82,7 +102,7 @@ describe("program: ingress controller and cert-manager", () => {
     it("production certificates when acme.staging is false", async () => {
         const { resources } = await runLocal({ ...INSTALL, acme: { email: "ops@example.com", staging: false } });
         for (const ing of ingresses(resources)) {
-            assert.strictEqual(ing.inputs.metadata.annotations["cert-manager.io/cluster-issuer"], LETSENCRYPT_ISSUERS.prod.name);
+            assert.strictEqual(issuerOf(resources, ing), LETSENCRYPT_ISSUERS.prod.name);
         }
     });
 
@@ -99,7 +119,7 @@ describe("program: ingress controller and cert-manager", () => {
         const { resources } = await runLocal(INSTALL, true);
         for (const ing of ingresses(resources)) {
             assert.strictEqual(ing.inputs.spec.ingressClassName, TRAEFIK_INGRESS_CLASS);
-            assert.strictEqual(ing.inputs.metadata.annotations["cert-manager.io/cluster-issuer"], LETSENCRYPT_ISSUERS.staging.name);
+            assert.strictEqual(issuerOf(resources, ing), LETSENCRYPT_ISSUERS.staging.name);
         }
     });
 
@@ -114,7 +134,7 @@ describe("program: ingress controller and cert-manager", () => {
         assert.strictEqual(ingresses(resources).length, 3);
         for (const ing of ingresses(resources)) {
             assert.strictEqual(ing.inputs.spec.ingressClassName, "contour");
-            assert.strictEqual(ing.inputs.metadata.annotations["cert-manager.io/cluster-issuer"], "my-own-issuer");
+            assert.strictEqual(issuerOf(resources, ing), "my-own-issuer");
         }
     });
 

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { SECRET_KEYS } from "../config";
 import { isSecret, ofType, placeholderSecrets, ProgramRun, Recorded, runProgram, stackConfig, valueOf } from "./helpers/mocks";
+import { hasSchema, schemaErrors } from "./helpers/schemas";
 
 const STACKS = ["dev", "stg", "prod", "local"] as const;
 /** Every secret the program or its providers may read, with placeholder values. */
@@ -56,6 +57,15 @@ for (const stack of STACKS) {
             for (const r of k8sObjects(result.resources)) {
                 assert.strictEqual(r.inputs.metadata?.labels?.env, stack, `${r.type} ${r.name}`);
             }
+        });
+
+        it("renders every Kubernetes object valid against its API schema (kubernetes-models)", () => {
+            const objects = k8sObjects(result.resources).map((r) => r.inputs as { apiVersion: string; kind: string; metadata?: { name?: string } });
+            // k3s's helm.cattle.io kinds are the only ones without a typed model.
+            const unchecked = objects.filter((o) => !hasSchema(o.apiVersion, o.kind));
+            assert.deepStrictEqual(unchecked.filter((o) => o.apiVersion !== "helm.cattle.io/v1"), []);
+            const invalid = objects.filter((o) => !unchecked.includes(o)).map((o) => [`${o.kind} ${o.metadata?.name}`, schemaErrors(o)]).filter(([, e]) => e);
+            assert.deepStrictEqual(invalid, []);
         });
 
         it("sends every Kubernetes object through an explicit provider, never the ambient default", () => {

@@ -4,7 +4,8 @@
 // `pulumi destroy` leaves nothing behind.
 import * as assert from "assert";
 import * as YAML from "yaml";
-import { LocalCluster, startLocalCluster } from "../helpers/localCluster";
+import { tlsSecretName } from "../../components/hostCertificate";
+import { installCertManagerCrds, LocalCluster, startLocalCluster } from "../helpers/localCluster";
 import { stackConfig } from "../helpers/mocks";
 import { PulumiWorkspace } from "../helpers/pulumiWorkspace";
 
@@ -33,6 +34,8 @@ describe("local stack on a real Kubernetes API (pulumi up, rerun, CI image, RBAC
 
     before(() => {
         cluster = startLocalCluster();
+        // The stack assumes cert-manager present (certManager.install: false): its CRDs are.
+        installCertManagerCrds(cluster);
         ws = new PulumiWorkspace("local", cluster.env);
         ws.ok("config", "set", "--secret", "registryPassword", REGISTRY_PASSWORD);
         // No kubelet runs pods here: the Microservice is told not to await rollouts (README).
@@ -80,6 +83,20 @@ describe("local stack on a real Kubernetes API (pulumi up, rerun, CI image, RBAC
         assert.deepStrictEqual(YAML.parse(cm.data["local_config.yml"]), project.services[SVC].config);
         const ing = json("get", "ingress", SVC, "-n", NS);
         assert.deepStrictEqual(ing.spec.tls[0].hosts, [ing.spec.rules[0].host]);
+    });
+
+    it("the host's Certificate asks the configured issuer for exactly that host, and the Ingress is created after it", () => {
+        const ing = json("get", "ingress", SVC, "-n", NS);
+        const host = ing.spec.rules[0].host;
+        const cert = json("get", "certificate", tlsSecretName(host), "-n", NS);
+        assert.deepStrictEqual(cert.spec.dnsNames, [host]);
+        assert.strictEqual(cert.spec.secretName, ing.spec.tls[0].secretName);
+        assert.strictEqual(cert.spec.issuerRef.name, JSON.parse(config["hobby-platform:certManager"]).issuer);
+        assert.deepStrictEqual([cert.metadata.labels.app, cert.metadata.labels.client, cert.metadata.labels.env], [NS, CLIENT, "local"]);
+        const state = JSON.parse(ws.ok("stack", "export").stdout).deployment.resources as { urn: string; type: string; dependencies?: string[] }[];
+        const ingress = state.find((r) => r.type === "kubernetes:networking.k8s.io/v1:Ingress")!;
+        const certificate = state.find((r) => r.type === "kubernetes:cert-manager.io/v1:Certificate")!;
+        assert.ok(ingress.dependencies?.includes(certificate.urn), "the Ingress depends on the Certificate");
     });
 
     it("the pod template passes the namespace's restricted Pod Security admission (pods are created, pending)", async () => {
@@ -172,7 +189,7 @@ describe("local stack on a real Kubernetes API (pulumi up, rerun, CI image, RBAC
     it("pulumi destroy leaves nothing of ours behind", () => {
         step("pulumi destroy", "destroy", "--yes", "--skip-preview");
         assert.throws(() => k("get", "namespace", NS), /NotFound/);
-        const leftovers = k("get", "all,configmaps,secrets,serviceaccounts,roles,rolebindings,ingresses", "-A",
+        const leftovers = k("get", "all,configmaps,secrets,serviceaccounts,roles,rolebindings,ingresses,certificates", "-A",
             "-l", `client=${CLIENT},env=local`, "-o", "name");
         assert.strictEqual(leftovers.trim(), "");
         const state = JSON.parse(ws.ok("stack", "export").stdout);

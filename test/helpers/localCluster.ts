@@ -3,6 +3,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { CERT_MANAGER_VERSION } from "../../components/certManager";
 
 const SCRIPT = path.resolve(__dirname, "..", "..", "scripts", "local-cluster.sh");
 
@@ -55,4 +56,19 @@ export function startLocalCluster(): LocalCluster {
             fs.rmSync(path.dirname(dir), { recursive: true, force: true });
         },
     };
+}
+
+/**
+ * Installs cert-manager's CRDs at the version the stack pins, so that the API server validates
+ * the stack's Certificates and ClusterIssuers against their real schemas (no cert-manager
+ * controller runs: nothing is issued). They come from cert-manager's Go module, whose
+ * `deploy/crds` holds them for testing, through the Go module proxy like the cluster's binaries.
+ */
+export function installCertManagerCrds(cluster: LocalCluster): void {
+    const { Dir } = JSON.parse(execFileSync("go", ["mod", "download", "-json", `github.com/cert-manager/cert-manager@${CERT_MANAGER_VERSION}`], {
+        cwd: os.tmpdir(), encoding: "utf8", stdio: ["ignore", "pipe", "inherit"],
+    })) as { Dir: string };
+    const crds = path.join(Dir, "deploy", "crds");
+    cluster.kubectl(["apply", "--server-side", "-f", crds]);
+    cluster.kubectl(["wait", "--for=condition=Established", "--timeout=60s", "-f", crds]);
 }
