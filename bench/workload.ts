@@ -26,9 +26,17 @@ export function declareRaw(n: number): void {
     for (const [project, svc] of serviceNames(n)) {
         const labels = { app: svc, client: "internal", env: "local" };
         const metadata = { name: svc, namespace: project, labels };
+        const host = `api.${project}.local.localtest.me`;
+        const tlsSecret = `${host.replace(/\./g, "-")}-tls`;
         if (!namespaces.has(project)) {
             namespaces.add(project);
-            new k8s.core.v1.Namespace(project, { metadata: { name: project, labels: { ...labels, app: project } } });
+            const projectLabels = { ...labels, app: project };
+            new k8s.core.v1.Namespace(project, { metadata: { name: project, labels: projectLabels } });
+            new k8s.apiextensions.CustomResource(`${project}-${host}`, {
+                apiVersion: "cert-manager.io/v1", kind: "Certificate",
+                metadata: { name: tlsSecret, namespace: project, labels: projectLabels },
+                spec: { secretName: tlsSecret, dnsNames: [host], issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: "letsencrypt-staging" } },
+            });
         }
         new k8s.core.v1.ConfigMap(`${project}-${svc}-config`, { metadata, data: { "local_config.yml": `something: ${svc}\n` } });
         new k8s.core.v1.Secret(`${project}-${svc}-regcred`, { metadata: { ...metadata, name: `${svc}-regcred` }, type: "kubernetes.io/dockerconfigjson", stringData: { ".dockerconfigjson": "{}" } });
@@ -42,7 +50,7 @@ export function declareRaw(n: number): void {
         });
         new k8s.networking.v1.Ingress(`${project}-${svc}-ingress`, {
             metadata,
-            spec: { ingressClassName: "traefik", rules: [{ host: `api.${project}.local.localtest.me`, http: { paths: [{ path: `/${svc}/api`, pathType: "Prefix", backend: { service: { name: svc, port: { name: "http" } } } }] } }] },
+            spec: { ingressClassName: "traefik", tls: [{ hosts: [host], secretName: tlsSecret }], rules: [{ host, http: { paths: [{ path: `/${svc}/api`, pathType: "Prefix", backend: { service: { name: svc, port: { name: "http" } } } }] } }] },
         });
         const deployer = { ...metadata, name: `${svc}-deployer` };
         new k8s.core.v1.ServiceAccount(`${project}-${svc}-deployer`, { metadata: deployer });
