@@ -2,6 +2,7 @@
 // program's stack config (the `local` stack: no VMs, no GitLab) and as the same Kubernetes
 // objects declared raw with @pulumi/kubernetes, the baseline.
 import * as k8s from "@pulumi/kubernetes";
+import { tlsSecretName } from "../components/hostCertificate";
 import { stackConfig } from "../test/helpers/mocks";
 
 const SERVICES_PER_PROJECT = 10;
@@ -27,7 +28,7 @@ export function declareRaw(n: number): void {
         const labels = { app: svc, client: "internal", env: "local" };
         const metadata = { name: svc, namespace: project, labels };
         const host = `api.${project}.local.localtest.me`;
-        const tlsSecret = `${host.replace(/\./g, "-")}-tls`;
+        const tlsSecret = tlsSecretName(host);
         if (!namespaces.has(project)) {
             namespaces.add(project);
             const projectLabels = { ...labels, app: project };

@@ -1,5 +1,5 @@
-// Every built-in Kubernetes object each stack renders (the mocks' graph, as in program.test.ts)
-// is accepted by a real API server: a server-side-apply dry run, the way the provider applies.
+// Every Kubernetes object each stack renders (the mocks' graph, as in program.test.ts) whose kind
+// the loopback API server serves is accepted by it: a server-side-apply dry run, the way the provider applies.
 // cert-manager's kinds are checked against its real CRDs at the pinned version; k3s's
 // HelmChart and HelmChartConfig, whose CRDs k3s builds in code, are listed, not checked.
 import * as assert from "assert";
@@ -19,13 +19,13 @@ async function rendered(stack: string): Promise<Recorded[]> {
 describe("server-side validation of every stack's rendered manifests on a real API server", function () {
     this.timeout(60 * 60 * 1000);
     let cluster: LocalCluster;
-    let builtIn: Set<string>;
+    let served: Set<string>;
 
     before(() => {
         cluster = startLocalCluster();
         installCertManagerCrds(cluster);
         // group/version:Kind of every kind the server knows (built in, and cert-manager's).
-        builtIn = new Set(cluster.kubectl(["api-resources", "-o", "wide", "--no-headers"]).trim().split("\n").map((line) => {
+        served = new Set(cluster.kubectl(["api-resources", "-o", "wide", "--no-headers"]).trim().split("\n").map((line) => {
             const cols = line.trim().split(/\s+/);
             // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND VERBS [CATEGORIES]
             const i = cols.findIndex((c) => c === "true" || c === "false");
@@ -37,7 +37,7 @@ describe("server-side validation of every stack's rendered manifests on a real A
     for (const stack of STACKS) {
         it(`stack ${stack}: the API server accepts every object but k3s's HelmChart kinds`, async () => {
             const objects = (await rendered(stack)).map((r) => r.inputs);
-            const known = objects.filter((o) => builtIn.has(`${o.apiVersion}:${o.kind}`));
+            const known = objects.filter((o) => served.has(`${o.apiVersion}:${o.kind}`));
             const crdKinds = [...new Set(objects.filter((o) => !known.includes(o)).map((o) => `${o.apiVersion}/${o.kind}`))];
             assert.deepStrictEqual(crdKinds.filter((k) => !/^helm\.cattle\.io\//.test(k)), [],
                 "only the known CRD kinds are skipped");
