@@ -1,6 +1,6 @@
 // Reads the validated configuration and composes the components; nothing else happens here.
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig } from "./config";
+import { hostResourceName, loadConfig, serviceResourceName } from "./config";
 import { CertManager } from "./components/certManager";
 import { clusterAccess } from "./components/clusterAccess";
 import { GitlabProject, gitlabProvider } from "./components/gitlabProject";
@@ -57,7 +57,7 @@ for (const [project, p] of Object.entries(cfg.projects)) {
     // One certificate per host of the project, named by every Ingress on that host.
     const tlsSecrets = new Map<string, pulumi.Output<string>>();
     for (const host of new Set(Object.values(p.services).map((s) => s.host))) {
-        tlsSecrets.set(host, new HostCertificate(`${project}-${host}`, {
+        tlsSecrets.set(host, new HostCertificate(hostResourceName(project, host), {
             host,
             namespace: namespace.name,
             project,
@@ -67,8 +67,9 @@ for (const [project, p] of Object.entries(cfg.projects)) {
         }, { provider }).secretName);
     }
     for (const [service, s] of Object.entries(p.services)) {
+        const name = serviceResourceName(project, service);
         const registryCredentials = gitlab
-            ? new GitlabRegistryAccess(`${project}-${service}`, {
+            ? new GitlabRegistryAccess(name, {
                 gitlabProject: s.gitlabProject,
                 environment: env,
                 service,
@@ -76,7 +77,7 @@ for (const [project, p] of Object.entries(cfg.projects)) {
                 expiresAt: cfg.gitlab.deployTokenExpiresAt!,
             }, { provider: gitlab }).registryCredentials
             : localRegistry!;
-        const ms = new Microservice(`${project}-${service}`, {
+        const ms = new Microservice(name, {
             service,
             namespace: namespace.name,
             environment: env,
@@ -96,7 +97,7 @@ for (const [project, p] of Object.entries(cfg.projects)) {
             skipAwait: cfg.cluster.skipAwait,
         }, { provider });
         if (gitlab && cluster) {
-            new GitlabProject(`${project}-${service}`, {
+            new GitlabProject(name, {
                 gitlabProject: s.gitlabProject,
                 environment: env,
                 service,

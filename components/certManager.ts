@@ -7,13 +7,19 @@ import { labels as labelsFor } from "./labels";
 export const CERT_MANAGER_VERSION = "v1.21.1";
 /** Jetstack's chart repository, which k3s's Helm controller reads from inside the cluster. */
 const CERT_MANAGER_CHART_REPO = "https://charts.jetstack.io";
-const CERT_MANAGER_NAMESPACE = "cert-manager";
+export const CERT_MANAGER_NAMESPACE = "cert-manager";
 
 /** The two ClusterIssuers, by ACME directory; every environment gets both. */
 export const LETSENCRYPT_ISSUERS = {
     staging: { name: "letsencrypt-staging", server: "https://acme-staging-v02.api.letsencrypt.org/directory" },
     prod: { name: "letsencrypt-prod", server: "https://acme-v02.api.letsencrypt.org/directory" },
 } as const;
+
+/**
+ * What cert-manager's API checker (pkg/util/cmapichecker) needs: since v1.16 it dry-run creates
+ * CertificateRequests (a valid and an invalid one, to see the webhook answer), not Certificates.
+ */
+export const API_CHECK_RULES = [{ apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["create"] }];
 
 export interface CertManagerArgs {
     /** E-mail of the Let's Encrypt account: expiry and policy notices go there. */
@@ -35,8 +41,8 @@ export interface CertManagerArgs {
  * nothing is downloaded or rendered at preview time), and the ClusterIssuers
  * `letsencrypt-staging` and `letsencrypt-prod` (ACME HTTP-01 through the ingress class).
  *
- * Ordering: the issuers depend on a Job that runs cert-manager's own API check (a dry-run create
- * of a Certificate, retried until it passes). It passes only once the CRDs are served and the
+ * Ordering: the issuers depend on a Job that runs cert-manager's own API check (dry-run creates
+ * of CertificateRequests, retried until they pass). It passes only once the CRDs are served and the
  * webhook answers with its injected CA, which is what creating a ClusterIssuer needs; Pulumi
  * waits for a Job to complete before it creates anything that depends on it.
  */
@@ -82,15 +88,16 @@ export class CertManager extends pulumi.ComponentResource {
             },
         }, child);
 
-        // The API check: cert-manager's startupapicheck image, with the permission it needs
-        // (create Certificates in its namespace; it only ever dry-runs).
+        // The API check: cert-manager's startupapicheck image, with the permission the chart's own
+        // startupapicheck Role gives it (deploy/charts/cert-manager/templates/startupapicheck-rbac.yaml):
+        // create CertificateRequests in its namespace, which it only ever dry-runs.
         const checkName = "cert-manager-api-check";
         const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-api-check`, {
             metadata: { name: checkName, namespace: namespace.metadata.name, labels },
         }, child);
         const role = new k8s.rbac.v1.Role(`${name}-api-check`, {
             metadata: { name: checkName, namespace: namespace.metadata.name, labels },
-            rules: [{ apiGroups: ["cert-manager.io"], resources: ["certificates"], verbs: ["create"] }],
+            rules: API_CHECK_RULES,
         }, child);
         const binding = new k8s.rbac.v1.RoleBinding(`${name}-api-check`, {
             metadata: { name: checkName, namespace: namespace.metadata.name, labels },

@@ -37,6 +37,14 @@ export interface ServerUserDataArgs {
 
 const PLACEHOLDER = /\{\{(\w+)\}\}/g;
 
+/**
+ * How often the install script tries, and how long it waits between tries: 10 tries 30 s apart
+ * ride out a slow network start or a first server still coming up, within the readiness gate's
+ * 15 minutes.
+ */
+export const INSTALL_ATTEMPTS = 10;
+export const INSTALL_RETRY_SECONDS = 30;
+
 /** Replaces `{{name}}` in every string of a parsed YAML value; an unknown name is an error. */
 export function fillTemplate(value: unknown, values: Readonly<Record<string, string>>): unknown {
     if (typeof value === "string") {
@@ -61,6 +69,8 @@ export function renderServerUserData(args: ServerUserDataArgs): string {
         podCidr: args.podCidr,
         serviceCidr: args.serviceCidr,
         k3sConfig: YAML.stringify(args.k3sConfig),
+        installAttempts: String(INSTALL_ATTEMPTS),
+        installRetrySeconds: String(INSTALL_RETRY_SECONDS),
     }) as { write_files: Record<string, unknown>[] };
     doc.write_files.push(...args.seedFiles.map((f) => ({
         path: f.path,

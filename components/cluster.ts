@@ -19,11 +19,11 @@ export interface HobbyClusterArgs {
     k3sVersion: string;
     /** Vultr OS id of the image (2136: Debian 12 x64); from config, so preview needs no API call. */
     osId: number;
-    /** Give the nodes public IPv6 addresses (and open 80/443 over IPv6). */
+    /** Give the nodes public IPv6 addresses, for outbound traffic only: nothing is served over IPv6. */
     enableIpv6: boolean;
     /** OpenSSH public keys installed for root; none is fine (the stack never needs SSH). */
     sshPublicKeys: string[];
-    /** Networks allowed to reach SSH (22) and the Kubernetes API (6443); must include `pulumi up`'s. */
+    /** IPv4 networks allowed to reach SSH (22) and the Kubernetes API (6443); must include `pulumi up`'s. */
     adminCidrs: string[];
     /** IPv4 network of the VPC, e.g. `10.99.0.0/24`; outside the k3s pod and service networks. */
     vpcCidr: string;
@@ -90,7 +90,7 @@ export class HobbyCluster extends pulumi.ComponentResource {
     constructor(name: string, args: HobbyClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hobby-platform:cluster:HobbyCluster", name, {}, opts);
 
-        const problems = clusterSpecProblems(args, (field) => `HobbyCluster "${name}" ${field}`);
+        const problems = clusterSpecProblems(args).map((p) => `HobbyCluster "${name}" ${p.field}: ${p.message}`);
         if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);
 
         const child = { parent: this };
@@ -153,7 +153,7 @@ export class HobbyCluster extends pulumi.ComponentResource {
                 firewallGroupId: firewall.id,
                 protocol: "tcp",
                 port: rule.port,
-                ipType: subnet.includes(":") ? "v6" : "v4",
+                ipType: "v4",
                 subnet,
                 subnetSize: Number(size),
                 notes: rule.notes,
@@ -195,9 +195,18 @@ export class HobbyCluster extends pulumi.ComponentResource {
 
         const hostnames = Array.from({ length: args.nodeCount }, (_, i) => `${args.hostnamePrefix}-${i + 1}`);
         const instances: vultr.Instance[] = [];
+        const privateIps: pulumi.Output<string>[] = [];
+        // The provider reads internal_ip from the API, which can leave it empty; a server told to
+        // join "https://:6443" would never join, so the `up` stops at the first server instead.
+        const privateIp = (vm: vultr.Instance, hostname: string) => vm.internalIp.apply((ip) => {
+            if (!ip) {
+                throw new pulumi.ResourceError(`Vultr reported no VPC address (internalIp) for ${hostname}, so no server can join it: ` +
+                    "check in the Vultr console that the instance is attached to the VPC, then run `pulumi refresh` and `pulumi up` again", vm);
+            }
+            return ip;
+        });
         for (const [i, hostname] of hostnames.entries()) {
-            const first = instances[0];
-            instances.push(new vultr.Instance(`${name}-${i + 1}`, {
+            const vm = new vultr.Instance(`${name}-${i + 1}`, {
                 region: args.region,
                 plan: args.plan,
                 osId: args.osId,
@@ -212,9 +221,9 @@ export class HobbyCluster extends pulumi.ComponentResource {
                 tags: ["hobby-platform", `env-${args.environment}`],
                 // The first server initialises etcd with the seeded CAs; the others join it over
                 // the VPC by its private address, and get the CAs from the cluster, not user data.
-                userData: first === undefined
+                userData: i === 0
                     ? userData({ "cluster-init": true }, seedFiles)
-                    : userData({ server: pulumi.interpolate`https://${first.internalIp}:6443` }, []),
+                    : userData({ server: pulumi.interpolate`https://${privateIps[0]}:6443` }, []),
             }, {
                 parent: this,
                 protect: args.protect,
@@ -222,7 +231,9 @@ export class HobbyCluster extends pulumi.ComponentResource {
                 // User data only runs at first boot; a change (e.g. k3sVersion) must not replace a
                 // running etcd member. New nodes get the current template.
                 ignoreChanges: ["userData"],
-            }));
+            });
+            instances.push(vm);
+            privateIps.push(privateIp(vm, hostname));
         }
 
         // --- Access -------------------------------------------------------------------------------
@@ -230,10 +241,10 @@ export class HobbyCluster extends pulumi.ComponentResource {
         this.caCertificate = serverCa;
         this.kubeconfig = pulumi.secret(pulumi.all([this.apiServerUrl, serverCa, adminCert.certPem, adminKey.privateKeyPem])
             .apply(([server, ca, cert, key]) => buildKubeconfig(name, server, ca, cert, key)));
-        this.nodes = pulumi.all(instances.map((vm, i) => pulumi.all([vm.mainIp, vm.internalIp]).apply(([publicIp, privateIp]) =>
-            ({ name: hostnames[i], publicIp, privateIp }))));
+        this.nodes = pulumi.all(instances.map((vm, i) => pulumi.all([vm.mainIp, privateIps[i]]).apply(([publicIp, ip]) =>
+            ({ name: hostnames[i], publicIp, privateIp: ip }))));
         this.publicIps = pulumi.all(instances.map((vm) => vm.mainIp));
-        this.privateIps = pulumi.all(instances.map((vm) => vm.internalIp));
+        this.privateIps = pulumi.all(privateIps);
 
         const readiness = new ClusterReadiness(`${name}-readiness`, {
             server: this.apiServerUrl,
@@ -272,15 +283,16 @@ export interface FirewallRuleSpec {
     notes: string;
 }
 
-/** 80 and 443 from anywhere (IPv6 too when enabled); 22 and 6443 from the admin networks only. */
-export function firewallRules(args: Pick<HobbyClusterArgs, "adminCidrs" | "enableIpv6">): FirewallRuleSpec[] {
-    const anywhere = args.enableIpv6 ? [["v4", "0.0.0.0/0"], ["v6", "::/0"]] : [["v4", "0.0.0.0/0"]];
-    const slug = (cidr: string) => cidr.replace(/[^0-9a-fA-F]+/g, "-").replace(/^-|-$/g, "");
+/**
+ * 80 and 443 from anywhere, 22 and 6443 from the admin networks only, all over IPv4: the
+ * cluster (node IPs, pods, Services, Traefik through ServiceLB) is IPv4-only, so nothing is
+ * opened over IPv6, where nothing would answer.
+ */
+export function firewallRules(args: Pick<HobbyClusterArgs, "adminCidrs">): FirewallRuleSpec[] {
+    const slug = (cidr: string) => cidr.replace(/[^0-9]+/g, "-").replace(/^-|-$/g, "");
     return [
-        ...anywhere.flatMap(([family, cidr]) => [
-            { name: `http-any-${family}`, port: "80", cidr, notes: "HTTP (ingress, ACME HTTP-01)" },
-            { name: `https-any-${family}`, port: "443", cidr, notes: "HTTPS (ingress)" },
-        ]),
+        { name: "http-any-v4", port: "80", cidr: "0.0.0.0/0", notes: "HTTP (ingress, ACME HTTP-01)" },
+        { name: "https-any-v4", port: "443", cidr: "0.0.0.0/0", notes: "HTTPS (ingress)" },
         ...[...new Set(args.adminCidrs)].flatMap((cidr) => [
             { name: `ssh-${slug(cidr)}`, port: "22", cidr, notes: "SSH from an admin network" },
             { name: `api-${slug(cidr)}`, port: "6443", cidr, notes: "Kubernetes API from an admin network" },

@@ -103,10 +103,13 @@ describe("CertManager", () => {
             [`kubernetes:helm.cattle.io/v1:HelmChart::${chart(built.resources).name}`, `kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::${binding.name}`]);
     });
 
-    it("lets the API check do nothing but dry-run Certificates in cert-manager's namespace", () => {
+    it("lets the API check do nothing but create the CertificateRequests it dry-runs, in cert-manager's namespace", () => {
+        // cmapichecker (v1.16 on) dry-run creates CertificateRequests; a Role for Certificates
+        // alone made every check Forbidden, and so the first `up` never got to the issuers.
+        // test/upstream compares this with the chart's own startupapicheck Role.
         const role = one(built.resources, "kubernetes:rbac.authorization.k8s.io/v1:Role").inputs;
         assert.strictEqual(role.metadata.namespace, "cert-manager");
-        assert.deepStrictEqual(role.rules, [{ apiGroups: ["cert-manager.io"], resources: ["certificates"], verbs: ["create"] }]);
+        assert.deepStrictEqual(role.rules, [{ apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["create"] }]);
         const binding = one(built.resources, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs;
         assert.deepStrictEqual(binding.subjects, [{ kind: "ServiceAccount", name: "cert-manager-api-check", namespace: "cert-manager" }]);
         const pod = apiCheck(built.resources).inputs.spec.template.spec;

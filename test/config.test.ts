@@ -20,10 +20,12 @@ function valid(): Record<string, any> {
 }
 
 const allSecrets = () => true;
+/** The day the expiry rules count from, fixed so the cases do not age. */
+const TODAY = "2026-12-02";
 
 function problemsOf(input: Record<string, any>, hasSecret: (k: SecretKey) => boolean = allSecrets): string[] {
     try {
-        parseConfig(input, hasSecret);
+        parseConfig(input, hasSecret, TODAY);
     } catch (e) {
         assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
         return e.problems;
@@ -79,6 +81,21 @@ describe("config", () => {
         assert.strictEqual(problemsOf(input).length, 3);
     });
 
+    it("reports schema problems and rules across fields in the same report", () => {
+        const input = valid();
+        svc(input).replicas = "two";
+        delete input.gitlab.domain;
+        input.projects["kube-system"] = { services: { "2fa": { basePath: "/a//b" } } };
+        const problems = problemsOf(input);
+        for (const key of [
+            "hobby-platform:projects.the-project.services.example-microservice.replicas:",
+            "hobby-platform:gitlab.domain:",
+            "hobby-platform:projects:",
+            "hobby-platform:projects.kube-system.services.2fa:",
+            "hobby-platform:projects.kube-system.services.2fa.basePath:",
+        ]) assert.ok(problems.some((p) => p.startsWith(key)), `${key} in ${JSON.stringify(problems)}`);
+    });
+
     // Each case: what is broken, the key the message must name, and a phrase of the message.
     const cases: Array<[string, (c: Record<string, any>) => void, string, RegExp]> = [
         ["unknown environment", (c) => { c.environment = "qa"; }, "hobby-platform:environment", /one of dev, stg, prod, local/],
@@ -86,7 +103,34 @@ describe("config", () => {
         ["domain not lower-case DNS", (c) => { c.domain = "Example.COM"; }, "hobby-platform:domain", /DNS name/],
         ["client label not DNS-1123", (c) => { c.client = "Acme Corp"; }, "hobby-platform:client", /DNS-1123/],
         ["project name not DNS-1123", (c) => { c.projects["The_Project"] = c.projects["the-project"]; }, "hobby-platform:projects", /DNS-1123/],
-        ["service name not DNS-1123", (c) => { c.projects["the-project"].services["Example.Svc"] = { basePath: "/x" }; }, "hobby-platform:projects.the-project.services", /DNS-1123/],
+        ["service name not DNS-1035", (c) => { c.projects["the-project"].services["Example.Svc"] = { basePath: "/x" }; }, "hobby-platform:projects.the-project.services", /DNS-1035/],
+        ["service name starting with a digit (a Service name is a DNS-1035 label)", (c) => { c.projects["the-project"].services["2fa"] = { basePath: "/x" }; }, "hobby-platform:projects.the-project.services.2fa", /DNS-1035 label.*starting with a letter/],
+        ["project named default", (c) => { c.projects["default"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /"default" would be the namespace default, which Kubernetes reserves/],
+        ["project named kube-system", (c) => { c.projects["kube-system"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /Kubernetes reserves/],
+        ["project named with the kube- prefix", (c) => { c.projects["kube-tools"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /Kubernetes reserves/],
+        ["project named after cert-manager's namespace", (c) => { c.projects["cert-manager"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /the stack creates for cert-manager/],
+        ["project and service names that join to another pair's (one URN)", (c) => {
+            c.projects["a-b"] = { services: { c: { basePath: "/one" } } };
+            c.projects["a"] = { services: { "b-c": { basePath: "/two" } } };
+        }, "hobby-platform:projects.a.services.b-c", /join to "a-b-c", as hobby-platform:projects\.a-b\.services\.c does/],
+        ["project and host names that join to another pair's (one certificate URN)", (c) => {
+            c.projects["a-b"] = { services: { s: { basePath: "/one", host: "c.example.com" } } };
+            c.projects["a"] = { services: { s: { basePath: "/two", host: "b-c.example.com" } } };
+        }, "hobby-platform:projects.a.services.s.host", /join to "a-b-c\.example\.com"/],
+        ["basePath with an empty segment", (c) => { svc(c).basePath = "/example//api"; }, "hobby-platform:projects.the-project.services.example-microservice.basePath", /contains "\/\/", which Kubernetes refuses/],
+        ["basePath with a dot segment", (c) => { svc(c).basePath = "/example/./api"; }, "hobby-platform:projects.the-project.services.example-microservice.basePath", /contains "\/\.\/"/],
+        ["basePath ending in a dot segment", (c) => { svc(c).basePath = "/example/.."; }, "hobby-platform:projects.the-project.services.example-microservice.basePath", /contains "\/\.\."/],
+        ["a request above its limit", (c) => { svc(c).resources = { requests: { memory: "256Mi" } }; }, "hobby-platform:projects.the-project.services.example-microservice.resources.requests.memory", /"256Mi" is more than the limit "128Mi"/],
+        ["a CPU request above its limit in other units", (c) => { svc(c).resources = { requests: { cpu: "1" }, limits: { cpu: "900m" } }; }, "hobby-platform:projects.the-project.services.example-microservice.resources.requests.cpu", /more than the limit/],
+        ["env AGENT, which the platform sets", (c) => { svc(c).env = { AGENT: "x" }; }, "hobby-platform:projects.the-project.services.example-microservice.env.AGENT", /set by the platform/],
+        ["a config over a ConfigMap's 1 MiB", (c) => { svc(c).config = { blob: "x".repeat(1024 * 1024) }; }, "hobby-platform:projects.the-project.services.example-microservice.config", /more than 1 MiB/],
+        ["gitlabProject ending in .git", (c) => { svc(c).gitlabProject = "the-project/example.git"; }, "hobby-platform:projects.the-project.services.example-microservice.gitlabProject", /GitLab refuses a path ending in ".git"/],
+        ["gitlabProject that is no image path", (c) => { svc(c).gitlabProject = "the-project/example..svc"; }, "hobby-platform:projects.the-project.services.example-microservice.gitlabProject", /segment "example\.\.svc"/],
+        ["deploy token expiry not a calendar day", (c) => { c.gitlab.deployTokenExpiresAt = "2027-02-30"; }, "hobby-platform:gitlab.deployTokenExpiresAt", /not a day of the calendar/],
+        ["deploy token expiry in the past", (c) => { c.gitlab.deployTokenExpiresAt = "2026-01-31"; }, "hobby-platform:gitlab.deployTokenExpiresAt", /not after today \(2026-12-02\)/],
+        ["GitLab wiring for the local environment (no deployment tier)", (c) => { c.environment = "local"; }, "hobby-platform:gitlab.enabled", /environment "local" has no GitLab deployment tier/],
+        ["an IPv6 admin network (the cluster is IPv4-only)", (c) => { c.cluster.adminCidrs = ["2001:db8::/32"]; }, "hobby-platform:cluster.adminCidrs.0", /IPv4 CIDR/],
+        ["an admin network with host bits", (c) => { c.cluster.adminCidrs = ["203.0.113.7/24"]; }, "hobby-platform:cluster.adminCidrs", /host bits set/],
         ["service name too long", (c) => { c.projects["the-project"].services["s".repeat(64)] = { basePath: "/x" }; }, "hobby-platform:projects.the-project.services", /63 characters/],
         ["no projects", (c) => { c.projects = {}; }, "hobby-platform:projects", /at least one project/],
         ["project without services", (c) => { c.projects["the-project"].services = {}; }, "hobby-platform:projects.the-project.services", /at least one service/],

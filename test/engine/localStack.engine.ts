@@ -134,6 +134,22 @@ describe("local stack on a real Kubernetes API (pulumi up, rerun, CI image, RBAC
         assert.strictEqual(dep.spec.template.spec.containers[0].image, image);
     });
 
+    it("keeps CI's image when a pulumi up changes the pod template (an env and a config change)", () => {
+        const image = json("get", "deployment", SVC, "-n", NS).spec.template.spec.containers[0].image;
+        assert.match(image, /:local-4242$/, "the image CI rolled out in the test before");
+        const before = json("get", "deployment", SVC, "-n", NS).spec.template;
+        ws.ok("config", "set", "--path", `projects["${NS}"].services["${SVC}"].env.LOG_LEVEL`, "debug");
+        ws.ok("config", "set", "--path", `projects["${NS}"].services["${SVC}"].config.something`, "something-changed");
+        step("pulumi up (env and config change)", "up", "--yes", "--skip-preview");
+        const after = json("get", "deployment", SVC, "-n", NS).spec.template;
+        const container = after.spec.containers[0];
+        // The template did change (a new ReplicaSet rolls), and the image is still CI's.
+        assert.ok(container.env.some((e: { name: string; value?: string }) => e.name === "LOG_LEVEL" && e.value === "debug"), JSON.stringify(container.env));
+        assert.notStrictEqual(after.metadata.annotations["hobby-platform/config-sha256"], before.metadata.annotations["hobby-platform/config-sha256"]);
+        assert.strictEqual(container.image, image);
+        step("pulumi preview --expect-no-changes (after the template change)", "preview", "--expect-no-changes");
+    });
+
     it("the deployer may roll out its own Deployment and nothing else (RBAC matrix)", () => {
         k("create", "deployment", "other", "--image=example/other:1", "-n", NS);
         const as = `--as=system:serviceaccount:${NS}:${DEPLOYER}`;

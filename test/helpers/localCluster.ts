@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CERT_MANAGER_VERSION } from "../../components/certManager";
+import { goModuleDir } from "./upstream";
 
 const SCRIPT = path.resolve(__dirname, "..", "..", "scripts", "local-cluster.sh");
 
@@ -65,10 +66,7 @@ export function startLocalCluster(): LocalCluster {
  * `deploy/crds` holds them for testing, through the Go module proxy like the cluster's binaries.
  */
 export function installCertManagerCrds(cluster: LocalCluster): void {
-    const { Dir } = JSON.parse(execFileSync("go", ["mod", "download", "-json", `github.com/cert-manager/cert-manager@${CERT_MANAGER_VERSION}`], {
-        cwd: os.tmpdir(), encoding: "utf8", stdio: ["ignore", "pipe", "inherit"],
-    })) as { Dir: string };
-    const crds = path.join(Dir, "deploy", "crds");
+    const crds = path.join(goModuleDir("github.com/cert-manager/cert-manager", CERT_MANAGER_VERSION), "deploy", "crds");
     cluster.kubectl(["apply", "--server-side", "-f", crds]);
     cluster.kubectl(["wait", "--for=condition=Established", "--timeout=60s", "-f", crds]);
 }

@@ -63,8 +63,11 @@ let recorded: Recorded[] = [];
 /** Options and secret input paths by `type::name`, captured by a stack transformation. */
 let options = new Map<string, { opts: pulumi.CustomResourceOptions; secretInputs: Promise<string[]> }>();
 
-/** Installs mocks that record every resource; returns the live list of records. */
-export async function installMocks(stack: string, preview = false): Promise<Recorded[]> {
+/**
+ * Installs mocks that record every resource; returns the live list of records. `overrides`
+ * replaces computed outputs of the resources it names, e.g. an address a provider left empty.
+ */
+export async function installMocks(stack: string, preview = false, overrides: Record<string, Record<string, unknown>> = {}): Promise<Recorded[]> {
     recorded = [];
     options = new Map();
     const list = recorded;
@@ -78,7 +81,7 @@ export async function installMocks(stack: string, preview = false): Promise<Reco
             const id = args.inputs.metadata?.name ?? `${args.name}-id`;
             list.push({ type: args.type, name: args.name, inputs: args.inputs, id, provider: args.provider, ...(opts.get(`${args.type}::${args.name}`) ?? { opts: {}, secretInputs: Promise.resolve([]) }) });
             // In a preview, computed outputs are unknown: only inputs come back.
-            return { id, state: preview ? args.inputs : { ...args.inputs, ...extra } };
+            return { id, state: preview ? args.inputs : { ...args.inputs, ...extra, ...overrides[args.name] } };
         },
         call(args: pulumi.runtime.MockCallArgs) {
             return args.inputs;

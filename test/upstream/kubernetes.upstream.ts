@@ -1,0 +1,46 @@
+// Kubernetes and image-name rules the config validation encodes, read from the upstream Go
+// sources of the Kubernetes release that the default k3s version runs.
+import * as assert from "assert";
+import {
+    DEFAULT_K3S_VERSION, DNS_1035_LABEL, DNS_1123_LABEL, INVALID_PATH_SEQUENCES, INVALID_PATH_SUFFIXES, OCI_PATH_COMPONENT,
+} from "../../config";
+import { goModuleFile, goStringConstant, goStringSlice } from "../helpers/upstream";
+
+/** v1.33.5+k3s1 runs Kubernetes v1.33.5, whose staging modules are tagged v0.33.5. */
+const K8S_VERSION = DEFAULT_K3S_VERSION.split("+")[0];
+const STAGING_VERSION = K8S_VERSION.replace(/^v1\./, "v0.");
+/** The grammar of image references that containerd and the registries share. */
+const REFERENCE_VERSION = "v0.6.0";
+
+describe(`Kubernetes ${K8S_VERSION} validation and image references (their Go modules)`, function () {
+    this.timeout(300_000);
+    let apimachinery: string;
+    before(() => {
+        apimachinery = goModuleFile("k8s.io/apimachinery", STAGING_VERSION, "pkg/util/validation/validation.go");
+    });
+
+    it("service names are refused unless DNS-1035 labels, which the config requires of them", () => {
+        const core = goModuleFile("k8s.io/kubernetes", K8S_VERSION, "pkg/apis/core/validation/validation.go");
+        assert.match(core, /ValidateServiceName = apimachineryvalidation\.NameIsDNS1035Label/);
+        assert.strictEqual(DNS_1035_LABEL.source, `^${goStringConstant(apimachinery, "dns1035LabelFmt")}$`);
+    });
+
+    it("namespace and container names are DNS-1123 labels, as the config requires of projects", () => {
+        assert.strictEqual(DNS_1123_LABEL.source, `^${goStringConstant(apimachinery, "dns1123LabelFmt")}$`);
+    });
+
+    it("Ingress paths refuse the sequences and suffixes the config refuses in basePath", () => {
+        const networking = goModuleFile("k8s.io/kubernetes", K8S_VERSION, "pkg/apis/networking/validation/validation.go");
+        assert.deepStrictEqual(INVALID_PATH_SEQUENCES, goStringSlice(networking, "invalidPathSequences"));
+        assert.deepStrictEqual(INVALID_PATH_SUFFIXES, goStringSlice(networking, "invalidPathSuffixes"));
+    });
+
+    it("image path components follow distribution/reference's grammar, as the config requires of GitLab paths", () => {
+        const regexp = goModuleFile("github.com/distribution/reference", REFERENCE_VERSION, "regexp.go");
+        const alphanumeric = goStringConstant(regexp, "alphanumeric");
+        const separator = goStringConstant(regexp, "separator");
+        // pathComponent = alphanumeric + anyTimes(separator+alphanumeric), anyTimes(x) = (?:x)*
+        assert.match(regexp, /pathComponent = alphanumeric \+ anyTimes\(separator\+alphanumeric\)/);
+        assert.strictEqual(OCI_PATH_COMPONENT.source, `^${alphanumeric}(?:${separator}${alphanumeric})*$`);
+    });
+});
