@@ -1,14 +1,14 @@
 // Reads the validated configuration and composes the components; nothing else happens here.
 import * as pulumi from "@pulumi/pulumi";
 import { hostResourceName, loadConfig, serviceResourceName } from "./config";
-import { CertManager } from "./components/certManager";
-import { clusterAccess } from "./components/clusterAccess";
-import { GitlabProject, gitlabProvider } from "./components/gitlabProject";
-import { GitlabRegistryAccess } from "./components/gitlabRegistryAccess";
-import { HostCertificate } from "./components/hostCertificate";
-import { ClusterIngress } from "./components/ingress";
-import { Microservice, RegistryCredentials } from "./components/microservice";
-import { ProjectNamespace } from "./components/projectNamespace";
+import { CertManager } from "./components/platform/certManager";
+import { clusterAccess } from "./components/cluster/access";
+import { GitlabProject, gitlabProvider } from "./components/gitlab/project";
+import { GitlabRegistryAccess } from "./components/gitlab/registryAccess";
+import { HostCertificate } from "./components/platform/hostCertificate";
+import { ClusterIngress } from "./components/platform/ingress";
+import { Microservice, RegistryCredentials } from "./components/workload/microservice";
+import { ProjectNamespace } from "./components/workload/projectNamespace";
 
 const cfg = loadConfig();
 const env = cfg.environment;

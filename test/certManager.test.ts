@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { CERT_MANAGER_VERSION, CertManager, CertManagerArgs, LETSENCRYPT_ISSUERS } from "../components/certManager";
+import { CERT_MANAGER_VERSION, CertManager, CertManagerArgs, LETSENCRYPT_ISSUERS } from "../components/platform/certManager";
 import { installMocks, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
 
 interface Built { resources: Recorded[]; cm: CertManager }

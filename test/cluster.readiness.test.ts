@@ -4,7 +4,7 @@ import * as assert from "assert";
 import { generateKeyPairSync } from "crypto";
 import * as https from "https";
 import { AddressInfo } from "net";
-import { ClusterReadiness, ClusterReadinessInputs, readinessProvider, waitForCluster } from "../components/readiness";
+import { ClusterReadiness, ClusterReadinessInputs, readinessProvider, waitForCluster } from "../components/cluster/readiness";
 import { certRequest, locallySignedCert, selfSignedCert } from "./helpers/clusterMocks";
 import { installMocks, runInStack, valueOf } from "./helpers/mocks";
 

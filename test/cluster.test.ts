@@ -6,9 +6,9 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import * as pulumi from "@pulumi/pulumi";
-import { HobbyCluster, HobbyClusterArgs } from "../components/cluster";
-import { K3S_TLS_DIR } from "../components/cloudConfig";
-import { POD_CIDR, SERVICE_CIDR } from "../components/clusterSpec";
+import { HobbyCluster, HobbyClusterArgs } from "../components/cluster/hobbyCluster";
+import { K3S_TLS_DIR } from "../components/cluster/cloudConfig";
+import { POD_CIDR, SERVICE_CIDR } from "../components/lib/clusterFacts";
 import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
 
 const INSTANCE = "vultr:index/instance:Instance";

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { GitlabProject, GitlabProjectArgs, gitlabProvider, maskingProblem } from "../components/gitlabProject";
-import { GitlabRegistryAccess, GitlabRegistryAccessArgs } from "../components/gitlabRegistryAccess";
-import { Microservice } from "../components/microservice";
+import { GitlabProject, GitlabProjectArgs, gitlabProvider, maskingProblem } from "../components/gitlab/project";
+import { GitlabRegistryAccess, GitlabRegistryAccessArgs } from "../components/gitlab/registryAccess";
+import { Microservice } from "../components/workload/microservice";
 import { DEPLOY_TOKEN, deployTokenState, ENVIRONMENT, VARIABLE } from "./helpers/gitlabMocks";
 import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
 

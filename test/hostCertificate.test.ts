@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { HostCertificate, tlsSecretName } from "../components/hostCertificate";
+import { HostCertificate, tlsSecretName } from "../components/platform/hostCertificate";
 import { installMocks, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
 import { schemaErrors } from "./helpers/schemas";
 

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as YAML from "yaml";
-import { ClusterIngress, ClusterIngressArgs, TRAEFIK_INGRESS_CLASS } from "../components/ingress";
+import { ClusterIngress, ClusterIngressArgs, TRAEFIK_INGRESS_CLASS } from "../components/platform/ingress";
 import { installMocks, Recorded, runInStack, valueOf } from "./helpers/mocks";
 
 interface Built { resources: Recorded[]; ingress: ClusterIngress }

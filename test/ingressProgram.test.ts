@@ -1,8 +1,8 @@
 // The program's wiring of the ingress controller and cert-manager into every service's Ingress.
 import * as assert from "assert";
-import { LETSENCRYPT_ISSUERS } from "../components/certManager";
+import { LETSENCRYPT_ISSUERS } from "../components/platform/certManager";
 import { SECRET_KEYS } from "../config";
-import { TRAEFIK_INGRESS_CLASS } from "../components/ingress";
+import { TRAEFIK_INGRESS_CLASS } from "../components/platform/ingress";
 import { ofType, placeholderSecrets, ProgramRun, Recorded, runProgram, stackConfig, withObjects } from "./helpers/mocks";
 
 const SECRETS = placeholderSecrets(["registryPassword"]);

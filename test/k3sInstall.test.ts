@@ -7,8 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { INSTALL_ATTEMPTS, INSTALL_RETRY_SECONDS, renderServerUserData } from "../components/cloudConfig";
-import { POD_CIDR, SERVICE_CIDR } from "../components/clusterSpec";
+import { INSTALL_ATTEMPTS, INSTALL_RETRY_SECONDS, renderServerUserData } from "../components/cluster/cloudConfig";
+import { POD_CIDR, SERVICE_CIDR } from "../components/lib/clusterFacts";
 
 const PRIVATE_IP = "10.99.0.12";
 const PUBLIC_IP = "203.0.113.12";

@@ -2,8 +2,8 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
-import { IMAGE_PATH, Microservice, MicroserviceArgs } from "../components/microservice";
-import { ProjectNamespace } from "../components/projectNamespace";
+import { IMAGE_PATH, Microservice, MicroserviceArgs } from "../components/workload/microservice";
+import { ProjectNamespace } from "../components/workload/projectNamespace";
 
 const base: Omit<MicroserviceArgs, "namespace"> = {
     service: "example-microservice",

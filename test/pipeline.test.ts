@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import * as YAML from "yaml";
-import { TIERS } from "../components/gitlabProject";
+import { TIERS } from "../components/gitlab/project";
 import { PIPELINE_STACKS, REPORT_DIR } from "../scripts/previewJob";
 
 const run = promisify(execFile);

@@ -1,6 +1,4 @@
-// What GitLab computes for the stack's GitLab resources, for the mocks (imported for its effect).
-import { MOCK_STATES } from "./mocks";
-
+// What GitLab computes for the stack's GitLab resources, for the mocks (mocks.ts registers it).
 export const DEPLOY_TOKEN = "gitlab:index/projectDeployToken:ProjectDeployToken";
 export const VARIABLE = "gitlab:index/projectVariable:ProjectVariable";
 export const ENVIRONMENT = "gitlab:index/projectEnvironment:ProjectEnvironment";
@@ -9,5 +7,3 @@ export const ENVIRONMENT = "gitlab:index/projectEnvironment:ProjectEnvironment";
 export function deployTokenState(name: string): { username: string; token: string; expired: boolean; revoked: boolean } {
     return { username: `gitlab+deploy-token-${name.length}`, token: `gldt-mock${name.replace(/\W/g, "")}`, expired: false, revoked: false };
 }
-
-MOCK_STATES[DEPLOY_TOKEN] = (_inputs, name) => deployTokenState(name);

@@ -3,7 +3,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CERT_MANAGER_VERSION } from "../../components/certManager";
+import { CERT_MANAGER_VERSION } from "../../components/platform/certManager";
 import { goModuleDir } from "./upstream";
 
 const SCRIPT = path.resolve(__dirname, "..", "..", "scripts", "local-cluster.sh");

@@ -5,6 +5,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { PROJECT } from "../../config";
 import { CLUSTER_MOCK_STATES } from "./clusterMocks";
+import { DEPLOY_TOKEN, deployTokenState } from "./gitlabMocks";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -44,6 +45,7 @@ export const MOCK_STATES: Record<string, (inputs: Record<string, any>, name: str
         inputs.type === "kubernetes.io/service-account-token"
             ? { data: { token: Buffer.from(`mock-sa-token-for-${inputs.metadata?.name}`).toString("base64") } }
             : {},
+    [DEPLOY_TOKEN]: (_inputs, name) => deployTokenState(name),
 };
 
 const SECRET_SIG = pulumi.runtime.specialSigKey;

@@ -1,7 +1,7 @@
 // cert-manager facts the program relies on, read from cert-manager's Go module at the pinned release.
 import * as assert from "assert";
 import * as YAML from "yaml";
-import { API_CHECK_RULES, CERT_MANAGER_VERSION } from "../../components/certManager";
+import { API_CHECK_RULES, CERT_MANAGER_VERSION } from "../../components/platform/certManager";
 import { goModuleFile } from "../helpers/upstream";
 
 const MODULE = "github.com/cert-manager/cert-manager";

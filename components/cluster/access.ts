@@ -1,8 +1,8 @@
 // How the stack reaches Kubernetes: the HobbyCluster it creates (cluster.enabled true), or the
 // current kubeconfig context (false, e.g. `local`). Every Kubernetes resource uses `provider`.
 import * as k8s from "@pulumi/kubernetes";
-import type { PlatformConfig } from "../config";
-import { HobbyCluster } from "./cluster";
+import type { PlatformConfig } from "../../config";
+import { HobbyCluster } from "./hobbyCluster";
 
 export interface ClusterAccess {
     provider: k8s.Provider;

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as YAML from "yaml";
-import { labels as labelsFor } from "./labels";
+import { labels as labelsFor } from "../lib/labels";
 
 /** Registry credentials for the image-pull Secret. Pass them as a secret Output. */
 export interface RegistryCredentials {

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { labels as labelsFor } from "./labels";
+import { labels as labelsFor } from "../lib/labels";
 
 /** cert-manager release (chart and images); upgrade by changing it here and running `pulumi up`. */
 export const CERT_MANAGER_VERSION = "v1.21.1";

@@ -1,6 +1,6 @@
 import * as gitlab from "@hobby-platform/gitlab";
 import * as pulumi from "@pulumi/pulumi";
-import type { RegistryCredentials } from "./microservice";
+import type { RegistryCredentials } from "../workload/microservice";
 
 export interface GitlabRegistryAccessArgs {
     /** GitLab project holding the service's images: full path (`group/project`) or numeric id. */

@@ -4,10 +4,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { z } from "zod";
-import { CERT_MANAGER_NAMESPACE } from "./components/certManager";
-import { clusterSpecProblems, parseIpv4Cidr } from "./components/clusterSpec";
-import { TIERS as GITLAB_TIERS } from "./components/gitlabProject";
-import { tlsSecretName } from "./components/hostCertificate";
+import { CERT_MANAGER_NAMESPACE } from "../components/platform/certManager";
+import { clusterSpecProblems, parseIpv4Cidr } from "../components/lib/clusterFacts";
+import { TIERS as GITLAB_TIERS } from "../components/gitlab/project";
+import { tlsSecretName } from "../components/platform/hostCertificate";
 
 export const PROJECT = "hobby-platform";
 

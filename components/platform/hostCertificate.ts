@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { labels } from "./labels";
+import { labels } from "../lib/labels";
 
 export interface HostCertificateArgs {
     /** Public host the certificate is for (its only DNS name). */

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { labels } from "./labels";
+import { labels } from "../lib/labels";
 
 export interface ProjectNamespaceArgs {
     /** Project name, which is also the namespace name (DNS-1123 label). */

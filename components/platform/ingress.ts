@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { labels } from "./labels";
+import { labels } from "../lib/labels";
 
 /** IngressClass of k3s's bundled Traefik; services' Ingresses and HTTP-01 solvers use it. */
 export const TRAEFIK_INGRESS_CLASS = "traefik";

@@ -5,7 +5,7 @@ import * as tls from "@pulumi/tls";
 import { createHash } from "crypto";
 import * as YAML from "yaml";
 import { K3S_TLS_DIR, renderServerUserData, SeedFile } from "./cloudConfig";
-import { clusterSpecProblems, parseIpv4Cidr, planPrice, POD_CIDR, PRICES_READ_ON, SERVICE_CIDR } from "./clusterSpec";
+import { clusterSpecProblems, parseIpv4Cidr, planPrice, POD_CIDR, PRICES_READ_ON, SERVICE_CIDR } from "../lib/clusterFacts";
 import { ClusterReadiness } from "./readiness";
 
 export interface HobbyClusterArgs {
