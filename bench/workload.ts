@@ -2,7 +2,7 @@
 // program's stack config (the `local` stack: no VMs, no GitLab) and as the same Kubernetes
 // objects declared raw with @pulumi/kubernetes, the baseline.
 import * as k8s from "@pulumi/kubernetes";
-import { tlsSecretName } from "../components/platform/hostCertificate";
+import { tlsSecretName } from "../components/lib/names";
 import { stackConfig } from "../test/helpers/mocks";
 
 const SERVICES_PER_PROJECT = 10;

@@ -19,11 +19,14 @@ function valid(): Record<string, any> {
     };
 }
 
-const allSecrets = () => true;
+/** Every secret set (to a placeholder), or all but some. */
+const allSecrets = () => "placeholder";
+const secretsExcept = (...missing: SecretKey[]) => (k: SecretKey) => (missing.includes(k) ? undefined : "placeholder");
+const onlySecrets = (...present: SecretKey[]) => (k: SecretKey) => (present.includes(k) ? "placeholder" : undefined);
 /** The day the expiry rules count from, fixed so the cases do not age. */
 const TODAY = "2026-12-02";
 
-function problemsOf(input: Record<string, any>, hasSecret: (k: SecretKey) => boolean = allSecrets): string[] {
+function problemsOf(input: Record<string, any>, hasSecret: (k: SecretKey) => string | undefined = allSecrets): string[] {
     try {
         parseConfig(input, hasSecret, TODAY);
     } catch (e) {
@@ -37,29 +40,36 @@ const svc = (c: Record<string, any>) => c.projects["the-project"].services["exam
 
 describe("config", () => {
     it("accepts the seed's example and fills in defaults", () => {
-        const c = parseConfig(valid(), allSecrets);
+        const c = parseConfig(valid(), allSecrets, TODAY);
         const s = c.projects["the-project"].services["example-microservice"];
         assert.strictEqual(c.client, "internal");
+        assert.ok(c.cluster.enabled);
         assert.strictEqual(c.cluster.nodeCount, 3);
+        assert.strictEqual(c.cluster.protect, false, "only prod protects its servers");
         assert.strictEqual(s.replicas, 2);
         assert.strictEqual(s.port, 8080);
         assert.strictEqual(s.host, "api.the-project.dev.example.com");
         assert.strictEqual(s.gitlabProject, "the-project/example-microservice");
         assert.deepStrictEqual(s.resources, { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } });
-        assert.strictEqual(c.acme.staging, true, "non-prod environments default to the staging CA");
+        assert.strictEqual(s.image, "registry.example.com/the-project/example-microservice:dev-latest");
+        assert.deepStrictEqual(c.projects["the-project"].hosts, ["api.the-project.dev.example.com"]);
+        assert.ok(c.certManager.install);
+        assert.strictEqual(c.certManager.staging, true, "non-prod environments default to the staging CA");
         assert.strictEqual(c.ingress.install, true);
         assert.strictEqual(c.certManager.install, true);
     });
 
     it("defaults prod to Let's Encrypt's production CA", () => {
-        const c = parseConfig({ ...valid(), environment: "prod" }, allSecrets);
-        assert.strictEqual(c.acme.staging, false);
+        const c = parseConfig({ ...valid(), environment: "prod" }, allSecrets, TODAY);
+        assert.ok(c.certManager.install);
+        assert.strictEqual(c.certManager.staging, false);
+        assert.ok(c.cluster.enabled && c.cluster.protect, "prod protects its servers and the cluster's identity");
     });
 
     it("lets a project override the client label", () => {
         const input = valid();
         input.projects["the-project"].client = "acme-corp";
-        assert.strictEqual(parseConfig(input, allSecrets).projects["the-project"].client, "acme-corp");
+        assert.strictEqual(parseConfig(input, allSecrets, TODAY).projects["the-project"].client, "acme-corp");
     });
 
     it("local stack: needs no GitLab API token, only the pull Secret's credentials", () => {
@@ -69,8 +79,10 @@ describe("config", () => {
             gitlab: { enabled: false, registry: "registry.example.com", registryUsername: "dev" },
             ingress: { className: "traefik" }, certManager: { issuer: "letsencrypt-staging" }, acme: {},
         };
-        assert.deepStrictEqual(requiredSecrets(parseConfig(input, allSecrets)), ["registryPassword"]);
-        assert.deepStrictEqual(problemsOf(input, (k) => k === "registryPassword"), []);
+        const c = parseConfig(input, onlySecrets("registryPassword"));
+        assert.deepStrictEqual(requiredSecrets(c), ["registryPassword"]);
+        assert.deepStrictEqual(c.gitlab, { enabled: false, registry: "registry.example.com", registryUsername: "dev", registryPassword: "placeholder" });
+        assert.deepStrictEqual([c.cluster.enabled, c.ingress, c.certManager], [false, { install: false, className: "traefik" }, { install: false, issuer: "letsencrypt-staging" }]);
     });
 
     it("reports every problem at once, one line each", () => {
@@ -190,7 +202,7 @@ describe("config", () => {
     }
 
     it("refuses a missing secret, saying how to set it", () => {
-        const problems = problemsOf(valid(), (k) => k !== "goModulesToken");
+        const problems = problemsOf(valid(), secretsExcept("goModulesToken"));
         assert.deepStrictEqual(problems, ["hobby-platform:goModulesToken: secret is missing; set it with `pulumi config set --secret goModulesToken <value>`"]);
     });
 
@@ -203,6 +215,6 @@ describe("config", () => {
     it("stops the run with a message that names the stack and says nothing was created", () => {
         const input = valid();
         input.environment = "qa";
-        assert.throws(() => parseConfig(input, allSecrets), (e: Error) => /Invalid configuration of stack .*nothing was created/.test(e.message));
+        assert.throws(() => parseConfig(input, allSecrets, TODAY), (e: Error) => /Invalid configuration of stack .*nothing was created/.test(e.message));
     });
 });

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { GitlabProject, GitlabProjectArgs, gitlabProvider, maskingProblem } from "../components/gitlab/project";
+import { GitlabProject, GitlabProjectArgs, maskingProblem } from "../components/gitlab/project";
+import { gitlabProvider } from "../components/gitlab/provider";
 import { GitlabRegistryAccess, GitlabRegistryAccessArgs } from "../components/gitlab/registryAccess";
 import { Microservice } from "../components/workload/microservice";
 import { DEPLOY_TOKEN, deployTokenState, ENVIRONMENT, VARIABLE } from "./helpers/gitlabMocks";

@@ -1,5 +1,6 @@
 import * as assert from "assert";
-import { HostCertificate, tlsSecretName } from "../components/platform/hostCertificate";
+import { tlsSecretName } from "../components/lib/names";
+import { HostCertificate } from "../components/platform/hostCertificate";
 import { installMocks, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
 import { schemaErrors } from "./helpers/schemas";
 
@@ -45,6 +46,14 @@ describe("HostCertificate", () => {
     it("names a host's Secret deterministically, and different hosts differently", () => {
         assert.strictEqual(tlsSecretName("api.a.dev.example.com"), tlsSecretName("api.a.dev.example.com"));
         assert.notStrictEqual(tlsSecretName("api.a.dev.example.com"), tlsSecretName("api.b.dev.example.com"));
-        assert.ok(tlsSecretName(`${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`).length <= 253);
+    });
+
+    it("refuses a host whose TLS Secret name would be longer than Kubernetes allows (253)", async () => {
+        await installMocks("dev");
+        const host = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`;
+        await assert.rejects(runInStack(() => {
+            new HostCertificate("long", { host, namespace: "p", project: "p", client: "internal", environment: "dev", clusterIssuer: "x" });
+            return {};
+        }), /invalid arguments: host .* makes the TLS Secret name over 253 characters/);
     });
 });

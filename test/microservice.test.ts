@@ -232,7 +232,8 @@ describe("Microservice", () => {
     it("refuses impossible args before creating anything", async () => {
         for (const [overrides, message] of [
             [{ replicas: 0 }, /replicas must be an integer of at least 1/],
-            [{ port: 70000 }, /port must be 1..65535/],
+            [{ port: 70000 }, /port must be 1024\.\.65535/],
+            [{ port: 80 }, /port must be 1024\.\.65535 \(the container is not root\), got 80/],
             [{ basePath: "api" }, /basePath must start with "\/"/],
         ] as const) {
             await installMocks("dev");

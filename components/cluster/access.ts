@@ -1,7 +1,7 @@
-// How the stack reaches Kubernetes: the HobbyCluster it creates (cluster.enabled true), or the
-// current kubeconfig context (false, e.g. `local`). Every Kubernetes resource uses `provider`.
+// How the stack reaches Kubernetes: the HobbyCluster it creates, or (a cluster it does not
+// create, e.g. `local`) the current kubeconfig context. Every Kubernetes resource uses `provider`.
 import * as k8s from "@pulumi/kubernetes";
-import type { PlatformConfig } from "../../config";
+import type { ExistingCluster, ManagedCluster } from "../../config";
 import { HobbyCluster } from "./hobbyCluster";
 
 export interface ClusterAccess {
@@ -10,25 +10,11 @@ export interface ClusterAccess {
     cluster?: HobbyCluster;
 }
 
-export function clusterAccess(cfg: Pick<PlatformConfig, "cluster" | "environment">): ClusterAccess {
-    const c = cfg.cluster;
+export function clusterAccess(c: ManagedCluster | ExistingCluster, environment: string): ClusterAccess {
     if (!c.enabled) {
         return { provider: new k8s.Provider("k8s", { context: c.kubeContext, enableServerSideApply: true }) };
     }
-    const cluster = new HobbyCluster("cluster", {
-        region: c.region,
-        plan: c.plan,
-        nodeCount: c.nodeCount,
-        k3sVersion: c.k3sVersion,
-        osId: c.osId,
-        enableIpv6: c.enableIpv6,
-        sshPublicKeys: c.sshPublicKeys,
-        adminCidrs: c.adminCidrs,
-        vpcCidr: c.vpcCidr,
-        hostnamePrefix: c.hostnamePrefix,
-        planPrices: c.planPrices,
-        environment: cfg.environment,
-        protect: cfg.environment === "prod",
-    });
+    const { enabled: _, ...args } = c;
+    const cluster = new HobbyCluster("cluster", { ...args, environment });
     return { provider: cluster.provider, cluster };
 }

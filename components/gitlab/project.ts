@@ -1,8 +1,8 @@
 import * as gitlab from "@hobby-platform/gitlab";
 import * as pulumi from "@pulumi/pulumi";
+import { assertArgs } from "../lib/invariants";
+import { GITLAB_TIERS } from "../lib/names";
 
-/** GitLab deployment tier of each environment (stack). */
-export const TIERS: Record<string, string> = { dev: "development", stg: "staging", prod: "production" };
 
 /** Characters GitLab accepts in a masked variable's value. */
 const MASKABLE = /^[a-zA-Z0-9_+=/@:.~-]*$/;
@@ -22,28 +22,6 @@ export function maskingProblem(value: string): string | undefined {
         return `it contains ${bad} character(s) outside [a-zA-Z0-9_+=/@:.~-] (e.g. a space or a line break), which GitLab cannot mask`;
     }
     return undefined;
-}
-
-/** Settings of the GitLab provider: the stack's one API token, the instance's domain. */
-export interface GitlabProviderArgs {
-    /** Domain of the GitLab instance, e.g. `gitlab.example.com`; the API is `https://<domain>/api/v4/`. */
-    domain: string;
-    /** API token (scope `api`, a Maintainer of the service projects); kept secret. */
-    token: pulumi.Input<string>;
-}
-
-/**
- * The GitLab provider the components use. It is configured so that `pulumi preview` makes no API
- * call: no early authentication check (the provider would otherwise fetch the current user when it
- * starts) and the components use no invokes (data sources). TLS stays verified.
- */
-export function gitlabProvider(name: string, args: GitlabProviderArgs, opts?: pulumi.ResourceOptions): gitlab.Provider {
-    return new gitlab.Provider(name, {
-        baseUrl: `https://${args.domain}/api/v4/`,
-        token: pulumi.secret(args.token),
-        earlyAuthCheck: false,
-        insecure: false,
-    }, opts);
 }
 
 export interface GitlabProjectArgs {
@@ -101,10 +79,8 @@ export class GitlabProject extends pulumi.ComponentResource {
 
     constructor(name: string, args: GitlabProjectArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hobby-platform:gitlab:GitlabProject", name, {}, opts);
-        const tier = TIERS[args.environment];
-        if (!tier) {
-            throw new pulumi.ResourceError(`environment must be one of ${Object.keys(TIERS).join(", ")} (a stack with a GitLab environment), got "${args.environment}"`, this);
-        }
+        const tier = GITLAB_TIERS[args.environment];
+        assertArgs(this, [!tier && `environment must be one of ${Object.keys(GITLAB_TIERS).join(", ")} (a stack with a GitLab environment), got "${args.environment}"`]);
         const env = args.environment;
         const ENV = env.toUpperCase();
         const managed = `Managed by the hobby-platform stack ${pulumi.getStack()}`;

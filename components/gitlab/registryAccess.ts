@@ -1,5 +1,6 @@
 import * as gitlab from "@hobby-platform/gitlab";
 import * as pulumi from "@pulumi/pulumi";
+import { assertArgs } from "../lib/invariants";
 import type { RegistryCredentials } from "../workload/microservice";
 
 export interface GitlabRegistryAccessArgs {
@@ -28,12 +29,11 @@ export class GitlabRegistryAccess extends pulumi.ComponentResource {
 
     constructor(name: string, args: GitlabRegistryAccessArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hobby-platform:gitlab:GitlabRegistryAccess", name, {}, opts);
-        if (!/^\d{4}-\d{2}-\d{2}$/.test(args.expiresAt) || Number.isNaN(Date.parse(`${args.expiresAt}T00:00:00Z`))) {
-            throw new pulumi.ResourceError(`expiresAt must be a date YYYY-MM-DD, e.g. "2027-06-30", got "${args.expiresAt}"`, this);
-        }
-        if (!/^[a-z0-9.-]+(:[0-9]+)?$/.test(args.registry)) {
-            throw new pulumi.ResourceError(`registry must be a registry host, e.g. "registry.example.com", got "${args.registry}"`, this);
-        }
+        assertArgs(this, [
+            (!/^\d{4}-\d{2}-\d{2}$/.test(args.expiresAt) || Number.isNaN(Date.parse(`${args.expiresAt}T00:00:00Z`))) &&
+                `expiresAt must be a date YYYY-MM-DD, e.g. "2027-06-30", got "${args.expiresAt}"`,
+            !/^[a-z0-9.-]+(:[0-9]+)?$/.test(args.registry) && `registry must be a registry host, e.g. "registry.example.com", got "${args.registry}"`,
+        ]);
 
         const tokenName = `${args.service}-${args.environment}-pull`;
         // GitLab keeps the default username (`gitlab+deploy-token-<n>`) unique, so a rotation

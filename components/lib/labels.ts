@@ -7,6 +7,14 @@ export interface Labels {
     [key: string]: string;
 }
 
-export function labels(app: string, client: string, env: string): Labels {
-    return { app, client, env };
+/** What every component that labels objects is told: the `client` and `env` label values. */
+export interface LabelArgs {
+    /** Environment (`dev`, `stg`, `prod`, `local`): the `env` label. */
+    environment: string;
+    /** The `client` label. */
+    client: string;
+}
+
+export function labels(app: string, { client, environment }: LabelArgs): Labels {
+    return { app, client, env: environment };
 }

@@ -1,13 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { labels as labelsFor } from "../lib/labels";
+import { assertArgs } from "../lib/invariants";
+import { boundServiceAccount, HARDENED_CONTAINER, knownAfter, RESTRICTED_POD } from "../lib/kubernetes";
+import { LabelArgs, labels as labelsFor } from "../lib/labels";
+import { CERT_MANAGER_NAMESPACE } from "../lib/names";
 
 /** cert-manager release (chart and images); upgrade by changing it here and running `pulumi up`. */
 export const CERT_MANAGER_VERSION = "v1.21.1";
 /** Jetstack's chart repository, which k3s's Helm controller reads from inside the cluster. */
 const CERT_MANAGER_CHART_REPO = "https://charts.jetstack.io";
-export const CERT_MANAGER_NAMESPACE = "cert-manager";
 
 /** The two ClusterIssuers, by ACME directory; every environment gets both. */
 export const LETSENCRYPT_ISSUERS = {
@@ -21,17 +23,13 @@ export const LETSENCRYPT_ISSUERS = {
  */
 export const API_CHECK_RULES = [{ apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["create"] }];
 
-export interface CertManagerArgs {
+export interface CertManagerArgs extends LabelArgs {
     /** E-mail of the Let's Encrypt account: expiry and policy notices go there. */
     email: pulumi.Input<string>;
     /** IngressClass that answers HTTP-01 challenges (the cluster's ingress controller). */
     ingressClassName: pulumi.Input<string>;
     /** Whether this environment's certificates come from Let's Encrypt's staging CA. */
     staging: boolean;
-    /** Environment, the `env` label. */
-    environment: string;
-    /** `client` label. */
-    client: string;
     /** cert-manager release to install; default `CERT_MANAGER_VERSION`. */
     version?: string;
 }
@@ -55,13 +53,13 @@ export class CertManager extends pulumi.ComponentResource {
     public readonly version: pulumi.Output<string>;
 
     constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hobby-platform:kubernetes:CertManager", name, {}, opts);
+        super("hobby-platform:platform:CertManager", name, {}, pulumi.mergeOptions(opts, {
+            aliases: [{ type: "hobby-platform:kubernetes:CertManager" }],
+        }));
         const version = args.version ?? CERT_MANAGER_VERSION;
-        if (!/^v\d+\.\d+\.\d+$/.test(version)) {
-            throw new pulumi.ResourceError(`version must be a cert-manager release such as "${CERT_MANAGER_VERSION}", got "${version}"`, this);
-        }
+        assertArgs(this, [!/^v\d+\.\d+\.\d+$/.test(version) && `version must be a cert-manager release such as "${CERT_MANAGER_VERSION}", got "${version}"`]);
         const child = { parent: this };
-        const labels = labelsFor("cert-manager", args.client, args.environment);
+        const labels = labelsFor("cert-manager", args);
 
         // Created here, not by the chart, so the API check below has a namespace to run in.
         const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
@@ -92,17 +90,9 @@ export class CertManager extends pulumi.ComponentResource {
         // startupapicheck Role gives it (deploy/charts/cert-manager/templates/startupapicheck-rbac.yaml):
         // create CertificateRequests in its namespace, which it only ever dry-runs.
         const checkName = "cert-manager-api-check";
-        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-api-check`, {
-            metadata: { name: checkName, namespace: namespace.metadata.name, labels },
-        }, child);
-        const role = new k8s.rbac.v1.Role(`${name}-api-check`, {
+        const { serviceAccount, binding } = boundServiceAccount(`${name}-api-check`, {
             metadata: { name: checkName, namespace: namespace.metadata.name, labels },
             rules: API_CHECK_RULES,
-        }, child);
-        const binding = new k8s.rbac.v1.RoleBinding(`${name}-api-check`, {
-            metadata: { name: checkName, namespace: namespace.metadata.name, labels },
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-            subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: namespace.metadata.name }],
         }, child);
         const apiCheck = new k8s.batch.v1.Job(`${name}-api-check`, {
             // One Job a release: an upgrade replaces it, and the issuers wait for the new webhook.
@@ -114,7 +104,7 @@ export class CertManager extends pulumi.ComponentResource {
                     spec: {
                         restartPolicy: "Never",
                         serviceAccountName: serviceAccount.metadata.name,
-                        securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+                        securityContext: RESTRICTED_POD,
                         containers: [{
                             name: "check",
                             image: `quay.io/jetstack/cert-manager-startupapicheck:${version}`,
@@ -123,11 +113,7 @@ export class CertManager extends pulumi.ComponentResource {
                             args: ["check", "api", "--wait=8m"],
                             env: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
                             resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
-                            securityContext: {
-                                allowPrivilegeEscalation: false,
-                                readOnlyRootFilesystem: true,
-                                capabilities: { drop: ["ALL"] },
-                            },
+                            securityContext: HARDENED_CONTAINER,
                         }],
                     },
                 },
@@ -154,7 +140,7 @@ export class CertManager extends pulumi.ComponentResource {
 
         const used = args.staging ? "staging" : "prod";
         // Derived from the issuer's URN: known at preview, yet Ingresses that name it depend on it.
-        this.clusterIssuer = issuers[used].urn.apply(() => LETSENCRYPT_ISSUERS[used].name);
+        this.clusterIssuer = knownAfter(issuers[used], LETSENCRYPT_ISSUERS[used].name);
         this.namespace = namespace.metadata.name;
         this.version = pulumi.output(version);
         this.registerOutputs({ clusterIssuer: this.clusterIssuer, namespace: this.namespace, version: this.version });

@@ -1,25 +1,19 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { labels } from "../lib/labels";
+import { assertArgs } from "../lib/invariants";
+import { knownAfter } from "../lib/kubernetes";
+import { LabelArgs, labels } from "../lib/labels";
+import { tlsSecretName } from "../lib/names";
 
-export interface HostCertificateArgs {
+export interface HostCertificateArgs extends LabelArgs {
     /** Public host the certificate is for (its only DNS name). */
     host: string;
     /** Namespace of the Ingresses that serve the host (the TLS Secret must live beside them). */
     namespace: pulumi.Input<string>;
     /** Project the host belongs to: the `app` label. */
     project: string;
-    /** `client` label. */
-    client: string;
-    /** Environment, the `env` label. */
-    environment: string;
     /** cert-manager ClusterIssuer that signs it; an Output of the issuer orders this after it. */
     clusterIssuer: pulumi.Input<string>;
-}
-
-/** Name of the TLS Secret (and of its Certificate) for a host. */
-export function tlsSecretName(host: string): string {
-    return `${host.replace(/\./g, "-")}-tls`.slice(0, 253);
 }
 
 /**
@@ -33,9 +27,12 @@ export class HostCertificate extends pulumi.ComponentResource {
     public readonly secretName: pulumi.Output<string>;
 
     constructor(name: string, args: HostCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hobby-platform:tls:HostCertificate", name, {}, opts);
-        const objectLabels = labels(args.project, args.client, args.environment);
+        super("hobby-platform:platform:HostCertificate", name, {}, pulumi.mergeOptions(opts, {
+            aliases: [{ type: "hobby-platform:tls:HostCertificate" }],
+        }));
+        const objectLabels = labels(args.project, args);
         const secretName = tlsSecretName(args.host);
+        assertArgs(this, [secretName.length > 253 && `host "${args.host}" makes the TLS Secret name over 253 characters`]);
         const certificate = new k8s.apiextensions.CustomResource(name, {
             apiVersion: "cert-manager.io/v1",
             kind: "Certificate",
@@ -51,7 +48,7 @@ export class HostCertificate extends pulumi.ComponentResource {
             },
         }, { parent: this });
         // Through the Certificate, so that an Ingress naming the Secret is created after it.
-        this.secretName = certificate.metadata.name.apply(() => secretName);
+        this.secretName = knownAfter(certificate, secretName);
         this.registerOutputs({ secretName: this.secretName });
     }
 }

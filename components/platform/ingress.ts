@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { labels } from "../lib/labels";
+import { knownAfter } from "../lib/kubernetes";
+import { LabelArgs, labels } from "../lib/labels";
 
 /** IngressClass of k3s's bundled Traefik; services' Ingresses and HTTP-01 solvers use it. */
 export const TRAEFIK_INGRESS_CLASS = "traefik";
@@ -9,11 +10,7 @@ export const TRAEFIK_INGRESS_CLASS = "traefik";
  * same name and namespace is merged into its values by k3s's Helm controller. */
 const TRAEFIK_CHART = { name: "traefik", namespace: "kube-system" } as const;
 
-export interface ClusterIngressArgs {
-    /** Environment, the `env` label. */
-    environment: string;
-    /** `client` label. */
-    client: string;
+export interface ClusterIngressArgs extends LabelArgs {
     /**
      * Public addresses of the nodes. k3s's ServiceLB publishes Traefik's ports 80 and 443 on
      * every node, so these are the A/AAAA targets of every service host. Default: none known
@@ -62,18 +59,19 @@ export class ClusterIngress extends pulumi.ComponentResource {
     public readonly publicAddresses: pulumi.Output<string[]>;
 
     constructor(name: string, args: ClusterIngressArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hobby-platform:kubernetes:ClusterIngress", name, {}, opts);
+        super("hobby-platform:platform:ClusterIngress", name, {}, pulumi.mergeOptions(opts, {
+            aliases: [{ type: "hobby-platform:kubernetes:ClusterIngress" }],
+        }));
 
         const config = new k8s.apiextensions.CustomResource(`${name}-traefik-config`, {
             apiVersion: "helm.cattle.io/v1",
             kind: "HelmChartConfig",
-            metadata: { name: TRAEFIK_CHART.name, namespace: TRAEFIK_CHART.namespace, labels: labels("traefik", args.client, args.environment) },
+            metadata: { name: TRAEFIK_CHART.name, namespace: TRAEFIK_CHART.namespace, labels: labels("traefik", args) },
             spec: { valuesContent: YAML.stringify(traefikValues(args)) },
         }, { parent: this });
 
-        // Derived from the config's URN: known in a preview, yet every Ingress that uses the class
-        // depends on the configuration.
-        this.ingressClassName = config.urn.apply(() => TRAEFIK_INGRESS_CLASS);
+        // Every Ingress that uses the class depends on the configuration.
+        this.ingressClassName = knownAfter(config, TRAEFIK_INGRESS_CLASS);
         this.publicAddresses = pulumi.output(args.publicAddresses ?? []);
         this.registerOutputs({ ingressClassName: this.ingressClassName, publicAddresses: this.publicAddresses });
     }

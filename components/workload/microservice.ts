@@ -2,7 +2,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as YAML from "yaml";
-import { labels as labelsFor } from "../lib/labels";
+import { assertArgs } from "../lib/invariants";
+import { HARDENED_CONTAINER, RESTRICTED_POD } from "../lib/kubernetes";
+import { LabelArgs, labels as labelsFor } from "../lib/labels";
+import { CiDeployer } from "./ciDeployer";
 
 /** Registry credentials for the image-pull Secret. Pass them as a secret Output. */
 export interface RegistryCredentials {
@@ -17,20 +20,16 @@ export interface ResourceRequirements {
     limits: { cpu: string; memory: string };
 }
 
-export interface MicroserviceArgs {
+export interface MicroserviceArgs extends LabelArgs {
     /** Service name: the name of every object, the `app` label and the container name. */
     service: string;
     /** Namespace of the project (a `ProjectNamespace`'s name, so objects wait for it). */
     namespace: pulumi.Input<string>;
-    /** Environment (`dev`, `stg`, `prod`, `local`): the `env` label and the config file name. */
-    environment: string;
-    /** `client` label. */
-    client: string;
     /** Container image; CI later rolls out other tags, which `pulumi up` keeps (see README). */
     image: string;
     /** Pod count; at least 1. */
     replicas: number;
-    /** Container port the service listens on (also `PORT`). */
+    /** Container port the service listens on (also `PORT`); 1024 or above, as the container is not root. */
     port: number;
     /** URL path prefix of the service (also `BASE_PATH`). */
     basePath: string;
@@ -69,7 +68,7 @@ export function dockerConfigJson(c: RegistryCredentials): string {
 /**
  * One service in one environment: the seed's `k8s/<env>/10..50` manifests (the namespace is a
  * `ProjectNamespace`, shared by a project's services) plus what was done by hand: the image-pull
- * Secret and a least-privilege CI deployer whose token the component exposes as a secret.
+ * Secret, and a least-privilege `CiDeployer` whose token the component exposes as a secret.
  */
 export class Microservice extends pulumi.ComponentResource {
     public readonly namespace: pulumi.Output<string>;
@@ -83,20 +82,18 @@ export class Microservice extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
 
     constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hobby-platform:kubernetes:Microservice", name, {}, opts);
-        if (!Number.isInteger(args.replicas) || args.replicas < 1) {
-            throw new pulumi.ResourceError(`replicas must be an integer of at least 1, got ${args.replicas}`, this);
-        }
-        if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) {
-            throw new pulumi.ResourceError(`port must be 1..65535, got ${args.port}`, this);
-        }
-        if (!args.basePath.startsWith("/")) {
-            throw new pulumi.ResourceError(`basePath must start with "/", got "${args.basePath}"`, this);
-        }
+        super("hobby-platform:workload:Microservice", name, {}, pulumi.mergeOptions(opts, {
+            aliases: [{ type: "hobby-platform:kubernetes:Microservice" }],
+        }));
+        assertArgs(this, [
+            (!Number.isInteger(args.replicas) || args.replicas < 1) && `replicas must be an integer of at least 1, got ${args.replicas}`,
+            (!Number.isInteger(args.port) || args.port < 1024 || args.port > 65535) && `port must be 1024..65535 (the container is not root), got ${args.port}`,
+            !args.basePath.startsWith("/") && `basePath must start with "/", got "${args.basePath}"`,
+        ]);
 
         const svc = args.service;
         const env = args.environment;
-        const labels = labelsFor(svc, args.client, env);
+        const labels = labelsFor(svc, args);
         const annotations = args.skipAwait ? { "pulumi.com/skipAwait": "true" } : undefined;
         const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels });
         const child = { parent: this };
@@ -153,12 +150,7 @@ export class Microservice extends pulumi.ComponentResource {
                     spec: {
                         automountServiceAccountToken: false,
                         imagePullSecrets: [{ name: pullSecretName }],
-                        securityContext: {
-                            runAsNonRoot: true,
-                            runAsUser: 65532,
-                            runAsGroup: 65532,
-                            seccompProfile: { type: "RuntimeDefault" },
-                        },
+                        securityContext: { ...RESTRICTED_POD, runAsUser: 65532, runAsGroup: 65532 },
                         containers: [{
                             name: svc,
                             image: args.image,
@@ -172,11 +164,7 @@ export class Microservice extends pulumi.ComponentResource {
                             readinessProbe: { ...probe, initialDelaySeconds: 2, periodSeconds: 5, failureThreshold: 3 },
                             livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
                             resources: args.resources,
-                            securityContext: {
-                                allowPrivilegeEscalation: false,
-                                readOnlyRootFilesystem: true,
-                                capabilities: { drop: ["ALL"] },
-                            },
+                            securityContext: HARDENED_CONTAINER,
                         }],
                         volumes: [{ name: "configs", configMap: { name: configMap.metadata.name } }],
                     },
@@ -207,40 +195,12 @@ export class Microservice extends pulumi.ComponentResource {
             },
         }, child);
 
-        // The CI deployer: may read and patch its own Deployment, nothing else.
-        const deployerName = `${svc}-deployer`;
-        const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-deployer`, {
-            metadata: meta(deployerName),
-            automountServiceAccountToken: false,
-        }, child);
-        const role = new k8s.rbac.v1.Role(`${name}-deployer`, {
-            metadata: meta(deployerName),
-            rules: [{
-                apiGroups: ["apps"],
-                resources: ["deployments"],
-                resourceNames: [svc],
-                // get + patch: `kubectl set image`; get, list, watch (by name): `kubectl rollout status`.
-                verbs: ["get", "list", "watch", "patch"],
-            }],
-        }, child);
-        new k8s.rbac.v1.RoleBinding(`${name}-deployer`, {
-            metadata: meta(deployerName),
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-            subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: args.namespace }],
-        }, child);
-        // Since Kubernetes 1.24 no token Secret is made for a ServiceAccount: ask for one.
-        const tokenSecret = new k8s.core.v1.Secret(`${name}-deployer-token`, {
-            metadata: {
-                ...meta(`${deployerName}-token`),
-                annotations: { "kubernetes.io/service-account.name": serviceAccount.metadata.name },
-            },
-            type: "kubernetes.io/service-account-token",
-        }, child);
+        const deployer = new CiDeployer(`${name}-deployer`, { service: svc, namespace: args.namespace, client: args.client, environment: env }, child);
 
         this.namespace = pulumi.output(args.namespace);
-        this.deployerServiceAccount = serviceAccount.metadata.name;
+        this.deployerServiceAccount = deployer.serviceAccountName;
         this.deploymentName = deployment.metadata.name;
-        this.deployerToken = pulumi.secret(tokenSecret.data.apply((d) => Buffer.from(d?.token ?? "", "base64").toString("utf8")));
+        this.deployerToken = deployer.token;
         this.url = pulumi.interpolate`https://${args.host}${args.basePath}`;
         this.registerOutputs({
             namespace: this.namespace,

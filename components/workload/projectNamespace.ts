@@ -1,14 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { labels } from "../lib/labels";
+import { LabelArgs, labels } from "../lib/labels";
 
-export interface ProjectNamespaceArgs {
+export interface ProjectNamespaceArgs extends LabelArgs {
     /** Project name, which is also the namespace name (DNS-1123 label). */
     project: string;
-    /** `client` label. */
-    client: string;
-    /** Environment, the `env` label. */
-    environment: string;
 }
 
 /**
@@ -20,12 +16,14 @@ export class ProjectNamespace extends pulumi.ComponentResource {
     public readonly name: pulumi.Output<string>;
 
     constructor(name: string, args: ProjectNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hobby-platform:kubernetes:ProjectNamespace", name, {}, opts);
+        super("hobby-platform:workload:ProjectNamespace", name, {}, pulumi.mergeOptions(opts, {
+            aliases: [{ type: "hobby-platform:kubernetes:ProjectNamespace" }],
+        }));
         const namespace = new k8s.core.v1.Namespace(name, {
             metadata: {
                 name: args.project,
                 labels: {
-                    ...labels(args.project, args.client, args.environment),
+                    ...labels(args.project, args),
                     // Services run as non-root with no privileges: enforce it for every pod here.
                     "pod-security.kubernetes.io/enforce": "restricted",
                     "pod-security.kubernetes.io/enforce-version": "latest",

@@ -4,7 +4,7 @@
 // `pulumi destroy` leaves nothing behind.
 import * as assert from "assert";
 import * as YAML from "yaml";
-import { tlsSecretName } from "../../components/platform/hostCertificate";
+import { tlsSecretName } from "../../components/lib/names";
 import { installCertManagerCrds, LocalCluster, startLocalCluster } from "../helpers/localCluster";
 import { stackConfig } from "../helpers/mocks";
 import { PulumiWorkspace } from "../helpers/pulumiWorkspace";

@@ -1,0 +1,81 @@
+// The cluster's network on Vultr: one VPC for the nodes' private traffic, one firewall group
+// that admits only what the internet and the admin networks need, and the SSH keys.
+import * as vultr from "@ediri/vultr";
+import * as pulumi from "@pulumi/pulumi";
+import { parseIpv4Cidr } from "../lib/net";
+import { sha256 } from "./pki";
+
+export interface NetworkArgs {
+    region: string;
+    /** IPv4 network of the VPC, e.g. `10.99.0.0/24`. */
+    vpcCidr: string;
+    /** IPv4 networks allowed to reach SSH (22) and the Kubernetes API (6443). */
+    adminCidrs: string[];
+    /** OpenSSH public keys installed for root. */
+    sshPublicKeys: string[];
+}
+
+export interface ClusterNetwork {
+    vpc: vultr.Vpc;
+    firewall: vultr.FirewallGroup;
+    /** The firewall's rules: the API is reachable once they exist. */
+    rules: vultr.FirewallRule[];
+    sshKeys: vultr.SSHKey[];
+}
+
+/** One inbound rule of the firewall group: everything not listed is dropped from the internet. */
+export interface FirewallRuleSpec {
+    name: string;
+    port: string;
+    cidr: string;
+    notes: string;
+}
+
+/**
+ * 80 and 443 from anywhere, 22 and 6443 from the admin networks only, all over IPv4: the
+ * cluster (node IPs, pods, Services, Traefik through ServiceLB) is IPv4-only, so nothing is
+ * opened over IPv6, where nothing would answer. etcd, the kubelet and flannel talk over the
+ * VPC, which the firewall group does not filter.
+ */
+export function firewallRules(args: Pick<NetworkArgs, "adminCidrs">): FirewallRuleSpec[] {
+    const slug = (cidr: string) => cidr.replace(/[^0-9]+/g, "-").replace(/^-|-$/g, "");
+    return [
+        { name: "http-any-v4", port: "80", cidr: "0.0.0.0/0", notes: "HTTP (ingress, ACME HTTP-01)" },
+        { name: "https-any-v4", port: "443", cidr: "0.0.0.0/0", notes: "HTTPS (ingress)" },
+        ...[...new Set(args.adminCidrs)].flatMap((cidr) => [
+            { name: `ssh-${slug(cidr)}`, port: "22", cidr, notes: "SSH from an admin network" },
+            { name: `api-${slug(cidr)}`, port: "6443", cidr, notes: "Kubernetes API from an admin network" },
+        ]),
+    ];
+}
+
+/** Creates the VPC, the firewall group with its rules, and the SSH keys, as children of `parent`. */
+export function createClusterNetwork(name: string, args: NetworkArgs, parent: pulumi.Resource): ClusterNetwork {
+    const child = { parent };
+    const vpcNet = parseIpv4Cidr(args.vpcCidr);
+    if (!vpcNet) throw new pulumi.ResourceError(`vpcCidr must be an IPv4 CIDR, got "${args.vpcCidr}"`, parent);
+    const vpc = new vultr.Vpc(`${name}-vpc`, {
+        region: args.region,
+        v4Subnet: vpcNet.address,
+        v4SubnetMask: vpcNet.prefix,
+        description: `${name}: k3s private network (etcd, kubelet, flannel)`,
+    }, child);
+    const firewall = new vultr.FirewallGroup(`${name}-firewall`, { description: `${name}: k3s nodes` }, child);
+    const rules = firewallRules(args).map((rule) => {
+        const [subnet, size] = rule.cidr.split("/");
+        return new vultr.FirewallRule(`${name}-fw-${rule.name}`, {
+            firewallGroupId: firewall.id,
+            protocol: "tcp",
+            port: rule.port,
+            ipType: "v4",
+            subnet,
+            subnetSize: Number(size),
+            notes: rule.notes,
+        }, child);
+    });
+    const sshKeys = args.sshPublicKeys.map((key) => new vultr.SSHKey(`${name}-ssh-${sha256(key).slice(0, 8)}`, {
+        name: `${name}-${sha256(key).slice(0, 8)}`,
+        sshKey: key,
+    }, child));
+    return { vpc, firewall, rules, sshKeys };
+}

@@ -1,0 +1,46 @@
+// Kubernetes shapes more than one component declares: the hardened container, a ServiceAccount
+// bound to a Role, and outputs that are known at preview yet order their users after a resource.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/** A container that cannot gain privileges, write its image or use any capability. */
+export const HARDENED_CONTAINER = {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"] },
+};
+
+/** The pod side of Pod Security `restricted`: non-root and the runtime's default seccomp profile. */
+export const RESTRICTED_POD = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
+
+export interface BoundServiceAccountArgs {
+    /** Metadata of all three objects (name, namespace, labels). */
+    metadata: { name: string; namespace: pulumi.Input<string>; labels: Record<string, string> };
+    /** What the ServiceAccount may do, in its namespace. */
+    rules: k8s.types.input.rbac.v1.PolicyRule[];
+    /** Mount its token into pods (default true); false for an identity used only from outside. */
+    automountToken?: boolean;
+}
+
+/** A ServiceAccount, a Role and the RoleBinding between them, all named `name` in Pulumi. */
+export function boundServiceAccount(name: string, args: BoundServiceAccountArgs, opts: pulumi.CustomResourceOptions) {
+    const serviceAccount = new k8s.core.v1.ServiceAccount(name, {
+        metadata: args.metadata,
+        automountServiceAccountToken: args.automountToken,
+    }, opts);
+    const role = new k8s.rbac.v1.Role(name, { metadata: args.metadata, rules: args.rules }, opts);
+    const binding = new k8s.rbac.v1.RoleBinding(name, {
+        metadata: args.metadata,
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+        subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: args.metadata.namespace }],
+    }, opts);
+    return { serviceAccount, role, binding };
+}
+
+/**
+ * `value`, known at preview like a constant, yet an Output of `resource`: whatever takes it
+ * as an input is created after `resource`.
+ */
+export function knownAfter<T>(resource: pulumi.Resource, value: T): pulumi.Output<T> {
+    return resource.urn.apply(() => value);
+}

@@ -1,0 +1,20 @@
+// Names the program derives from configured ones, in one place: the config validation checks
+// what they become, and the components use the same functions to make them.
+
+/** Pulumi name of a service's components: unique per (project, service), or two URNs collide. */
+export const serviceResourceName = (project: string, service: string) => `${project}-${service}`;
+
+/** Pulumi name of a host's certificate component: unique per (project, host). */
+export const hostResourceName = (project: string, host: string) => `${project}-${host}`;
+
+/** Name of the TLS Secret (and of its Certificate) for a host. */
+export const tlsSecretName = (host: string) => `${host.replace(/\./g, "-")}-tls`;
+
+/** Name of a service's CI deployer ServiceAccount, Role and RoleBinding. */
+export const deployerName = (service: string) => `${service}-deployer`;
+
+/** The namespace the stack creates for cert-manager; no project may take it. */
+export const CERT_MANAGER_NAMESPACE = "cert-manager";
+
+/** GitLab deployment tier of each environment that has one. */
+export const GITLAB_TIERS: Readonly<Record<string, string>> = { dev: "development", stg: "staging", prod: "production" };

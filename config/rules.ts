@@ -1,0 +1,182 @@
+// The rules that look at more than one key, or at what values become once combined (names,
+// hosts, paths): what Kubernetes, GitLab, Vultr and the engine would refuse.
+import * as YAML from "yaml";
+import { clusterSpecProblems } from "./cluster";
+import { clusterSchema, DATE, gitlabSchema, keyOf, resourcesSchema, urlPath } from "./schema";
+import { requiredSecrets, SECRET_KEYS, SecretKey } from "./secrets";
+import { CERT_MANAGER_NAMESPACE, GITLAB_TIERS, hostResourceName, serviceResourceName, tlsSecretName } from "../components/lib/names";
+import { z } from "zod";
+
+/** Reports one problem under the key it belongs to. */
+export type Report = (path: PropertyKey[], message: string) => void;
+
+const isString = (v: unknown): v is string => typeof v === "string";
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+/** Whether `value` passes `schema` on its own: cross-field rules look only at values that do. */
+const valid = (schema: z.ZodType, value: unknown) => schema.safeParse(value).success;
+
+/**
+ * Paths the Kubernetes API refuses for an Ingress path of type Prefix (and Exact): the
+ * `invalidPathSequences` and `invalidPathSuffixes` of k8s.io/kubernetes
+ * pkg/apis/networking/validation/validation.go.
+ */
+export const INVALID_PATH_SEQUENCES = ["//", "/./", "/../", "%2f", "%2F"];
+export const INVALID_PATH_SUFFIXES = ["/..", "/."];
+
+/** Namespaces every cluster has, or that the stack itself creates: no project may take one. */
+export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", CERT_MANAGER_NAMESPACE];
+
+/** The factors of the Kubernetes quantity suffixes K8S_QUANTITY accepts. */
+const QUANTITY_FACTORS: Record<string, number> = {
+    "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40,
+};
+/** The value of a quantity K8S_QUANTITY accepts, e.g. 0.5 for "500m". */
+export function quantityValue(q: string): number {
+    const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(q)!;
+    return Number(m[1]) * QUANTITY_FACTORS[m[2]];
+}
+
+/** A ConfigMap (like every object) is stored in etcd whole: at most 1 MiB. */
+const CONFIGMAP_MAX_BYTES = 1024 * 1024;
+
+/** Whether a YYYY-MM-DD string names a day that exists (2027-02-30 does not). */
+function isCalendarDate(date: string): boolean {
+    const d = new Date(`${date}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === date;
+}
+
+/**
+ * The rules that look at more than one value, or at what values become once combined (names,
+ * hosts, paths). They read the input as given, beside the schema, so a configuration with
+ * problems of both kinds is reported at once; each looks only at values that pass their own schema.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the input as read: every use is guarded
+export function crossFieldRules(raw: Record<string, any>, report: Report, hasSecret: (key: SecretKey) => boolean, today: string): void {
+    const cluster = isRecord(raw.cluster) ? raw.cluster : clusterSchema.parse({});
+    const gitlab = isRecord(raw.gitlab) ? raw.gitlab : gitlabSchema.parse({});
+    const gitlabEnabled = gitlab.enabled !== false;
+    const clusterEnabled = cluster.enabled !== false;
+    const env = isString(raw.environment) ? raw.environment : undefined;
+
+    if (gitlabEnabled) {
+        if (!gitlab.domain) report(["gitlab", "domain"], `is required when gitlab.enabled is true, e.g. "gitlab.example.com"`);
+        if (!gitlab.registry) report(["gitlab", "registry"], `is required when gitlab.enabled is true, e.g. "registry.example.com"`);
+        if (!gitlab.deployTokenExpiresAt) {
+            report(["gitlab", "deployTokenExpiresAt"], `is required when gitlab.enabled is true (every deploy token expires), e.g. "2027-06-30"`);
+        } else if (isString(gitlab.deployTokenExpiresAt) && DATE.test(gitlab.deployTokenExpiresAt)) {
+            if (!isCalendarDate(gitlab.deployTokenExpiresAt)) {
+                report(["gitlab", "deployTokenExpiresAt"], `"${gitlab.deployTokenExpiresAt}" is not a day of the calendar, e.g. "2027-06-30"`);
+            } else if (gitlab.deployTokenExpiresAt <= today) {
+                report(["gitlab", "deployTokenExpiresAt"], `"${gitlab.deployTokenExpiresAt}" is not after today (${today}): the deploy tokens would be expired; set a later date, which rotates them, e.g. "${Number(today.slice(0, 4)) + 1}-06-30"`);
+            }
+        }
+        if (!clusterEnabled) {
+            report(["gitlab", "enabled"], `needs cluster.enabled true (the CI variables carry the cluster's server and CA); for a local cluster set it false, e.g. gitlab: { enabled: false }`);
+        }
+        if (env !== undefined && !(env in GITLAB_TIERS)) {
+            report(["gitlab", "enabled"], `environment "${env}" has no GitLab deployment tier (only ${Object.keys(GITLAB_TIERS).join(", ")} do); for "${env}" set it false, e.g. gitlab: { enabled: false }`);
+        }
+    } else {
+        if (!gitlab.registry) report(["gitlab", "registry"], `is required (the pull Secret's server), e.g. "registry.example.com"`);
+        if (!gitlab.registryUsername) report(["gitlab", "registryUsername"], `is required when gitlab.enabled is false (the pull Secret's user), e.g. "deploy-token-1"`);
+    }
+    for (const key of requiredSecrets({ gitlab: { enabled: gitlabEnabled } })) {
+        if (!hasSecret(key)) report([SECRET_KEYS[key]], `secret is missing; set it with \`pulumi config set --secret ${SECRET_KEYS[key]} <value>\``);
+    }
+    const acme = isRecord(raw.acme) ? raw.acme : {};
+    const ingress = isRecord(raw.ingress) ? raw.ingress : {};
+    const certManager = isRecord(raw.certManager) ? raw.certManager : {};
+    const certManagerInstall = certManager.install ?? clusterEnabled;
+    if (certManagerInstall && !acme.email) {
+        report(["acme", "email"], `is required when cert-manager is installed (Let's Encrypt account), e.g. "ops@example.com"`);
+    }
+    if (!(ingress.install ?? clusterEnabled) && !ingress.className) {
+        report(["ingress", "className"], `is required when ingress.install is false, e.g. "traefik"`);
+    }
+    if (!certManagerInstall && !certManager.issuer) {
+        report(["certManager", "issuer"], `is required when certManager.install is false, e.g. "letsencrypt-prod"`);
+    }
+    if (clusterEnabled && valid(clusterSchema, cluster)) {
+        for (const p of clusterSpecProblems(clusterSchema.parse(cluster))) report(["cluster", p.field], p.message);
+    }
+    if (clusterEnabled && cluster.skipAwait === true) {
+        report(["cluster", "skipAwait"], `only for an API server with no kubelets (cluster.enabled false); the stack's own cluster runs pods, so its rollouts are awaited, e.g. false`);
+    }
+    if (!isRecord(raw.projects)) return;
+    if (Object.keys(raw.projects).length === 0) {
+        report(["projects"], `must define at least one project, e.g. { the-project: { services: {...} } }`);
+    }
+
+    // Every name below is made by joining others; the rules check what they become together.
+    const routes = new Map<string, string>();
+    const gitlabProjects = new Map<string, string>();
+    const serviceNames = new Map<string, string>();
+    const hostNames = new Map<string, string>();
+    const domain = isString(raw.domain) ? raw.domain : undefined;
+    for (const [project, p] of Object.entries(raw.projects)) {
+        if (RESERVED_NAMESPACES.includes(project) || project.startsWith("kube-")) {
+            report(["projects"], `project "${project}" would be the namespace ${project}, which ${project === CERT_MANAGER_NAMESPACE ? "the stack creates for cert-manager" : "Kubernetes reserves"}; name the project after the team or product, e.g. "the-project"`);
+        }
+        if (!isRecord(p) || !isRecord(p.services)) continue;
+        for (const [service, s] of Object.entries(p.services)) {
+            if (!isRecord(s)) continue;
+            const at = ["projects", project, "services", service];
+            const where = keyOf(at);
+            const resourceName = serviceResourceName(project, service);
+            const clash = serviceNames.get(resourceName);
+            if (clash) report(at, `project and service join to "${resourceName}", as ${clash} does, and Pulumi would see one resource twice; rename one of them, e.g. "${service}-2"`);
+            serviceNames.set(resourceName, where);
+
+            const host = isString(s.host) ? s.host : env && domain ? `api.${project}.${env}.${domain}` : undefined;
+            if (host !== undefined) {
+                const hostProblem = hostNameProblem(host);
+                if (hostProblem) report([...at, "host"], `"${host}" ${hostProblem}; set a shorter host, e.g. "api.${project}.${env}.example.com"`);
+                const hostName = hostResourceName(project, host);
+                const other = hostNames.get(hostName);
+                if (other && other !== `${project}/${host}`) report([...at, "host"], `project and host join to "${hostName}", as ${other.split("/")[0]} and its host do, and Pulumi would see one certificate twice; rename the project or set another host, e.g. "api.${project}.example.com"`);
+                hostNames.set(hostName, `${project}/${host}`);
+            }
+            const basePath = s.basePath;
+            if (isString(basePath) && valid(urlPath("/x"), basePath)) {
+                const bad = INVALID_PATH_SEQUENCES.find((seq) => basePath.includes(seq)) ??
+                    INVALID_PATH_SUFFIXES.find((suffix) => basePath.endsWith(suffix));
+                if (bad) report([...at, "basePath"], `"${basePath}" contains "${bad}", which Kubernetes refuses in an Ingress path; write it plainly, e.g. "/example/api/endpoint"`);
+                if (host !== undefined) {
+                    // Services of a project share its host by default and are told apart by path.
+                    const route = `${host}${basePath}`;
+                    const other = routes.get(route);
+                    if (other) report([...at, "host"], `host and basePath "${route}" are already used by ${other}; give this service another basePath or host, e.g. "/other/api"`);
+                    routes.set(route, where);
+                }
+            }
+            const gitlabProject = isString(s.gitlabProject) ? s.gitlabProject : `${project}/${service}`;
+            // A GitLab project holds one service's environments and CI/CD variables.
+            const sharing = gitlabProjects.get(gitlabProject);
+            if (gitlabEnabled && sharing) report([...at, "gitlabProject"], `"${gitlabProject}" is already the GitLab project of ${sharing}; give each service its own, e.g. "${project}/${service}"`);
+            gitlabProjects.set(gitlabProject, where);
+            if (isRecord(s.env) && "AGENT" in s.env) {
+                report([...at, "env", "AGENT"], `is set by the platform (the pod's name); remove it or use another name, e.g. "LOG_LEVEL"`);
+            }
+            if (isRecord(s.config) && Buffer.byteLength(YAML.stringify(s.config)) > CONFIGMAP_MAX_BYTES) {
+                report([...at, "config"], `renders to more than 1 MiB, the most a ConfigMap holds; move bulk data elsewhere, e.g. a volume`);
+            }
+            if (isRecord(s.resources) && valid(resourcesSchema, s.resources)) {
+                const r = resourcesSchema.parse(s.resources);
+                for (const what of ["cpu", "memory"] as const) {
+                    if (quantityValue(r.requests[what]) > quantityValue(r.limits[what])) {
+                        report([...at, "resources", "requests", what], `"${r.requests[what]}" is more than the limit "${r.limits[what]}", which Kubernetes refuses; request at most the limit, e.g. "${r.limits[what]}"`);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/** Why Kubernetes, cert-manager or DNS would refuse a service host, or undefined. */
+function hostNameProblem(host: string): string | undefined {
+    if (host.length > 253 || host.split(".").some((label) => label.length > 63)) return "is not a valid DNS name (over 253 characters, or a label over 63)";
+    if (tlsSecretName(host).length > 253) return `makes a TLS Secret name "${tlsSecretName(host).slice(0, 40)}..." over 253 characters`;
+    return undefined;
+}
+
+

@@ -1,0 +1,178 @@
+// The shape of the stack's configuration: every key, its type, its default, and a message with
+// an example for each way a value can be wrong. Rules across keys are in rules.ts.
+import { z } from "zod";
+import { parseIpv4Cidr } from "../components/lib/net";
+
+export const PROJECT = "hobby-platform";
+
+/** The k3s release a cluster runs unless `cluster.k3sVersion` says otherwise. */
+export const DEFAULT_K3S_VERSION = "v1.33.5+k3s1";
+
+export const ENVIRONMENTS = ["dev", "stg", "prod", "local"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** A config key as `pulumi config` names it, e.g. `hobby-platform:cluster.nodeCount`. */
+export const keyOf = (path: PropertyKey[]) => `${PROJECT}:` + path.map((p, i) => (i === 0 ? String(p) : `.${String(p)}`)).join("");
+
+/** A namespace's name (and a container's) is a DNS-1123 label (k8s.io/apimachinery validation). */
+export const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A Service's name is a DNS-1035 label: it starts with a letter (k8s.io/apimachinery validation). */
+export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** A path component of an image name (github.com/distribution/reference, regexp.go). */
+export const OCI_PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$/;
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
+const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const K8S_QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
+export const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+
+/** A string matching `pattern`; the same message (with an example) for a wrong type or shape. */
+const matching = (pattern: RegExp, error: string) => z.string({ error }).regex(pattern, { error });
+
+const dnsLabel = (example: string) =>
+    matching(DNS_1123_LABEL, `must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), e.g. "${example}"`)
+        .max(63, { error: `must be at most 63 characters, e.g. "${example}"` });
+
+const dns1035Label = (example: string) =>
+    matching(DNS_1035_LABEL, `must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most 63 characters: it names the Service), e.g. "${example}"`)
+        .max(63, { error: `must be at most 63 characters, e.g. "${example}"` });
+
+const dnsName = (example: string) => matching(DNS_NAME, `must be a lower-case DNS name, e.g. "${example}"`);
+
+const quantity = (example: string) => matching(K8S_QUANTITY, `must be a Kubernetes quantity, e.g. "${example}"`);
+
+export const urlPath = (example: string) => matching(/^\/[A-Za-z0-9._~\/-]*$/, `must be an absolute URL path, e.g. "${example}"`);
+
+export const resourcesSchema = z.strictObject({
+    requests: z.strictObject({ cpu: quantity("50m").default("50m"), memory: quantity("64Mi").default("64Mi") }).prefault({}),
+    limits: z.strictObject({ cpu: quantity("500m").default("500m"), memory: quantity("128Mi").default("128Mi") }).prefault({}),
+});
+
+const serviceSchema = z.strictObject({
+    /** GitLab project path, e.g. `the-project/example-microservice`; default `<project>/<service>`. */
+    gitlabProject: z.string({ error: `must be a GitLab project path "group/project", e.g. "the-project/example-microservice"` })
+        .check((ctx) => {
+            const problem = gitlabPathProblem(ctx.value);
+            if (problem) ctx.issues.push({ code: "custom", input: ctx.value, message: `${problem}; it must be a GitLab project path "group/project" in lower case, e.g. "the-project/example-microservice"` });
+        }).optional(),
+    replicas: z.int({ error: "must be an integer, e.g. 2" }).min(1, { error: "must be at least 1, e.g. 2" }).max(50, { error: "must be at most 50, e.g. 2" }).default(2),
+    port: z.int({ error: "must be an integer port, e.g. 8080" }).min(1024, { error: "must be 1024..65535 (the container runs as non-root), e.g. 8080" }).max(65535, { error: "must be 1024..65535, e.g. 8080" }).default(8080),
+    basePath: urlPath("/example/api/endpoint"),
+    host: dnsName("api.the-project.dev.example.com").optional(),
+    /** HTTP path for readiness and liveness probes; without it the probes check the TCP port. */
+    healthPath: urlPath("/healthz").optional(),
+    config: z.record(z.string(), z.unknown(), { error: `must be an object (rendered to <env>_config.yml), e.g. { something: "value" }` }).default({}),
+    env: z.record(
+        matching(ENV_VAR_NAME, `must be an environment variable name, e.g. "LOG_LEVEL"`),
+        z.union([z.string(), z.number(), z.boolean()], { error: `must be a string, number or boolean, e.g. "true"` }),
+    ).default({}),
+    resources: resourcesSchema.prefault({}),
+    image: matching(/^[a-z0-9.-]+(:[0-9]+)?\/[a-z0-9._\/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})?$/,
+        `must be an image reference, e.g. "registry.example.com/the-project/example-microservice:dev-latest"`).optional(),
+});
+
+const projectSchema = z.strictObject({
+    client: dnsLabel("acme-corp").optional(),
+    services: z.record(dns1035Label("example-microservice"), serviceSchema, {
+        error: `must be a map of service name to service, e.g. { example-microservice: { basePath: "/example/api/endpoint" } }`,
+    }).refine((s) => Object.keys(s).length > 0, { error: "must define at least one service, e.g. { example-microservice: { basePath: \"/api\" } }" }),
+});
+
+export const clusterSchema = z.strictObject({
+    enabled: z.boolean({ error: "must be true or false, e.g. true" }).default(true),
+    region: z.string().regex(/^[a-z]{3,4}$/, { error: `must be a Vultr region id, e.g. "ams"` }).default("ams"),
+    plan: z.string().regex(/^vc2-\d+c-\d+gb$|^vhf-\d+c-\d+gb$|^vhp-\d+c-\d+gb(-amd|-intel)?$/, {
+        error: `must be a Vultr plan id, e.g. "vc2-1c-2gb"`,
+    }).default("vc2-1c-2gb"),
+    nodeCount: z.int({ error: "must be an integer, e.g. 3" }).min(1, { error: "must be 1 (a cheap dev) or an odd number up to 7, e.g. 3" }).max(7, { error: "must be at most 7, e.g. 3" })
+        .refine((n) => n % 2 === 1, { error: "must be odd: etcd needs a majority, and an even count adds cost without tolerating one more failure; e.g. 3" })
+        .default(3),
+    k3sVersion: z.string().regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, { error: `must be a k3s release, e.g. "${DEFAULT_K3S_VERSION}"` }).default(DEFAULT_K3S_VERSION),
+    /** Vultr OS id: 2136 is Debian 12 x64. */
+    osId: z.int({ error: "must be a Vultr OS id, e.g. 2136" }).positive({ error: "must be a Vultr OS id, e.g. 2136" }).default(2136),
+    /** Public IPv6 addresses on the VMs, for outbound traffic only: the cluster serves IPv4 alone. */
+    enableIpv6: z.boolean({ error: "must be true or false, e.g. false" }).default(false),
+    sshPublicKeys: z.array(z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+\/=]+( .*)?$/, {
+        error: `must be an OpenSSH public key, e.g. "ssh-ed25519 AAAAC3... ops@example.com"`,
+    })).default([]),
+    /** IPv4 only: the API server and the kubeconfig use the nodes' IPv4 addresses. */
+    adminCidrs: z.array(z.string().refine((c) => parseIpv4Cidr(c) !== undefined, {
+        error: `must be an IPv4 CIDR (the cluster is reached over IPv4 only), e.g. "203.0.113.7/32"`,
+    })).default([]),
+    /** Private network of the VPC. */
+    vpcCidr: z.string().refine((c) => parseIpv4Cidr(c) !== undefined, { error: `must be an IPv4 CIDR, e.g. "10.99.0.0/24"` }).default("10.99.0.0/24"),
+    /** Node hostnames are `<hostnamePrefix>-1`, `-2`, ...; default `hobby-<environment>`. */
+    hostnamePrefix: dnsLabel("hobby-dev").max(61, { error: `must be at most 61 characters (a "-N" suffix follows), e.g. "hobby-dev"` }).optional(),
+    /** Monthly USD price per plan, overriding the built-in table. */
+    planPrices: z.record(z.string(), z.number({ error: "must be a price in USD, e.g. 10" }).nonnegative({ error: "must not be negative, e.g. 10" })).default({}),
+    /** kubeconfig context to use when `enabled` is false; default: the current context. */
+    kubeContext: z.string().optional(),
+    /**
+     * Do not await rollouts, Service endpoints or Ingress addresses: only for an API server with
+     * no kubelets (the engine tests' loopback cluster), where no pod ever runs.
+     */
+    skipAwait: z.boolean({ error: "must be true or false, e.g. false" }).default(false),
+});
+
+export const gitlabSchema = z.strictObject({
+    enabled: z.boolean({ error: "must be true or false, e.g. true" }).default(true),
+    domain: dnsName("gitlab.example.com").optional(),
+    registry: matching(/^[a-z0-9.-]+(:[0-9]+)?$/, `must be a registry host, e.g. "registry.example.com"`).optional(),
+    /** Expiry of the deploy tokens; changing it rotates them on the next `pulumi up`. */
+    deployTokenExpiresAt: matching(DATE, `must be a date YYYY-MM-DD, e.g. "2027-06-30"`).optional(),
+    /** Registry user for the pull Secrets when `enabled` is false (password: secret `registryPassword`). */
+    registryUsername: z.string().min(1).optional(),
+});
+
+const acmeSchema = z.strictObject({
+    email: z.email({ error: `must be an e-mail address for Let's Encrypt notices, e.g. "ops@example.com"` }).optional(),
+    /** Use Let's Encrypt's staging CA (untrusted certificates, generous rate limits). */
+    staging: z.boolean({ error: "must be true or false, e.g. false" }).optional(),
+});
+
+const ingressSchema = z.strictObject({
+    /** Install/configure the ingress controller; false: assume one is present (e.g. `local`). */
+    install: z.boolean({ error: "must be true or false, e.g. true" }).optional(),
+    /** IngressClass name services use when `install` is false. */
+    className: dnsLabel("traefik").optional(),
+});
+
+const certManagerSchema = z.strictObject({
+    /** Install cert-manager and its issuers; false: assume present (e.g. `local`). */
+    install: z.boolean({ error: "must be true or false, e.g. true" }).optional(),
+    /** ClusterIssuer services use when `install` is false. */
+    issuer: dnsLabel("letsencrypt-prod").optional(),
+});
+
+export const rawSchema = z.strictObject({
+    environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}, e.g. "dev"` }),
+    domain: dnsName("example.com"),
+    client: dnsLabel("internal").default("internal"),
+    cluster: clusterSchema.prefault({}),
+    gitlab: gitlabSchema.prefault({}),
+    acme: acmeSchema.prefault({}),
+    ingress: ingressSchema.prefault({}),
+    certManager: certManagerSchema.prefault({}),
+    projects: z.record(dnsLabel("the-project"), projectSchema, {
+        error: `must be a map of project (namespace) to project, e.g. { the-project: { services: {...} } }`,
+    }),
+});
+
+export type RawConfig = z.infer<typeof rawSchema>;
+
+/**
+ * Why GitLab or an image reference would refuse a project path, or undefined: each segment is a
+ * path component of the OCI distribution grammar (lower-case alphanumerics joined by one '.',
+ * '_', '__' or dashes), which GitLab's own path rules also accept, and does not end in ".git"
+ * or ".atom", which GitLab refuses.
+ */
+export function gitlabPathProblem(path: string): string | undefined {
+    const segments = path.split("/");
+    if (segments.length < 2) return "is not a path \"group/project\"";
+    const bad = segments.find((seg) => !OCI_PATH_COMPONENT.test(seg));
+    if (bad !== undefined) return `has the segment "${bad}", which is not lower-case letters and digits joined by one '.', '_', '__' or dashes (the registry's image path)`;
+    const suffix = segments.find((seg) => /\.(git|atom)$/.test(seg));
+    if (suffix !== undefined) return `has the segment "${suffix}", and GitLab refuses a path ending in ".git" or ".atom"`;
+    if (path.length > 255) return "is over 255 characters, the longest image repository name";
+    return undefined;
+}
