@@ -4,6 +4,7 @@ import * as YAML from "yaml";
 import { clusterSpecProblems } from "./cluster";
 import { clusterSchema, DATE, gitlabSchema, keyOf, resourcesSchema, urlPath } from "./schema";
 import { requiredSecrets, SECRET_KEYS, SecretKey } from "./secrets";
+import { isCalendarDate } from "../components/lib/formats";
 import { CERT_MANAGER_NAMESPACE, GITLAB_TIERS, hostResourceName, serviceResourceName, tlsSecretName } from "../components/lib/names";
 import { z } from "zod";
 
@@ -39,11 +40,6 @@ export function quantityValue(q: string): number {
 /** A ConfigMap (like every object) is stored in etcd whole: at most 1 MiB. */
 const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 
-/** Whether a YYYY-MM-DD string names a day that exists (2027-02-30 does not). */
-function isCalendarDate(date: string): boolean {
-    const d = new Date(`${date}T00:00:00Z`);
-    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === date;
-}
 
 /**
  * The rules that look at more than one value, or at what values become once combined (names,
@@ -52,8 +48,12 @@ function isCalendarDate(date: string): boolean {
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the input as read: every use is guarded
 export function crossFieldRules(raw: Record<string, any>, report: Report, hasSecret: (key: SecretKey) => boolean, today: string): void {
-    const cluster = isRecord(raw.cluster) ? raw.cluster : clusterSchema.parse({});
-    const gitlab = isRecord(raw.gitlab) ? raw.gitlab : gitlabSchema.parse({});
+    // A section of the wrong type is the schema's to report: no rule reads it as a default.
+    const section = (key: string, fallback: Record<string, unknown> = {}) =>
+        raw[key] === undefined ? fallback : isRecord(raw[key]) ? raw[key] : undefined;
+    const cluster = section("cluster", clusterSchema.parse({}));
+    const gitlab = section("gitlab", gitlabSchema.parse({}));
+    if (!cluster || !gitlab) return;
     const gitlabEnabled = gitlab.enabled !== false;
     const clusterEnabled = cluster.enabled !== false;
     const env = isString(raw.environment) ? raw.environment : undefined;
@@ -83,9 +83,8 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
     for (const key of requiredSecrets({ gitlab: { enabled: gitlabEnabled } })) {
         if (!hasSecret(key)) report([SECRET_KEYS[key]], `secret is missing; set it with \`pulumi config set --secret ${SECRET_KEYS[key]} <value>\``);
     }
-    const acme = isRecord(raw.acme) ? raw.acme : {};
-    const ingress = isRecord(raw.ingress) ? raw.ingress : {};
-    const certManager = isRecord(raw.certManager) ? raw.certManager : {};
+    const [acme, ingress, certManager] = [section("acme"), section("ingress"), section("certManager")];
+    if (!acme || !ingress || !certManager) return;
     const certManagerInstall = certManager.install ?? clusterEnabled;
     if (certManagerInstall && !acme.email) {
         report(["acme", "email"], `is required when cert-manager is installed (Let's Encrypt account), e.g. "ops@example.com"`);

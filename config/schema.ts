@@ -1,6 +1,7 @@
 // The shape of the stack's configuration: every key, its type, its default, and a message with
 // an example for each way a value can be wrong. Rules across keys are in rules.ts.
 import { z } from "zod";
+import { REGISTRY_HOST } from "../components/lib/formats";
 import { parseIpv4Cidr } from "../components/lib/net";
 
 export const PROJECT = "hobby-platform";
@@ -117,7 +118,7 @@ export const clusterSchema = z.strictObject({
 export const gitlabSchema = z.strictObject({
     enabled: z.boolean({ error: "must be true or false, e.g. true" }).default(true),
     domain: dnsName("gitlab.example.com").optional(),
-    registry: matching(/^[a-z0-9.-]+(:[0-9]+)?$/, `must be a registry host, e.g. "registry.example.com"`).optional(),
+    registry: matching(REGISTRY_HOST, `must be a registry host, e.g. "registry.example.com"`).optional(),
     /** Expiry of the deploy tokens; changing it rotates them on the next `pulumi up`. */
     deployTokenExpiresAt: matching(DATE, `must be a date YYYY-MM-DD, e.g. "2027-06-30"`).optional(),
     /** Registry user for the pull Secrets when `enabled` is false (password: secret `registryPassword`). */

@@ -93,6 +93,21 @@ describe("config", () => {
         assert.strictEqual(problemsOf(input).length, 3);
     });
 
+    it("says what is wrong with a value of the wrong type, in its own words, never the validator's", () => {
+        const input = valid();
+        svc(input).replicas = "two";
+        Object.assign(input.cluster, { region: 7, kubeContext: 1, planPrices: { x: "ten" }, sshPublicKeys: "ssh-ed25519 AAAA", enableIpv6: "no" });
+        Object.assign(input.gitlab, { registryUsername: 5, domain: ["gitlab.example.com"] });
+        input.acme = "ops@example.com";
+        const problems = problemsOf(input);
+        assert.ok(problems.length >= 8, JSON.stringify(problems));
+        for (const p of problems) {
+            assert.doesNotMatch(p, /Invalid input|expected [a-z]+, received/, p);
+            assert.doesNotMatch(p, /is required/, `a present value of the wrong type is not missing: ${p}`);
+        }
+        assert.ok(problems.includes("hobby-platform:projects.the-project.services.example-microservice.replicas: must be an integer, e.g. 2"), JSON.stringify(problems));
+    });
+
     it("reports schema problems and rules across fields in the same report", () => {
         const input = valid();
         svc(input).replicas = "two";

@@ -1,5 +1,6 @@
 import * as gitlab from "@hobby-platform/gitlab";
 import * as pulumi from "@pulumi/pulumi";
+import { isCalendarDate, REGISTRY_HOST } from "../lib/formats";
 import { assertArgs } from "../lib/invariants";
 import type { RegistryCredentials } from "../workload/microservice";
 
@@ -30,9 +31,8 @@ export class GitlabRegistryAccess extends pulumi.ComponentResource {
     constructor(name: string, args: GitlabRegistryAccessArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hobby-platform:gitlab:GitlabRegistryAccess", name, {}, opts);
         assertArgs(this, [
-            (!/^\d{4}-\d{2}-\d{2}$/.test(args.expiresAt) || Number.isNaN(Date.parse(`${args.expiresAt}T00:00:00Z`))) &&
-                `expiresAt must be a date YYYY-MM-DD, e.g. "2027-06-30", got "${args.expiresAt}"`,
-            !/^[a-z0-9.-]+(:[0-9]+)?$/.test(args.registry) && `registry must be a registry host, e.g. "registry.example.com", got "${args.registry}"`,
+            !isCalendarDate(args.expiresAt) && `expiresAt must be a date YYYY-MM-DD, e.g. "2027-06-30", got "${args.expiresAt}"`,
+            !REGISTRY_HOST.test(args.registry) && `registry must be a registry host, e.g. "registry.example.com", got "${args.registry}"`,
         ]);
 
         const tokenName = `${args.service}-${args.environment}-pull`;
