@@ -83,6 +83,7 @@ describe("HobbyCluster readiness gate", function () {
             clientCertificate: pki.client.cert,
             clientKey: pki.client.key,
             nodeNames: ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3"],
+            servers: ["id-1 vc2-1c-2gb", "id-2 vc2-1c-2gb", "id-3 vc2-1c-2gb"],
             timeoutSeconds: 0.5,
             pollSeconds: 0.05,
         };
@@ -145,12 +146,50 @@ describe("HobbyCluster readiness gate", function () {
     });
 
     it("waits again when the server, CA, client certificate or node set changes, and only then", async () => {
-        const outs = { server: inputs.server, caCertificate: inputs.caCertificate, clientCertificate: inputs.clientCertificate, nodeNames: inputs.nodeNames, readyNodes: inputs.nodeNames };
+        const outs = { server: inputs.server, caCertificate: inputs.caCertificate, clientCertificate: inputs.clientCertificate, nodeNames: inputs.nodeNames, servers: inputs.servers, readyNodes: inputs.nodeNames };
         const diff = (news: Partial<ClusterReadinessInputs>) => readinessProvider.diff!("id", outs, { ...inputs, ...news });
         assert.deepStrictEqual(await diff({}), { changes: false, replaces: [] });
         assert.deepStrictEqual(await diff({ timeoutSeconds: 60 }), { changes: false, replaces: [] });
         assert.deepStrictEqual(await diff({ nodeNames: [...inputs.nodeNames, "hobby-dev-4", "hobby-dev-5"] }), { changes: true, replaces: [] });
         assert.deepStrictEqual(await diff({ clientCertificate: "renewed" }), { changes: true, replaces: [] });
         assert.deepStrictEqual(await diff({ server: "https://198.51.100.1:6443" }), { changes: true, replaces: ["server"] });
+        // A replaced server (new instance id) or a resized one (new plan): wait for it again.
+        assert.deepStrictEqual(await diff({ servers: ["id-1 vc2-1c-2gb", "id-9 vc2-1c-2gb", "id-3 vc2-1c-2gb"] }), { changes: true, replaces: [] });
+        assert.deepStrictEqual(await diff({ servers: inputs.servers.map((s) => s.replace("vc2-1c-2gb", "vc2-2c-4gb")) }), { changes: true, replaces: [] });
+    });
+
+    describe("refuses at preview a scale-down that would leave etcd without a quorum", () => {
+        const check = (nodeNames: string[]) => readinessProvider.check!(inputs, { ...inputs, nodeNames });
+        beforeEach(() => {
+            api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true }));
+        });
+
+        it("3 -> 1 while the cluster still has the other two servers: refused, naming them and the procedure", async () => {
+            const { failures } = await check(["hobby-dev-1"]);
+            assert.strictEqual(failures?.length, 1);
+            assert.match(failures![0].reason, /cluster\.nodeCount: 3 -> 1 at once would leave etcd without a quorum/);
+            assert.match(failures![0].reason, /kubectl delete node hobby-dev-2 hobby-dev-3/);
+        });
+
+        it("3 -> 1 once the other two were removed from the cluster: accepted", async () => {
+            api.nodes = [{ name: "hobby-dev-1", ready: true }];
+            assert.deepStrictEqual((await check(["hobby-dev-1"])).failures, []);
+        });
+
+        it("keeps a majority (5 -> 3, 3 -> 3, 3 -> 5) without asking the cluster", async () => {
+            const five = ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3", "hobby-dev-4", "hobby-dev-5"];
+            const before = api.requests;
+            assert.deepStrictEqual((await readinessProvider.check!({ ...inputs, nodeNames: five }, { ...inputs, nodeNames: five.slice(0, 3) })).failures, []);
+            assert.deepStrictEqual((await check(inputs.nodeNames)).failures, []);
+            assert.deepStrictEqual((await check(five)).failures, []);
+            assert.strictEqual(api.requests, before);
+        });
+
+        it("refuses when it cannot ask the cluster, saying why", async () => {
+            api.nodes = [];
+            await api.stop();
+            const { failures } = await check(["hobby-dev-1"]);
+            assert.match(failures![0].reason, /cannot tell whether the scale-down keeps etcd's quorum/);
+        });
     });
 });

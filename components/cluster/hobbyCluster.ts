@@ -5,6 +5,7 @@ import { assertArgs } from "../lib/invariants";
 import { buildKubeconfig } from "./kubeconfig";
 import { createClusterNetwork } from "./network";
 import { createClusterPki, sha256 } from "./pki";
+import { ClusterGuard } from "./guard";
 import { ClusterReadiness } from "./readiness";
 import { createServers } from "./servers";
 
@@ -82,17 +83,21 @@ export class HobbyCluster extends pulumi.ComponentResource {
             price === undefined && `plan "${args.plan}" has no known monthly price: give it in planPrices`,
         ]);
 
+        // First: a change that would lose the running cluster is refused before anything moves.
+        const guard = new ClusterGuard(`${name}-guard`, { region: args.region, vpcCidr: args.vpcCidr, k3sVersion: args.k3sVersion }, { parent: this });
         const pki = createClusterPki(name, this, args.protect);
-        const network = createClusterNetwork(name, args, this);
-        const servers = createServers(name, { ...args, token: pki.token, seedFiles: pki.seedFiles }, network, this);
-        const [first] = servers.instances;
+        const network = createClusterNetwork(name, args, guard, this);
+        const servers = createServers(name, {
+            ...args, token: pki.token, seedFiles: pki.seedFiles,
+            caCertificate: pki.serverCa, adminCertificate: pki.adminCertificate, adminKey: pki.adminKey,
+        }, network, guard, this);
 
-        this.apiServerUrl = pulumi.interpolate`https://${first.mainIp}:6443`;
+        this.apiServerUrl = servers.apiServerUrl;
         this.caCertificate = pki.serverCa;
         this.kubeconfig = pulumi.secret(pulumi.all([this.apiServerUrl, pki.serverCa, pki.adminCertificate, pki.adminKey])
             .apply(([server, ca, cert, key]) => buildKubeconfig(name, server, ca, cert, key)));
-        this.nodes = pulumi.all(servers.instances.map((vm, i) => pulumi.all([vm.mainIp, servers.privateIps[i]]).apply(([publicIp, privateIp]) =>
-            ({ name: servers.hostnames[i], publicIp, privateIp }))));
+        this.nodes = pulumi.all(servers.instances.map((vm, i) => pulumi.all([servers.hostnames[i], vm.mainIp, servers.privateIps[i]])
+            .apply(([nodeName, publicIp, privateIp]) => ({ name: nodeName, publicIp, privateIp }))));
         this.publicIps = pulumi.all(servers.instances.map((vm) => vm.mainIp));
         this.privateIps = pulumi.all(servers.privateIps);
 
@@ -103,6 +108,7 @@ export class HobbyCluster extends pulumi.ComponentResource {
             clientCertificate: pki.adminCertificate,
             clientKey: pki.adminKey,
             nodeNames: servers.hostnames,
+            servers: servers.generations,
             timeoutSeconds: args.readinessTimeoutSeconds,
         }, { parent: this, dependsOn: [...servers.instances, ...network.rules] });
 

@@ -13,6 +13,8 @@ export interface NetworkArgs {
     adminCidrs: string[];
     /** OpenSSH public keys installed for root. */
     sshPublicKeys: string[];
+    /** Protect the VPC (prod). */
+    protect: boolean;
 }
 
 export interface ClusterNetwork {
@@ -49,8 +51,12 @@ export function firewallRules(args: Pick<NetworkArgs, "adminCidrs">): FirewallRu
     ];
 }
 
-/** Creates the VPC, the firewall group with its rules, and the SSH keys, as children of `parent`. */
-export function createClusterNetwork(name: string, args: NetworkArgs, parent: pulumi.Resource): ClusterNetwork {
+/**
+ * Creates the VPC, the firewall group with its rules, and the SSH keys, as children of `parent`.
+ * The VPC waits for `guard` and is protected with the servers (`protect`): a new VPC would move
+ * every server off the network etcd runs on.
+ */
+export function createClusterNetwork(name: string, args: NetworkArgs, guard: pulumi.Resource, parent: pulumi.Resource): ClusterNetwork {
     const child = { parent };
     const vpcNet = parseIpv4Cidr(args.vpcCidr);
     if (!vpcNet) throw new pulumi.ResourceError(`vpcCidr must be an IPv4 CIDR, got "${args.vpcCidr}"`, parent);
@@ -59,7 +65,7 @@ export function createClusterNetwork(name: string, args: NetworkArgs, parent: pu
         v4Subnet: vpcNet.address,
         v4SubnetMask: vpcNet.prefix,
         description: `${name}: k3s private network (etcd, kubelet, flannel)`,
-    }, child);
+    }, { parent, protect: args.protect, dependsOn: [guard] });
     const firewall = new vultr.FirewallGroup(`${name}-firewall`, { description: `${name}: k3s nodes` }, child);
     const rules = firewallRules(args).map((rule) => {
         const [subnet, size] = rule.cidr.split("/");

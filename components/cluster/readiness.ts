@@ -17,6 +17,8 @@ export interface ClusterReadinessInputs {
     clientKey: string;
     /** Names of the nodes that must all be Ready. */
     nodeNames: string[];
+    /** `<instance id> <plan>` of each of those servers: a replaced or resized one makes the gate wait again. */
+    servers: string[];
     /** Give up after this many seconds. */
     timeoutSeconds: number;
     /** Seconds between two checks. */
@@ -29,6 +31,7 @@ export interface ClusterReadinessOutputs {
     caCertificate: string;
     clientCertificate: string;
     nodeNames: string[];
+    servers: string[];
     /** Nodes that were Ready when the gate opened. */
     readyNodes: string[];
 }
@@ -38,8 +41,8 @@ interface Answer {
     body: string;
 }
 
-/** One GET with TLS verified against `ca` and client-certificate authentication. */
-function get(inputs: ClusterReadinessInputs, path: string): Promise<Answer> {
+/** One GET of the API with TLS verified against the server CA and client-certificate authentication. */
+export function get(inputs: Pick<ClusterReadinessInputs, "server" | "caCertificate" | "clientCertificate" | "clientKey">, path: string): Promise<Answer> {
     return new Promise((resolve, reject) => {
         const req = https.get(new URL(path, inputs.server), {
             ca: inputs.caCertificate,
@@ -98,14 +101,46 @@ export async function waitForCluster(inputs: ClusterReadinessInputs): Promise<Cl
         caCertificate: inputs.caCertificate,
         clientCertificate: inputs.clientCertificate,
         nodeNames: inputs.nodeNames,
+        servers: inputs.servers,
         readyNodes: [...inputs.nodeNames],
     };
 }
 
-/** The fields whose change means the gate must wait again (a new server, CA, node set, cert). */
-const WAIT_AGAIN_ON = ["server", "caCertificate", "clientCertificate", "nodeNames"] as const;
+/** The fields whose change means the gate must wait again (a new API server, CA, node set, cert, server, plan). */
+const WAIT_AGAIN_ON = ["server", "caCertificate", "clientCertificate", "nodeNames", "servers"] as const;
+
+/**
+ * Why dropping from `olds` to `news` nodes would lose etcd's quorum, or undefined. etcd keeps a
+ * server's membership after its VM is gone, so deleting more than a minority of the members at
+ * once leaves the rest without a majority, unless they were removed from the cluster first:
+ * `registered` lists the nodes the running cluster still has.
+ */
+export async function quorumProblem(olds: string[], news: string[], registered: () => Promise<string[]>): Promise<string | undefined> {
+    if (news.length >= Math.floor(olds.length / 2) + 1) return undefined;
+    const kept = new Set(news);
+    const extra = (await registered()).filter((n) => !kept.has(n));
+    if (extra.length === 0) return undefined;
+    return `cluster.nodeCount: ${olds.length} -> ${news.length} at once would leave etcd without a quorum; first remove the servers from ` +
+        `the cluster one at a time (\`kubectl delete node ${extra.join(" ")}\`: k3s removes each one's etcd member), ` +
+        "or scale down in steps that keep a majority (7 -> 5 -> 3)";
+}
 
 export const readinessProvider: pulumi.dynamic.ResourceProvider<ClusterReadinessInputs, ClusterReadinessOutputs> = {
+    // Runs at preview too: a scale-down that loses quorum is refused before any server is deleted.
+    async check(olds, news) {
+        if (!olds.nodeNames) return { inputs: news };
+        let problem: string | undefined;
+        try {
+            problem = await quorumProblem(olds.nodeNames, news.nodeNames, async () => {
+                const answer = await get(olds, "/api/v1/nodes");
+                if (answer.status !== 200) throw new Error(`GET /api/v1/nodes answered ${answer.status}`);
+                return (JSON.parse(answer.body) as { items: { metadata: { name: string } }[] }).items.map((n) => n.metadata.name);
+            });
+        } catch (e) {
+            problem = `cluster.nodeCount: cannot tell whether the scale-down keeps etcd's quorum (${olds.server}: ${(e as Error).message})`;
+        }
+        return { inputs: news, failures: problem ? [{ property: "nodeNames", reason: problem }] : [] };
+    },
     async create(inputs) {
         const outs = await waitForCluster(inputs);
         return { id: `${new URL(inputs.server).host}-ready`, outs };
@@ -130,6 +165,8 @@ export interface ClusterReadinessArgs {
     clientKey: pulumi.Input<string>;
     /** Node names that must be Ready. */
     nodeNames: pulumi.Input<pulumi.Input<string>[]>;
+    /** `<instance id> <plan>` of those nodes' servers: a replaced or resized server makes the gate wait again. */
+    servers: pulumi.Input<pulumi.Input<string>[]>;
     /** Bounded wait; default 15 minutes (VM boot, package install, k3s start, HA join). */
     timeoutSeconds?: number;
     /** Seconds between checks; default 10. */
@@ -148,6 +185,7 @@ export class ClusterReadiness extends pulumi.dynamic.Resource {
             clientCertificate: args.clientCertificate,
             clientKey: pulumi.secret(args.clientKey),
             nodeNames: args.nodeNames,
+            servers: args.servers,
             timeoutSeconds: args.timeoutSeconds ?? 900,
             pollSeconds: args.pollSeconds ?? 10,
             readyNodes: undefined,

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { POD_CIDR, SERVICE_CIDR } from "../lib/clusterFacts";
 import { renderServerUserData, SeedFile } from "./cloudConfig";
 import { ClusterNetwork } from "./network";
+import { ClusterReadiness } from "./readiness";
 
 export interface ServersArgs {
     region: string;
@@ -21,12 +22,21 @@ export interface ServersArgs {
     token: pulumi.Output<string>;
     /** Files the first server needs before k3s first starts (the CAs). */
     seedFiles: pulumi.Output<SeedFile[]>;
+    /** What the per-server readiness gates reach the API with. */
+    caCertificate: pulumi.Output<string>;
+    adminCertificate: pulumi.Output<string>;
+    adminKey: pulumi.Output<string>;
+    readinessTimeoutSeconds?: number;
 }
 
 export interface ClusterServers {
     instances: vultr.Instance[];
-    /** Hostnames, which are also the Kubernetes node names, in order. */
-    hostnames: string[];
+    /** `https://<first server's public IP>:6443`. */
+    apiServerUrl: pulumi.Output<string>;
+    /** Hostnames, which are also the Kubernetes node names, in order: a running server keeps its own. */
+    hostnames: pulumi.Output<string>[];
+    /** `<instance id> <plan>` of each server, for the gates to wait again after a replacement or resize. */
+    generations: pulumi.Output<string>[];
     /** VPC addresses, in order; an empty one fails the `up`, naming the server. */
     privateIps: pulumi.Output<string>[];
 }
@@ -51,8 +61,21 @@ function privateIp(vm: vultr.Instance, hostname: string): pulumi.Output<string> 
     });
 }
 
-/** Creates `nodeCount` servers on the network, as children of `parent`. */
-export function createServers(name: string, args: ServersArgs, network: ClusterNetwork, parent: pulumi.Resource): ClusterServers {
+/**
+ * Fields of `vultr_instance` that are ForceNew in terraform-provider-vultr v2.21.0
+ * (vultr/resource_vultr_instance.go): a change would replace a running etcd member, so it
+ * applies to servers created later. `label` follows the hostname. (`region` is ForceNew too:
+ * the ClusterGuard refuses its change.)
+ */
+export const KEPT_BY_RUNNING_SERVERS = ["userData", "sshKeyIds", "hostname", "label", "osId"];
+
+/**
+ * Creates `nodeCount` servers on the network, as children of `parent`, one at a time: server k
+ * is created (and resized) only once a gate has seen servers 1..k-1 Ready, as k3s recommends for
+ * joining etcd members, and so that a resize never reboots two servers at once. Every server
+ * waits for `guard`.
+ */
+export function createServers(name: string, args: ServersArgs, network: ClusterNetwork, guard: pulumi.Resource, parent: pulumi.Resource): ClusterServers {
     const userData = (role: pulumi.Input<Record<string, pulumi.Input<unknown>>>, seedFiles: pulumi.Input<SeedFile[]>) =>
         pulumi.secret(pulumi.all([args.token, pulumi.output(role), seedFiles]).apply(([t, r, files]) => renderServerUserData({
             k3sVersion: args.k3sVersion,
@@ -63,10 +86,14 @@ export function createServers(name: string, args: ServersArgs, network: ClusterN
             seedFiles: files,
         })));
 
-    const hostnames = Array.from({ length: args.nodeCount }, (_, i) => `${args.hostnamePrefix}-${i + 1}`);
     const instances: vultr.Instance[] = [];
+    const hostnames: pulumi.Output<string>[] = [];
+    const generations: pulumi.Output<string>[] = [];
     const privateIps: pulumi.Output<string>[] = [];
-    for (const [i, hostname] of hostnames.entries()) {
+    let apiServerUrl: pulumi.Output<string> | undefined;
+    let previousReady: pulumi.Resource = guard;
+    for (let i = 0; i < args.nodeCount; i++) {
+        const hostname = `${args.hostnamePrefix}-${i + 1}`;
         const vm = new vultr.Instance(`${name}-${i + 1}`, {
             region: args.region,
             plan: args.plan,
@@ -89,12 +116,26 @@ export function createServers(name: string, args: ServersArgs, network: ClusterN
             parent,
             protect: args.protect,
             additionalSecretOutputs: ["userData"],
-            // User data only runs at first boot; a change (e.g. k3sVersion) must not replace a
-            // running etcd member. New nodes get the current template.
-            ignoreChanges: ["userData"],
+            ignoreChanges: KEPT_BY_RUNNING_SERVERS,
+            dependsOn: [previousReady],
         });
         instances.push(vm);
+        hostnames.push(vm.hostname);
+        generations.push(pulumi.interpolate`${vm.id} ${vm.plan}`);
         privateIps.push(privateIp(vm, hostname));
+        apiServerUrl ??= pulumi.interpolate`https://${vm.mainIp}:6443`;
+        if (i < args.nodeCount - 1) {
+            // The next server waits for this one (and those before it) to be Ready again.
+            previousReady = new ClusterReadiness(`${name}-${i + 1}-ready`, {
+                server: apiServerUrl,
+                caCertificate: args.caCertificate,
+                clientCertificate: args.adminCertificate,
+                clientKey: args.adminKey,
+                nodeNames: [...hostnames],
+                servers: [...generations],
+                timeoutSeconds: args.readinessTimeoutSeconds,
+            }, { parent, dependsOn: [vm, ...network.rules] });
+        }
     }
-    return { instances, hostnames, privateIps };
+    return { instances, apiServerUrl: apiServerUrl ?? pulumi.output(""), hostnames, generations, privateIps };
 }
