@@ -18,7 +18,7 @@ const cfg = loadConfig();
 const env = cfg.environment;
 const labels = { environment: env, client: cfg.client };
 
-const { provider, cluster } = clusterAccess(cfg.cluster, env);
+const { provider, cluster } = clusterAccess(cfg.cluster, labels);
 
 // The stack's own ingress controller and cert-manager, or (e.g. `local`) the ones present.
 const ingress = cfg.ingress.install
@@ -82,6 +82,7 @@ export = {
         nodePrivateIps: cluster.privateIps,
         kubeconfig: cluster.kubeconfig,
         estimatedMonthlyCostUsd: cluster.monthlyCostUsd,
+        etcdSnapshotBucket: cluster.etcdSnapshotBucket,
     }),
     serviceUrls,
     /** Addresses every service host must resolve to (none known when the controller is not the stack's). */

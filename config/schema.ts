@@ -106,6 +106,15 @@ export const clusterSchema = z.strictObject({
     hostnamePrefix: dnsLabel("hobby-dev").max(61, { error: `must be at most 61 characters (a "-N" suffix follows), e.g. "hobby-dev"` }).optional(),
     /** Monthly USD price per plan, overriding the built-in table. */
     planPrices: z.record(z.string(), z.number({ error: "must be a price in USD, e.g. 10" }).nonnegative({ error: "must not be negative, e.g. 10" })).default({}),
+    /** Scheduled etcd snapshots, uploaded to Vultr Object Storage (always on for the stack's own cluster). */
+    etcdSnapshots: z.strictObject({
+        /** Cron schedule (five fields, the servers' time). */
+        schedule: matching(/^(\S+\s+){4}\S+$/, `must be a cron schedule of five fields, e.g. "0 */6 * * *"`).default("0 */6 * * *"),
+        /** Snapshots kept, on each server and in the bucket. */
+        retention: z.int({ error: "must be an integer, e.g. 28" }).min(1, { error: "must be at least 1, e.g. 28" }).max(500, { error: "must be at most 500, e.g. 28" }).default(28),
+        /** Vultr Object Storage cluster id; default: the one Vultr lists for `region`. */
+        objectStorageClusterId: z.int({ error: "must be a Vultr Object Storage cluster id, e.g. 2" }).positive({ error: "must be a Vultr Object Storage cluster id, e.g. 2" }).optional(),
+    }).prefault({}),
     /** kubeconfig context to use when `enabled` is false; default: the current context. */
     kubeContext: z.string().optional(),
     /**

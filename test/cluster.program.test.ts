@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { SECRET_KEYS } from "../config";
 import { isSecret, ofType, placeholderSecrets, ProgramRun, runProgram, stackConfig, valueOf } from "./helpers/mocks";
+import { OBJECT_STORAGE_PRICE_USD } from "../components/lib/clusterFacts";
 
 const SECRETS = placeholderSecrets([...Object.values(SECRET_KEYS), "vultr:apiKey"]);
 const run = (stack: string): Promise<ProgramRun> => runProgram(stack, { ...stackConfig(stack), ...SECRETS }, Object.keys(SECRETS));
@@ -37,7 +38,8 @@ describe("cluster through the program", function () {
                 assert.deepStrictEqual(await valueOf(e.nodePrivateIps), ["10.99.0.11", "10.99.0.12", "10.99.0.13"]);
                 assert.ok(await isSecret(e.kubeconfig));
                 assert.strictEqual(YAML.parse(await valueOf(e.kubeconfig) as string).clusters[0].cluster.server, "https://203.0.113.11:6443");
-                assert.strictEqual(result.outputs.estimatedMonthlyCostUsd, cost);
+                // The servers and the etcd snapshots' Object Storage.
+                assert.strictEqual(result.outputs.estimatedMonthlyCostUsd, cost + OBJECT_STORAGE_PRICE_USD);
             });
 
             it(stack === "prod" ? "protects the instances" : "leaves the instances unprotected outside prod", () => {
@@ -54,7 +56,7 @@ describe("cluster through the program", function () {
         const providers = ofType(result.resources, "pulumi:providers:kubernetes");
         assert.deepStrictEqual(providers.map((p) => [p.name, p.inputs.kubeconfig]), [["k8s", undefined]]);
         for (const o of kubernetesObjects(result)) assert.match(o.provider ?? "", /\$pulumi:providers:kubernetes::k8s::/);
-        for (const key of ["apiServerUrl", "nodePublicIps", "nodePrivateIps", "kubeconfig", "estimatedMonthlyCostUsd"]) {
+        for (const key of ["apiServerUrl", "nodePublicIps", "nodePrivateIps", "kubeconfig", "estimatedMonthlyCostUsd", "etcdSnapshotBucket"]) {
             assert.strictEqual(result.exports[key], undefined, key);
         }
     });

@@ -4,7 +4,7 @@ import * as YAML from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { HobbyCluster, HobbyClusterArgs } from "../components/cluster/hobbyCluster";
 import { K3S_TLS_DIR } from "../components/cluster/cloudConfig";
-import { POD_CIDR, SERVICE_CIDR } from "../components/lib/clusterFacts";
+import { OBJECT_STORAGE_PRICE_USD, POD_CIDR, SERVICE_CIDR } from "../components/lib/clusterFacts";
 import { clusterArgs as args, cloudConfig, ClusterRun as Run, file, INSTANCE, installScript, k3sConfig, READINESS, RULE, runCluster } from "./helpers/cluster";
 import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
 
@@ -224,9 +224,10 @@ describe("HobbyCluster", function () {
     it("reports nodes' addresses and the monthly cost from the plan price table", async () => {
         assert.deepStrictEqual(await valueOf(run.cluster.publicIps), ["203.0.113.11", "203.0.113.12", "203.0.113.13"]);
         assert.deepStrictEqual(await valueOf(run.cluster.privateIps), ["10.99.0.11", "10.99.0.12", "10.99.0.13"]);
-        assert.strictEqual(run.cluster.monthlyCostUsd, 30);
+        // Three servers and the etcd snapshots' Object Storage.
+        assert.strictEqual(run.cluster.monthlyCostUsd, 30 + OBJECT_STORAGE_PRICE_USD);
         const overridden = await runCluster({ planPrices: { "vc2-1c-2gb": 12.5 }, nodeCount: 1 });
-        assert.strictEqual(overridden.cluster.monthlyCostUsd, 12.5);
+        assert.strictEqual(overridden.cluster.monthlyCostUsd, 12.5 + OBJECT_STORAGE_PRICE_USD);
     });
 
     it("scales from 3 to 5 nodes by adding two joining servers and keeping the first three as they are", async () => {
@@ -236,7 +237,7 @@ describe("HobbyCluster", function () {
         assert.deepStrictEqual(vms.slice(3).map((r) => k3sConfig(r).server), ["https://10.99.0.11:6443", "https://10.99.0.11:6443"]);
         for (const vm of vms) assert.ok(vm.opts.ignoreChanges?.includes("userData"), "a user data change never replaces a running member");
         assert.strictEqual(finalGate(five.resources).inputs.nodeNames.length, 5);
-        assert.strictEqual(five.cluster.monthlyCostUsd, 50);
+        assert.strictEqual(five.cluster.monthlyCostUsd, 50 + OBJECT_STORAGE_PRICE_USD);
     });
 
     it("declares the same graph in a preview, where addresses and keys are unknown", async () => {

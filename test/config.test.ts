@@ -181,6 +181,8 @@ describe("config", () => {
             svc(c).host = "api.example.com";
             c.projects["other"] = { services: { "svc": { basePath: "/example/api/endpoint", host: "api.example.com" } } };
         }, "hobby-platform:projects.other.services.svc.host", /already used/],
+        ["an etcd snapshot schedule that is no cron schedule", (c) => { c.cluster.etcdSnapshots = { schedule: "every 6 hours" }; }, "hobby-platform:cluster.etcdSnapshots.schedule", /cron schedule of five fields/],
+        ["an etcd snapshot retention of 0", (c) => { c.cluster.etcdSnapshots = { retention: 0 }; }, "hobby-platform:cluster.etcdSnapshots.retention", /at least 1/],
         ["nodeCount even", (c) => { c.cluster.nodeCount = 2; }, "hobby-platform:cluster.nodeCount", /must be odd/],
         ["nodeCount zero", (c) => { c.cluster.nodeCount = 0; }, "hobby-platform:cluster.nodeCount", /must be 1/],
         ["plan unknown shape", (c) => { c.cluster.plan = "large"; }, "hobby-platform:cluster.plan", /Vultr plan id/],

@@ -75,7 +75,7 @@ for (const stack of STACKS) {
         });
 
         it("exports the cluster's outputs only where the stack has its own cluster, and no undefined output", () => {
-            const clusterOutputs = ["apiServerUrl", "nodePublicIps", "nodePrivateIps", "kubeconfig", "estimatedMonthlyCostUsd"];
+            const clusterOutputs = ["apiServerUrl", "nodePublicIps", "nodePrivateIps", "kubeconfig", "estimatedMonthlyCostUsd", "etcdSnapshotBucket"];
             const expected = ["environment", "serviceUrls", "ingressAddresses", "certificateIssuer",
                 ...(file["hobby-platform:cluster"]?.enabled === false ? [] : clusterOutputs)];
             assert.deepStrictEqual(Object.keys(result.exports).sort(), expected.sort());

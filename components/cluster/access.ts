@@ -2,6 +2,7 @@
 // create, e.g. `local`) the current kubeconfig context. Every Kubernetes resource uses `provider`.
 import * as k8s from "@pulumi/kubernetes";
 import type { ExistingCluster, ManagedCluster } from "../../config";
+import { LabelArgs } from "../lib/labels";
 import { HobbyCluster } from "./hobbyCluster";
 
 export interface ClusterAccess {
@@ -10,11 +11,11 @@ export interface ClusterAccess {
     cluster?: HobbyCluster;
 }
 
-export function clusterAccess(c: ManagedCluster | ExistingCluster, environment: string): ClusterAccess {
+export function clusterAccess(c: ManagedCluster | ExistingCluster, labels: LabelArgs): ClusterAccess {
     if (!c.enabled) {
         return { provider: new k8s.Provider("k8s", { context: c.kubeContext, enableServerSideApply: true }) };
     }
     const { enabled: _, ...args } = c;
-    const cluster = new HobbyCluster("cluster", { ...args, environment });
+    const cluster = new HobbyCluster("cluster", { ...args, ...labels });
     return { provider: cluster.provider, cluster };
 }

@@ -1,6 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { planPrice, PRICES_READ_ON } from "../lib/clusterFacts";
+import { OBJECT_STORAGE_PRICE_USD, planPrice, PRICES_READ_ON } from "../lib/clusterFacts";
+import { labels } from "../lib/labels";
+import { createEtcdBackups, etcdSnapshotSettings } from "./backups";
 import { assertArgs } from "../lib/invariants";
 import { buildKubeconfig } from "./kubeconfig";
 import { createClusterNetwork } from "./network";
@@ -32,10 +34,19 @@ export interface HobbyClusterArgs {
     hostnamePrefix: string;
     /** Monthly USD price per plan, overriding the built-in table. */
     planPrices: Record<string, number>;
-    /** Environment name, written to the instances' tags. */
+    /** Environment name, written to the instances' tags and the `env` label. */
     environment: string;
+    /** `client` label of the cluster's own Kubernetes objects. */
+    client: string;
     /** Protect instances and cluster identity (CAs, token) from deletion: set for prod. */
     protect: boolean;
+    /** etcd snapshots: cron schedule and how many to keep, uploaded to Vultr Object Storage. */
+    etcdSnapshots: {
+        schedule: string;
+        retention: number;
+        /** Object Storage cluster id; default: the one Vultr lists for `region`. */
+        objectStorageClusterId?: number;
+    };
     /** How long the readiness gate waits for the API server and nodes; default 15 minutes. */
     readinessTimeoutSeconds?: number;
 }
@@ -68,7 +79,9 @@ export class HobbyCluster extends pulumi.ComponentResource {
     public readonly publicIps: pulumi.Output<string[]>;
     /** VPC addresses of the nodes, in order. */
     public readonly privateIps: pulumi.Output<string[]>;
-    /** Estimated monthly cost in USD (list prices read on `pricesReadOn`). */
+    /** Bucket the etcd snapshots go to. */
+    public readonly etcdSnapshotBucket: pulumi.Output<string>;
+    /** Estimated monthly cost in USD: the servers and the snapshots' Object Storage (list prices read on `pricesReadOn`). */
     public readonly monthlyCostUsd: number;
     /** Date the plan price table was read. */
     public readonly pricesReadOn: string;
@@ -89,6 +102,7 @@ export class HobbyCluster extends pulumi.ComponentResource {
         const network = createClusterNetwork(name, args, guard, this);
         const servers = createServers(name, {
             ...args, token: pki.token, seedFiles: pki.seedFiles,
+            k3sSettings: etcdSnapshotSettings(args.etcdSnapshots.schedule, args.etcdSnapshots.retention),
             caCertificate: pki.serverCa, adminCertificate: pki.adminCertificate, adminKey: pki.adminKey,
         }, network, guard, this);
 
@@ -119,7 +133,17 @@ export class HobbyCluster extends pulumi.ComponentResource {
             enableServerSideApply: true,
         }, { parent: this, dependsOn: [readiness] });
 
-        this.monthlyCostUsd = args.nodeCount * (price ?? 0);
+        const backups = createEtcdBackups(name, {
+            region: args.region,
+            objectStorageClusterId: args.etcdSnapshots.objectStorageClusterId,
+            prefix: args.hostnamePrefix,
+            folder: args.environment,
+            protect: args.protect,
+            labels: labels("etcd-snapshots", args),
+        }, this.provider, this);
+        this.etcdSnapshotBucket = backups.bucket;
+
+        this.monthlyCostUsd = args.nodeCount * (price ?? 0) + OBJECT_STORAGE_PRICE_USD;
         this.pricesReadOn = PRICES_READ_ON;
 
         this.registerOutputs({

@@ -22,6 +22,8 @@ export interface ServersArgs {
     token: pulumi.Output<string>;
     /** Files the first server needs before k3s first starts (the CAs). */
     seedFiles: pulumi.Output<SeedFile[]>;
+    /** More k3s settings of every server (e.g. etcd snapshots). */
+    k3sSettings: Record<string, unknown>;
     /** What the per-server readiness gates reach the API with. */
     caCertificate: pulumi.Output<string>;
     adminCertificate: pulumi.Output<string>;
@@ -82,7 +84,7 @@ export function createServers(name: string, args: ServersArgs, network: ClusterN
             vpcCidr: args.vpcCidr,
             podCidr: POD_CIDR,
             serviceCidr: SERVICE_CIDR,
-            k3sConfig: { token: t, ...r, ...K3S_COMMON },
+            k3sConfig: { token: t, ...r, ...K3S_COMMON, ...args.k3sSettings },
             seedFiles: files,
         })));
 

@@ -31,6 +31,11 @@ export const PLAN_PRICES_USD: Readonly<Record<string, number>> = {
     "vhp-2c-4gb-amd": 24,
     "vhp-4c-8gb-amd": 48,
 };
+/**
+ * Monthly list price in USD of a Vultr Object Storage subscription (the etcd snapshots' bucket),
+ * written down with PLAN_PRICES_USD and as unchecked: confirm it on Vultr's pricing page.
+ */
+export const OBJECT_STORAGE_PRICE_USD = 6;
 /** The date PLAN_PRICES_USD was written down. */
 export const PRICES_READ_ON = "2026-11-26";
 

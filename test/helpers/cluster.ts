@@ -22,7 +22,9 @@ export function clusterArgs(overrides: Partial<HobbyClusterArgs> = {}): HobbyClu
         vpcCidr: "10.99.0.0/24",
         hostnamePrefix: "hobby-dev",
         planPrices: {},
+        etcdSnapshots: { schedule: "0 */6 * * *", retention: 28 },
         environment: "dev",
+        client: "internal",
         protect: false,
         ...overrides,
     };

@@ -144,6 +144,14 @@ export const CLUSTER_MOCK_STATES: Record<string, (inputs: Record<string, any>, n
         certPem: await locallySignedCert(inputs.certRequestPem, inputs.caCertPem, inputs.caPrivateKeyPem, inputs as CertSpec),
     })),
     "vultr:index/instance:Instance": (_inputs, name) => instanceAddresses(name),
+    "vultr:index/objectStorage:ObjectStorage": (_inputs, name) => ({
+        s3Hostname: "ams1.vultrobjects.com", s3AccessKey: `MOCKACCESSKEY${name.length}`, s3SecretKey: `mock-s3-secret-key-of-${name}`,
+    }),
     // The gate's create returns the nodes it saw Ready: all it was asked for.
     "pulumi-nodejs:dynamic/hobby-platform:ClusterReadiness": (inputs) => ({ readyNodes: inputs.nodeNames }),
+};
+
+/** What the Vultr data sources answer, by invoke token: Object Storage cluster 4 is Amsterdam's here. */
+export const CLUSTER_MOCK_CALLS: Record<string, (inputs: Record<string, any>) => Record<string, any>> = {
+    "vultr:index/getObjectStorageCluster:getObjectStorageCluster": (inputs) => ({ id: 4, region: inputs.filters?.[0]?.values?.[0], hostname: "ams1.vultrobjects.com", deploy: "yes" }),
 };

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { PROJECT } from "../../config";
-import { CLUSTER_MOCK_STATES } from "./clusterMocks";
+import { CLUSTER_MOCK_CALLS, CLUSTER_MOCK_STATES } from "./clusterMocks";
 import { DEPLOY_TOKEN, deployTokenState } from "./gitlabMocks";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -86,7 +86,7 @@ export async function installMocks(stack: string, preview = false, overrides: Re
             return { id, state: preview ? args.inputs : { ...args.inputs, ...extra, ...overrides[args.name] } };
         },
         call(args: pulumi.runtime.MockCallArgs) {
-            return args.inputs;
+            return CLUSTER_MOCK_CALLS[args.token]?.(args.inputs) ?? args.inputs;
         },
     }, PROJECT, stack, preview);
     return list;

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import { CREATE_BUCKET_SCRIPT } from "../../components/cluster/backups";
 import { POD_CIDR, SERVICE_CIDR } from "../../components/lib/clusterFacts";
 import { cloudConfig, file, INSTANCE, installScript, runCluster } from "../helpers/cluster";
 import { ofType, Recorded } from "../helpers/mocks";
@@ -60,6 +61,12 @@ describe("HobbyCluster user data, checked by cloud-init, shellcheck and nft", fu
             const check = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: script, encoding: "utf8" });
             assert.strictEqual(check.status, 0, check.stdout + check.stderr);
         }
+    });
+
+    it("creates the etcd snapshot bucket with a script that shellcheck finds clean", () => {
+        requireTool("shellcheck", "shellcheck");
+        const check = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: CREATE_BUCKET_SCRIPT, encoding: "utf8" });
+        assert.strictEqual(check.status, 0, check.stdout + check.stderr);
     });
 
     it("renders a metadata-service block that nft accepts", () => {
