@@ -5,7 +5,7 @@ import { clusterSpecProblems } from "./cluster";
 import { clusterSchema, DATE, gitlabSchema, keyOf, resourcesSchema, urlPath } from "./schema";
 import { requiredSecrets, SECRET_KEYS, SecretKey } from "./secrets";
 import { isCalendarDate } from "../components/lib/formats";
-import { CERT_MANAGER_NAMESPACE, GITLAB_TIERS, hostResourceName, serviceResourceName, tlsSecretName } from "../components/lib/names";
+import { CERT_MANAGER_NAMESPACE, SYSTEM_UPGRADE_NAMESPACE, GITLAB_TIERS, hostResourceName, serviceResourceName, tlsSecretName } from "../components/lib/names";
 import { z } from "zod";
 
 /** Reports one problem under the key it belongs to. */
@@ -25,7 +25,7 @@ export const INVALID_PATH_SEQUENCES = ["//", "/./", "/../", "%2f", "%2F"];
 export const INVALID_PATH_SUFFIXES = ["/..", "/."];
 
 /** Namespaces every cluster has, or that the stack itself creates: no project may take one. */
-export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", CERT_MANAGER_NAMESPACE];
+export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", CERT_MANAGER_NAMESPACE, SYSTEM_UPGRADE_NAMESPACE];
 
 /** The factors of the Kubernetes quantity suffixes K8S_QUANTITY accepts. */
 const QUANTITY_FACTORS: Record<string, number> = {
@@ -114,7 +114,7 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
     const domain = isString(raw.domain) ? raw.domain : undefined;
     for (const [project, p] of Object.entries(raw.projects)) {
         if (RESERVED_NAMESPACES.includes(project) || project.startsWith("kube-")) {
-            report(["projects"], `project "${project}" would be the namespace ${project}, which ${project === CERT_MANAGER_NAMESPACE ? "the stack creates for cert-manager" : "Kubernetes reserves"}; name the project after the team or product, e.g. "the-project"`);
+            report(["projects"], `project "${project}" would be the namespace ${project}, which ${[CERT_MANAGER_NAMESPACE, SYSTEM_UPGRADE_NAMESPACE].includes(project) ? "the stack creates (for cert-manager or k3s upgrades)" : "Kubernetes reserves"}; name the project after the team or product, e.g. "the-project"`);
         }
         if (!isRecord(p) || !isRecord(p.services)) continue;
         for (const [service, s] of Object.entries(p.services)) {

@@ -135,7 +135,8 @@ describe("config", () => {
         ["project named default", (c) => { c.projects["default"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /"default" would be the namespace default, which Kubernetes reserves/],
         ["project named kube-system", (c) => { c.projects["kube-system"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /Kubernetes reserves/],
         ["project named with the kube- prefix", (c) => { c.projects["kube-tools"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /Kubernetes reserves/],
-        ["project named after cert-manager's namespace", (c) => { c.projects["cert-manager"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /the stack creates for cert-manager/],
+        ["project named after cert-manager's namespace", (c) => { c.projects["cert-manager"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /the stack creates \(for cert-manager or k3s upgrades\)/],
+        ["project named after the upgrade controller's namespace", (c) => { c.projects["system-upgrade"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /the stack creates/],
         ["project and service names that join to another pair's (one URN)", (c) => {
             c.projects["a-b"] = { services: { c: { basePath: "/one" } } };
             c.projects["a"] = { services: { "b-c": { basePath: "/two" } } };

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { OBJECT_STORAGE_PRICE_USD, planPrice, PRICES_READ_ON } from "../lib/clusterFacts";
 import { labels } from "../lib/labels";
 import { createEtcdBackups, etcdSnapshotSettings } from "./backups";
+import { createK3sUpgrades } from "./upgrades";
 import { assertArgs } from "../lib/invariants";
 import { buildKubeconfig } from "./kubeconfig";
 import { createClusterNetwork } from "./network";
@@ -142,6 +143,8 @@ export class HobbyCluster extends pulumi.ComponentResource {
             labels: labels("etcd-snapshots", args),
         }, this.provider, this);
         this.etcdSnapshotBucket = backups.bucket;
+        // Running servers reach a new k3sVersion through the Plan (new ones boot it).
+        createK3sUpgrades(name, args.k3sVersion, labels("system-upgrade-controller", args), this.provider, this);
 
         this.monthlyCostUsd = args.nodeCount * (price ?? 0) + OBJECT_STORAGE_PRICE_USD;
         this.pricesReadOn = PRICES_READ_ON;

@@ -16,5 +16,8 @@ export const deployerName = (service: string) => `${service}-deployer`;
 /** The namespace the stack creates for cert-manager; no project may take it. */
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
 
+/** The namespace of the k3s upgrade controller, which the stack creates. */
+export const SYSTEM_UPGRADE_NAMESPACE = "system-upgrade";
+
 /** GitLab deployment tier of each environment that has one. */
 export const GITLAB_TIERS: Readonly<Record<string, string>> = { dev: "development", stg: "staging", prod: "production" };

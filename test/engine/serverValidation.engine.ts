@@ -1,10 +1,11 @@
 // Every Kubernetes object each stack renders (the mocks' graph, as in program.test.ts) whose kind
 // the loopback API server serves is accepted by it: a server-side-apply dry run, the way the provider applies.
-// cert-manager's kinds are checked against its real CRDs at the pinned version; k3s's
+// cert-manager's kinds are checked against its real CRDs at the pinned version, the upgrade Plan
+// against system-upgrade-controller's release CRD; k3s's
 // HelmChart and HelmChartConfig, whose CRDs k3s builds in code, are listed, not checked.
 import * as assert from "assert";
 import { SECRET_KEYS } from "../../config";
-import { installCertManagerCrds, LocalCluster, startLocalCluster } from "../helpers/localCluster";
+import { installCertManagerCrds, installSystemUpgradeCrd, LocalCluster, startLocalCluster } from "../helpers/localCluster";
 import { placeholderSecrets, Recorded, runProgram, stackConfig } from "../helpers/mocks";
 
 const STACKS = ["dev", "stg", "prod", "local"] as const;
@@ -24,7 +25,8 @@ describe("server-side validation of every stack's rendered manifests on a real A
     before(() => {
         cluster = startLocalCluster();
         installCertManagerCrds(cluster);
-        // group/version:Kind of every kind the server knows (built in, and cert-manager's).
+        installSystemUpgradeCrd(cluster);
+        // group/version:Kind of every kind the server knows (built in, cert-manager's, the upgrade Plan).
         served = new Set(cluster.kubectl(["api-resources", "-o", "wide", "--no-headers"]).trim().split("\n").map((line) => {
             const cols = line.trim().split(/\s+/);
             // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND VERBS [CATEGORIES]

@@ -70,3 +70,13 @@ export function installCertManagerCrds(cluster: LocalCluster): void {
     cluster.kubectl(["apply", "--server-side", "-f", crds]);
     cluster.kubectl(["wait", "--for=condition=Established", "--timeout=60s", "-f", crds]);
 }
+
+/**
+ * Installs system-upgrade-controller's Plan CRD (the release's file the stack declares), so that
+ * the API server validates the stack's Plan against it.
+ */
+export function installSystemUpgradeCrd(cluster: LocalCluster): void {
+    const crd = path.join(__dirname, "..", "..", "components", "cluster", "manifests", "system-upgrade-controller", "upgrade.cattle.io_plans.yaml");
+    cluster.kubectl(["apply", "--server-side", "-f", crd]);
+    cluster.kubectl(["wait", "--for=condition=Established", "--timeout=60s", "-f", crd]);
+}

@@ -1,0 +1,77 @@
+// k3s upgrades in place: Rancher's system-upgrade-controller and a Plan that moves every server
+// to `cluster.k3sVersion`, one at a time, cordoned and drained. The controller's manifests and
+// the Plan CRD are those of its release v0.20.1, kept in manifests/ (the Go module proxy does not
+// serve the module), and declared by the stack, so nothing is fetched at preview.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { SYSTEM_UPGRADE_NAMESPACE } from "../lib/names";
+
+export const SYSTEM_UPGRADE_CONTROLLER_VERSION = "v0.20.1";
+const MANIFESTS = path.join(__dirname, "manifests", "system-upgrade-controller");
+/** The release's own objects: `kustomize build` of kustomization.yaml, CRD first. */
+const FILES = ["upgrade.cattle.io_plans.yaml", "clusterrole.yaml", "clusterrolebinding.yaml", "system-upgrade-controller.yaml"];
+
+type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown };
+
+/** The typed resource class of each kind the release ships. */
+const KINDS: Record<string, new (name: string, args: never, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource> = {
+    CustomResourceDefinition: k8s.apiextensions.v1.CustomResourceDefinition,
+    Namespace: k8s.core.v1.Namespace,
+    ServiceAccount: k8s.core.v1.ServiceAccount,
+    ConfigMap: k8s.core.v1.ConfigMap,
+    Deployment: k8s.apps.v1.Deployment,
+    ClusterRole: k8s.rbac.v1.ClusterRole,
+    ClusterRoleBinding: k8s.rbac.v1.ClusterRoleBinding,
+    Role: k8s.rbac.v1.Role,
+    RoleBinding: k8s.rbac.v1.RoleBinding,
+};
+const CLUSTER_SCOPED = new Set(["CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding"]);
+
+/**
+ * The controller's objects as its release builds them (kustomization.yaml: every namespaced
+ * object and ServiceAccount subject in `system-upgrade`, the image at the release's tag), with
+ * the platform's labels added.
+ */
+export function controllerManifests(labels: Record<string, string>): Manifest[] {
+    return FILES.flatMap((file) => YAML.parseAllDocuments(fs.readFileSync(path.join(MANIFESTS, file), "utf8"))
+        .map((d) => d.toJS() as Manifest | null)
+        .filter((o): o is Manifest => o !== null))
+        .map((o) => {
+            const text = JSON.stringify(o).replace(/"rancher\/system-upgrade-controller:[^"]+"/g, `"rancher/system-upgrade-controller:${SYSTEM_UPGRADE_CONTROLLER_VERSION}"`);
+            const m = JSON.parse(text) as Manifest & { subjects?: { kind: string; namespace?: string }[] };
+            m.metadata = { ...m.metadata, labels: { ...m.metadata.labels, ...labels } };
+            if (!CLUSTER_SCOPED.has(m.kind)) m.metadata.namespace = SYSTEM_UPGRADE_NAMESPACE;
+            for (const s of m.subjects ?? []) if (s.kind === "ServiceAccount") s.namespace = SYSTEM_UPGRADE_NAMESPACE;
+            return m;
+        });
+}
+
+/** The Plan: every server (control-plane node) to `version`, one at a time, cordoned and drained first. */
+export function serverUpgradePlan(version: string, labels: Record<string, string>) {
+    return {
+        apiVersion: "upgrade.cattle.io/v1",
+        kind: "Plan",
+        metadata: { name: "k3s-server", namespace: SYSTEM_UPGRADE_NAMESPACE, labels },
+        spec: {
+            concurrency: 1,
+            version,
+            nodeSelector: { matchExpressions: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists" }] },
+            serviceAccountName: "system-upgrade",
+            cordon: true,
+            // Workloads move to the other servers first (their Deployments keep a pod available).
+            drain: { ignoreDaemonSets: true, deleteEmptydirData: true, force: false, skipWaitForDeleteTimeout: 60 },
+            upgrade: { image: "rancher/k3s-upgrade" },
+        },
+    };
+}
+
+/** Declares the controller and the Plan through `provider`, as children of `parent`. */
+export function createK3sUpgrades(name: string, version: string, labels: Record<string, string>, provider: k8s.Provider, parent: pulumi.Resource) {
+    const opts = { parent, provider };
+    const created = controllerManifests(labels).map((m) =>
+        new KINDS[m.kind](`${name}-suc-${m.kind.toLowerCase()}-${m.metadata.name.replace(/[^a-z0-9-]/g, "-")}`, m as never, opts));
+    return new k8s.apiextensions.CustomResource(`${name}-k3s-server-plan`, serverUpgradePlan(version, labels), { ...opts, dependsOn: created });
+}
