@@ -54,7 +54,7 @@ describe("cluster through the program", function () {
         const result = await run("local");
         assert.deepStrictEqual(result.resources.filter((r) => r.type.startsWith("vultr:") || r.type.startsWith("tls:")), []);
         const providers = ofType(result.resources, "pulumi:providers:kubernetes");
-        assert.deepStrictEqual(providers.map((p) => [p.name, p.inputs.kubeconfig]), [["k8s", undefined]]);
+        assert.deepStrictEqual(providers.map((p) => [p.name, p.inputs.kubeconfig, p.inputs.enableConfigMapMutable]), [["k8s", undefined, "true"]]);
         for (const o of kubernetesObjects(result)) assert.match(o.provider ?? "", /\$pulumi:providers:kubernetes::k8s::/);
         for (const key of ["apiServerUrl", "nodePublicIps", "nodePrivateIps", "kubeconfig", "estimatedMonthlyCostUsd", "etcdSnapshotBucket"]) {
             assert.strictEqual(result.exports[key], undefined, key);

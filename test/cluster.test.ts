@@ -208,6 +208,9 @@ describe("HobbyCluster", function () {
         const p = providers[0];
         assert.strictEqual(p.inputs.kubeconfig, await valueOf(run.cluster.kubeconfig));
         assert.strictEqual(p.inputs.enableServerSideApply, "true");
+        // A config change updates its ConfigMap in place: a replaced ConfigMap would replace the
+        // Deployment mounting it, and a replacement drops CI's image.
+        assert.strictEqual(p.inputs.enableConfigMapMutable, "true");
         const gate = finalGate(run.resources);
         assert.ok((p.opts.dependsOn as pulumi.Resource[]).some((d) => (d as any).__name === gate.name));
         // The gate polls port 6443 only once the VMs and the firewall rule that opens it exist.

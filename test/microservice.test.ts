@@ -99,6 +99,9 @@ describe("Microservice", () => {
         assert.deepStrictEqual(d.template.spec.imagePullSecrets, [{ name: "example-microservice-regcred" }]);
         assert.deepStrictEqual(c.volumeMounts, [{ name: "configs", mountPath: "/configs", readOnly: true }]);
         assert.strictEqual(d.template.spec.volumes[0].configMap.name, "example-microservice");
+        // By name, known at preview (an unknown one would make the provider replace the Deployment),
+        // and created after the ConfigMap.
+        assert.ok(((one(built.resources, "kubernetes:apps/v1:Deployment").opts.dependsOn ?? []) as any[]).some((r) => r.__name === "the-project-example-microservice-config"));
     });
 
     it("sets BASE_PATH, CONFIG, DEBUG, PORT and AGENT (the pod name) as in the seed", () => {

@@ -3,6 +3,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import type { ExistingCluster, ManagedCluster } from "../../config";
 import { LabelArgs } from "../lib/labels";
+import { PROVIDER_SETTINGS } from "../lib/kubernetes";
 import { HobbyCluster } from "./hobbyCluster";
 
 export interface ClusterAccess {
@@ -13,7 +14,7 @@ export interface ClusterAccess {
 
 export function clusterAccess(c: ManagedCluster | ExistingCluster, labels: LabelArgs): ClusterAccess {
     if (!c.enabled) {
-        return { provider: new k8s.Provider("k8s", { context: c.kubeContext, enableServerSideApply: true }) };
+        return { provider: new k8s.Provider("k8s", { context: c.kubeContext, ...PROVIDER_SETTINGS }) };
     }
     const { enabled: _, ...args } = c;
     const cluster = new HobbyCluster("cluster", { ...args, ...labels });

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { OBJECT_STORAGE_PRICE_USD, planPrice, PRICES_READ_ON } from "../lib/clusterFacts";
+import { PROVIDER_SETTINGS } from "../lib/kubernetes";
 import { labels } from "../lib/labels";
 import { createEtcdBackups, etcdSnapshotSettings } from "./backups";
 import { createK3sUpgrades } from "./upgrades";
@@ -131,7 +132,7 @@ export class HobbyCluster extends pulumi.ComponentResource {
             kubeconfig: this.kubeconfig,
             // The cluster is its server CA: a renewed admin certificate is an update, not a new cluster.
             clusterIdentifier: pulumi.interpolate`${name}-${pki.serverCa.apply((ca) => sha256(ca).slice(0, 16))}`,
-            enableServerSideApply: true,
+            ...PROVIDER_SETTINGS,
         }, { parent: this, dependsOn: [readiness] });
 
         const backups = createEtcdBackups(name, {

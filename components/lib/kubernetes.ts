@@ -3,6 +3,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
+/**
+ * Server-side apply, and ConfigMaps updated in place: by default the provider replaces a
+ * ConfigMap whose data changes, and with it the Deployment that mounts it, whose replacement
+ * would ignore ignoreChanges and put the stack's image back over CI's. The config-sha256
+ * annotation of the pod template rolls the pods on a config change instead.
+ */
+export const PROVIDER_SETTINGS = { enableServerSideApply: true, enableConfigMapMutable: true };
+
 /** A container that cannot gain privileges, write its image or use any capability. */
 export const HARDENED_CONTAINER = {
     allowPrivilegeEscalation: false,

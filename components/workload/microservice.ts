@@ -166,13 +166,15 @@ export class Microservice extends pulumi.ComponentResource {
                             resources: args.resources,
                             securityContext: HARDENED_CONTAINER,
                         }],
-                        volumes: [{ name: "configs", configMap: { name: configMap.metadata.name } }],
+                        // By name, known at preview: an unknown name would make the provider replace the
+                        // Deployment (and a replacement ignores ignoreChanges, so CI's image).
+                        volumes: [{ name: "configs", configMap: { name: svc } }],
                     },
                 },
             },
         }, {
             ...child,
-            dependsOn: [pullSecret],
+            dependsOn: [pullSecret, configMap],
             // CI rolls out new tags with `kubectl set image`; the stack only sets the first image.
             ignoreChanges: [IMAGE_PATH],
         });

@@ -135,12 +135,15 @@ describe("local stack on a real Kubernetes API (pulumi up, rerun, CI image, RBAC
     });
 
     it("keeps CI's image when a pulumi up changes the pod template (an env and a config change)", () => {
-        const image = json("get", "deployment", SVC, "-n", NS).spec.template.spec.containers[0].image;
-        assert.match(image, /:local-4242$/, "the image CI rolled out in the test before");
+        // CI rolls out again, and the next `pulumi up` (a plain one, as a person runs it) changes the template.
+        const image = `registry.example.com/${project.services[SVC].gitlabProject}:local-4343`;
+        k("set", "image", `deployment/${SVC}`, `${SVC}=${image}`, "-n", NS);
         const before = json("get", "deployment", SVC, "-n", NS).spec.template;
         ws.ok("config", "set", "--path", `projects["${NS}"].services["${SVC}"].env.LOG_LEVEL`, "debug");
         ws.ok("config", "set", "--path", `projects["${NS}"].services["${SVC}"].config.something`, "something-changed");
-        step("pulumi up (env and config change)", "up", "--yes", "--skip-preview");
+        const up = step("pulumi up (env and config change)", "up", "--yes", "--skip-preview");
+        // Updated in place: a replacement would ignore ignoreChanges and put the stack's image back.
+        assert.doesNotMatch(up.stdout, /replaced/, up.stdout);
         const after = json("get", "deployment", SVC, "-n", NS).spec.template;
         const container = after.spec.containers[0];
         // The template did change (a new ReplicaSet rolls), and the image is still CI's.
