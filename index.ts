@@ -25,9 +25,16 @@ const ingress = cfg.ingress.install
     ? new ClusterIngress("ingress", { ...labels, publicAddresses: cluster?.publicIps }, { provider })
     : { ingressClassName: pulumi.output(cfg.ingress.className), publicAddresses: pulumi.output<string[]>([]) };
 const clusterIssuer = cfg.certManager.install
-    ? new CertManager("cert-manager", {
-        ...labels, email: cfg.certManager.email, staging: cfg.certManager.staging, ingressClassName: ingress.ingressClassName,
-    }, { provider }).clusterIssuer
+    ? new CertManager(
+          "cert-manager",
+          {
+              ...labels,
+              email: cfg.certManager.email,
+              staging: cfg.certManager.staging,
+              ingressClassName: ingress.ingressClassName,
+          },
+          { provider },
+      ).clusterIssuer
     : cfg.certManager.issuer;
 
 // GitLab (dev, stg, prod): deploy tokens feed the pull Secrets, CI/CD variables carry the
@@ -35,38 +42,81 @@ const clusterIssuer = cfg.certManager.install
 const gitlab = cfg.gitlab.enabled
     ? { ...cfg.gitlab, provider: gitlabProvider("gitlab", { domain: cfg.gitlab.domain, token: cfg.gitlab.apiToken }) }
     : {
-        ...cfg.gitlab,
-        credentials: pulumi.secret(pulumi.all([cfg.gitlab.registry, cfg.gitlab.registryUsername, cfg.gitlab.registryPassword])
-            .apply(([server, username, password]) => ({ server, username, password }))),
-    };
+          ...cfg.gitlab,
+          credentials: pulumi.secret(
+              pulumi
+                  .all([cfg.gitlab.registry, cfg.gitlab.registryUsername, cfg.gitlab.registryPassword])
+                  .apply(([server, username, password]) => ({ server, username, password })),
+          ),
+      };
 
 const serviceUrls: Record<string, pulumi.Output<string>> = {};
 for (const [project, p] of Object.entries(cfg.projects)) {
     const projectLabels = { ...labels, client: p.client };
     const namespace = new ProjectNamespace(project, { ...projectLabels, project }, { provider });
     // One certificate per host of the project, named by every Ingress on that host.
-    const tlsSecrets = Object.fromEntries(p.hosts.map((host) => [host, new HostCertificate(hostResourceName(project, host), {
-        ...projectLabels, host, project, namespace: namespace.name, clusterIssuer,
-    }, { provider }).secretName]));
+    const tlsSecrets = Object.fromEntries(
+        p.hosts.map((host) => [
+            host,
+            new HostCertificate(
+                hostResourceName(project, host),
+                {
+                    ...projectLabels,
+                    host,
+                    project,
+                    namespace: namespace.name,
+                    clusterIssuer,
+                },
+                { provider },
+            ).secretName,
+        ]),
+    );
     for (const [service, s] of Object.entries(p.services)) {
         const name = serviceResourceName(project, service);
         const registryCredentials = gitlab.enabled
-            ? new GitlabRegistryAccess(name, {
-                gitlabProject: s.gitlabProject, environment: env, service, registry: gitlab.registry, expiresAt: gitlab.deployTokenExpiresAt,
-            }, { provider: gitlab.provider }).registryCredentials
+            ? new GitlabRegistryAccess(
+                  name,
+                  {
+                      gitlabProject: s.gitlabProject,
+                      environment: env,
+                      service,
+                      registry: gitlab.registry,
+                      expiresAt: gitlab.deployTokenExpiresAt,
+                  },
+                  { provider: gitlab.provider },
+              ).registryCredentials
             : gitlab.credentials;
-        const ms = new Microservice(name, {
-            ...projectLabels, ...s, service, namespace: namespace.name,
-            ingressClassName: ingress.ingressClassName, tlsSecret: tlsSecrets[s.host], registryCredentials,
-            skipAwait: !cfg.cluster.enabled && cfg.cluster.skipAwait,
-        }, { provider });
+        const ms = new Microservice(
+            name,
+            {
+                ...projectLabels,
+                ...s,
+                service,
+                namespace: namespace.name,
+                ingressClassName: ingress.ingressClassName,
+                tlsSecret: tlsSecrets[s.host],
+                registryCredentials,
+                skipAwait: !cfg.cluster.enabled && cfg.cluster.skipAwait,
+            },
+            { provider },
+        );
         if (gitlab.enabled && cluster) {
-            new GitlabProject(name, {
-                gitlabProject: s.gitlabProject, environment: env, service,
-                clusterServer: cluster.apiServerUrl, clusterCaCertificate: cluster.caCertificate,
-                namespace: ms.namespace, deployerToken: ms.deployerToken,
-                gitlabDomain: gitlab.domain, goModulesToken: gitlab.goModulesToken, externalUrl: ms.url,
-            }, { provider: gitlab.provider });
+            new GitlabProject(
+                name,
+                {
+                    gitlabProject: s.gitlabProject,
+                    environment: env,
+                    service,
+                    clusterServer: cluster.apiServerUrl,
+                    clusterCaCertificate: cluster.caCertificate,
+                    namespace: ms.namespace,
+                    deployerToken: ms.deployerToken,
+                    gitlabDomain: gitlab.domain,
+                    goModulesToken: gitlab.goModulesToken,
+                    externalUrl: ms.url,
+                },
+                { provider: gitlab.provider },
+            );
         }
         serviceUrls[`${project}/${service}`] = ms.url;
     }

@@ -54,7 +54,10 @@ function main(): void {
         const rawDir = path.join(ROOT, "bench", "raw");
         // Each project gets its stack in the throwaway backend; `stack init` writes the
         // passphrase salt into a stack file, so it runs on copies of the projects.
-        for (const [name, dir] of [["program", ROOT], ["raw", rawDir]]) {
+        for (const [name, dir] of [
+            ["program", ROOT],
+            ["raw", rawDir],
+        ]) {
             fs.mkdirSync(`${tmp}/${name}`);
             fs.copyFileSync(path.join(dir, "Pulumi.yaml"), `${tmp}/${name}/Pulumi.yaml`);
             pulumi(env, `${tmp}/${name}`, ["stack", "init", STACK, "--secrets-provider", "passphrase"]);
@@ -65,7 +68,17 @@ function main(): void {
             const programConfig = `${tmp}/program/Pulumi.${STACK}.${n}.yaml`;
             writeStackConfig(programConfig, localConfigWith(n));
             for (const key of Object.values(SECRET_KEYS)) {
-                pulumi(env, ROOT, ["config", "set", "--secret", `${PROJECT}:${key}`, `placeholder-${key}`, "--stack", STACK, "--config-file", programConfig]);
+                pulumi(env, ROOT, [
+                    "config",
+                    "set",
+                    "--secret",
+                    `${PROJECT}:${key}`,
+                    `placeholder-${key}`,
+                    "--stack",
+                    STACK,
+                    "--config-file",
+                    programConfig,
+                ]);
             }
             const rawConfig = `${tmp}/raw/Pulumi.${STACK}.${n}.yaml`;
             writeStackConfig(rawConfig, { "hobby-platform-bench-raw:services": n });
@@ -73,8 +86,12 @@ function main(): void {
             const program = preview(env, ROOT, programConfig);
             const raw = preview(env, rawDir, rawConfig);
             rows.push([
-                String(n), String(program.resources), (program.ms / 1000).toFixed(1),
-                String(raw.resources), (raw.ms / 1000).toFixed(1), (program.ms / raw.ms).toFixed(2),
+                String(n),
+                String(program.resources),
+                (program.ms / 1000).toFixed(1),
+                String(raw.resources),
+                (raw.ms / 1000).toFixed(1),
+                (program.ms / raw.ms).toFixed(2),
             ]);
             console.error(`bench:engine: ${n} service(s) done`);
         }

@@ -6,7 +6,11 @@ import { installMocks, placeholderSecrets, runInStack, runProgram } from "../tes
 import { declareRaw, localConfigWith } from "./workload";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,10,100,500").split(",").map(Number);
-interface Measure { ms: number; mib: number; resources: number }
+interface Measure {
+    ms: number;
+    mib: number;
+    resources: number;
+}
 
 async function measure(run: () => Promise<number>): Promise<Measure> {
     global.gc?.();
@@ -26,15 +30,28 @@ async function main(): Promise<void> {
 
     const rows: string[][] = [];
     for (const n of SIZES) {
-        const program = await measure(async () => (await runProgram("local", { ...localConfigWith(n), ...secrets }, Object.keys(secrets))).resources.length);
+        const program = await measure(
+            async () => (await runProgram("local", { ...localConfigWith(n), ...secrets }, Object.keys(secrets))).resources.length,
+        );
         const raw = await measure(async () => {
             const resources = await installMocks("local");
-            await runInStack(() => { declareRaw(n); return {}; });
+            await runInStack(() => {
+                declareRaw(n);
+                return {};
+            });
             return resources.length;
         });
         rows.push([
-            String(n), String(program.resources), program.ms.toFixed(0), (program.ms / n).toFixed(2), (program.mib * 1024 / n).toFixed(0),
-            String(raw.resources), raw.ms.toFixed(0), (raw.ms / n).toFixed(2), (raw.mib * 1024 / n).toFixed(0), (program.ms / raw.ms).toFixed(2),
+            String(n),
+            String(program.resources),
+            program.ms.toFixed(0),
+            (program.ms / n).toFixed(2),
+            ((program.mib * 1024) / n).toFixed(0),
+            String(raw.resources),
+            raw.ms.toFixed(0),
+            (raw.ms / n).toFixed(2),
+            ((raw.mib * 1024) / n).toFixed(0),
+            (program.ms / raw.ms).toFixed(2),
         ]);
     }
     const header = ["services", "resources", "program ms", "ms/svc", "KiB/svc", "raw resources", "raw ms", "raw ms/svc", "raw KiB/svc", "time ratio"];
@@ -45,4 +62,7 @@ async function main(): Promise<void> {
     for (const r of rows) console.log(line(r));
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+});

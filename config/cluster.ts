@@ -31,24 +31,36 @@ export function clusterSpecProblems(c: ClusterSpec): ClusterSpecProblem[] {
     if (!parseIpv4Cidr(c.vpcCidr)) {
         add("vpcCidr", `"${c.vpcCidr}" is not an IPv4 CIDR, e.g. "10.99.0.0/24"`);
     } else if (!isPrivateIpv4(c.vpcCidr)) {
-        add("vpcCidr", `"${c.vpcCidr}" is not a private (RFC 1918) network; use one inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, e.g. "10.99.0.0/24"`);
+        add(
+            "vpcCidr",
+            `"${c.vpcCidr}" is not a private (RFC 1918) network; use one inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, e.g. "10.99.0.0/24"`,
+        );
     } else if (!isNetworkAddress(c.vpcCidr)) {
         add("vpcCidr", `"${c.vpcCidr}" has host bits set; give the network address, e.g. "10.99.0.0/24"`);
     }
-    for (const [what, cidr] of [["pod network", POD_CIDR], ["service network", SERVICE_CIDR]]) {
+    for (const [what, cidr] of [
+        ["pod network", POD_CIDR],
+        ["service network", SERVICE_CIDR],
+    ]) {
         if (ipv4Overlaps(c.vpcCidr, cidr)) {
             add("vpcCidr", `"${c.vpcCidr}" overlaps the k3s ${what} ${cidr}; pick a network outside 10.42.0.0/15, e.g. "10.99.0.0/24"`);
         }
     }
     if (c.adminCidrs.length === 0) {
-        add("adminCidrs", `must list at least one network (the API server and SSH answer only these, and \`pulumi up\` must reach the API server), e.g. ["203.0.113.7/32"]`);
+        add(
+            "adminCidrs",
+            `must list at least one network (the API server and SSH answer only these, and \`pulumi up\` must reach the API server), e.g. ["203.0.113.7/32"]`,
+        );
     }
     for (const cidr of c.adminCidrs) {
         if (!parseIpv4Cidr(cidr)) add("adminCidrs", `"${cidr}" is not an IPv4 CIDR (the cluster is reached over IPv4 only), e.g. "203.0.113.7/32"`);
         else if (!isNetworkAddress(cidr)) add("adminCidrs", `"${cidr}" has host bits set; give the network address, e.g. "${cidr.split("/")[0]}/32"`);
     }
     if (planPrice(c.plan, c.planPrices) === undefined) {
-        add("plan", `"${c.plan}" has no known monthly price for the cost estimate; use a plan of the built-in table (e.g. "vc2-2c-4gb") or give its price in cluster.planPrices, e.g. { "${c.plan}": 40 }`);
+        add(
+            "plan",
+            `"${c.plan}" has no known monthly price for the cost estimate; use a plan of the built-in table (e.g. "vc2-2c-4gb") or give its price in cluster.planPrices, e.g. { "${c.plan}": 40 }`,
+        );
     }
     return problems;
 }

@@ -89,8 +89,7 @@ export interface PlatformConfig<S = pulumi.Output<string>> {
 /** A bad configuration: one line a problem. Thrown as a RunError, so no stack trace is shown. */
 export class ConfigError extends pulumi.RunError {
     constructor(readonly problems: string[]) {
-        super(`Invalid configuration of stack "${pulumi.getStack()}" (nothing was created):\n` +
-            problems.map((p) => `  - ${p}`).join("\n"));
+        super(`Invalid configuration of stack "${pulumi.getStack()}" (nothing was created):\n` + problems.map((p) => `  - ${p}`).join("\n"));
         this.name = "ConfigError";
     }
 }
@@ -103,7 +102,13 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
 }
 
 const EXPECTED: Record<string, string> = {
-    string: "a string", number: "a number", int: "an integer", boolean: "true or false", array: "a list", object: "a map", record: "a map",
+    string: "a string",
+    number: "a number",
+    int: "an integer",
+    boolean: "true or false",
+    array: "a list",
+    object: "a map",
+    record: "a map",
 };
 
 /** For a schema without a message of its own: what is wrong, in the report's words, not the validator's. */
@@ -133,8 +138,11 @@ function schemaProblem(issue: z.core.$ZodIssue, input: Record<string, unknown>):
  * undefined when it is not set; it is never read as plain text here. `today` (YYYY-MM-DD, UTC)
  * dates token expiries.
  */
-export function parseConfig<S>(input: Record<string, unknown>, secret: (key: SecretKey) => S | undefined,
-    today: string = new Date().toISOString().slice(0, 10)): PlatformConfig<S> {
+export function parseConfig<S>(
+    input: Record<string, unknown>,
+    secret: (key: SecretKey) => S | undefined,
+    today: string = new Date().toISOString().slice(0, 10),
+): PlatformConfig<S> {
     const secrets: Partial<Record<SecretKey, S>> = {};
     const hasSecret = (key: SecretKey) => (secrets[key] ??= secret(key)) !== undefined;
     const problems: string[] = [];
@@ -179,9 +187,13 @@ function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>): PlatformConf
             : { enabled: false, kubeContext, skipAwait },
         gitlab: gitlab.enabled
             ? {
-                enabled: true, domain: gitlab.domain ?? "", registry, deployTokenExpiresAt: gitlab.deployTokenExpiresAt ?? "",
-                apiToken: secrets.gitlabApiToken, goModulesToken: secrets.goModulesToken,
-            }
+                  enabled: true,
+                  domain: gitlab.domain ?? "",
+                  registry,
+                  deployTokenExpiresAt: gitlab.deployTokenExpiresAt ?? "",
+                  apiToken: secrets.gitlabApiToken,
+                  goModulesToken: secrets.goModulesToken,
+              }
             : { enabled: false, registry, registryUsername: gitlab.registryUsername ?? "", registryPassword: secrets.registryPassword },
         ingress: ingressInstall ? { install: true } : { install: false, className: raw.ingress.className ?? "" },
         certManager: certManagerInstall

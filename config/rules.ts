@@ -5,7 +5,14 @@ import { clusterSpecProblems } from "./cluster";
 import { clusterSchema, DATE, gitlabSchema, keyOf, resourcesSchema, urlPath } from "./schema";
 import { requiredSecrets, SECRET_KEYS, SecretKey } from "./secrets";
 import { isCalendarDate } from "../components/lib/formats";
-import { CERT_MANAGER_NAMESPACE, SYSTEM_UPGRADE_NAMESPACE, GITLAB_TIERS, hostResourceName, serviceResourceName, tlsSecretName } from "../components/lib/names";
+import {
+    CERT_MANAGER_NAMESPACE,
+    SYSTEM_UPGRADE_NAMESPACE,
+    GITLAB_TIERS,
+    hostResourceName,
+    serviceResourceName,
+    tlsSecretName,
+} from "../components/lib/names";
 import { z } from "zod";
 
 /** Reports one problem under the key it belongs to. */
@@ -29,7 +36,16 @@ export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "ku
 
 /** The factors of the Kubernetes quantity suffixes K8S_QUANTITY accepts. */
 const QUANTITY_FACTORS: Record<string, number> = {
-    "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40,
+    "": 1,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
 };
 /** The value of a quantity K8S_QUANTITY accepts, e.g. 0.5 for "500m". */
 export function quantityValue(q: string): number {
@@ -39,7 +55,6 @@ export function quantityValue(q: string): number {
 
 /** A ConfigMap (like every object) is stored in etcd whole: at most 1 MiB. */
 const CONFIGMAP_MAX_BYTES = 1024 * 1024;
-
 
 /**
  * The rules that look at more than one value, or at what values become once combined (names,
@@ -67,18 +82,28 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
             if (!isCalendarDate(gitlab.deployTokenExpiresAt)) {
                 report(["gitlab", "deployTokenExpiresAt"], `"${gitlab.deployTokenExpiresAt}" is not a day of the calendar, e.g. "2027-06-30"`);
             } else if (gitlab.deployTokenExpiresAt <= today) {
-                report(["gitlab", "deployTokenExpiresAt"], `"${gitlab.deployTokenExpiresAt}" is not after today (${today}): the deploy tokens would be expired; set a later date, which rotates them, e.g. "${Number(today.slice(0, 4)) + 1}-06-30"`);
+                report(
+                    ["gitlab", "deployTokenExpiresAt"],
+                    `"${gitlab.deployTokenExpiresAt}" is not after today (${today}): the deploy tokens would be expired; set a later date, which rotates them, e.g. "${Number(today.slice(0, 4)) + 1}-06-30"`,
+                );
             }
         }
         if (!clusterEnabled) {
-            report(["gitlab", "enabled"], `needs cluster.enabled true (the CI variables carry the cluster's server and CA); for a local cluster set it false, e.g. gitlab: { enabled: false }`);
+            report(
+                ["gitlab", "enabled"],
+                `needs cluster.enabled true (the CI variables carry the cluster's server and CA); for a local cluster set it false, e.g. gitlab: { enabled: false }`,
+            );
         }
         if (env !== undefined && !(env in GITLAB_TIERS)) {
-            report(["gitlab", "enabled"], `environment "${env}" has no GitLab deployment tier (only ${Object.keys(GITLAB_TIERS).join(", ")} do); for "${env}" set it false, e.g. gitlab: { enabled: false }`);
+            report(
+                ["gitlab", "enabled"],
+                `environment "${env}" has no GitLab deployment tier (only ${Object.keys(GITLAB_TIERS).join(", ")} do); for "${env}" set it false, e.g. gitlab: { enabled: false }`,
+            );
         }
     } else {
         if (!gitlab.registry) report(["gitlab", "registry"], `is required (the pull Secret's server), e.g. "registry.example.com"`);
-        if (!gitlab.registryUsername) report(["gitlab", "registryUsername"], `is required when gitlab.enabled is false (the pull Secret's user), e.g. "deploy-token-1"`);
+        if (!gitlab.registryUsername)
+            report(["gitlab", "registryUsername"], `is required when gitlab.enabled is false (the pull Secret's user), e.g. "deploy-token-1"`);
     }
     for (const key of requiredSecrets({ gitlab: { enabled: gitlabEnabled } })) {
         if (!hasSecret(key)) report([SECRET_KEYS[key]], `secret is missing; set it with \`pulumi config set --secret ${SECRET_KEYS[key]} <value>\``);
@@ -99,7 +124,10 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
         for (const p of clusterSpecProblems(clusterSchema.parse(cluster))) report(["cluster", p.field], p.message);
     }
     if (clusterEnabled && cluster.skipAwait === true) {
-        report(["cluster", "skipAwait"], `only for an API server with no kubelets (cluster.enabled false); the stack's own cluster runs pods, so its rollouts are awaited, e.g. false`);
+        report(
+            ["cluster", "skipAwait"],
+            `only for an API server with no kubelets (cluster.enabled false); the stack's own cluster runs pods, so its rollouts are awaited, e.g. false`,
+        );
     }
     if (!isRecord(raw.projects)) return;
     if (Object.keys(raw.projects).length === 0) {
@@ -114,7 +142,10 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
     const domain = isString(raw.domain) ? raw.domain : undefined;
     for (const [project, p] of Object.entries(raw.projects)) {
         if (RESERVED_NAMESPACES.includes(project) || project.startsWith("kube-")) {
-            report(["projects"], `project "${project}" would be the namespace ${project}, which ${[CERT_MANAGER_NAMESPACE, SYSTEM_UPGRADE_NAMESPACE].includes(project) ? "the stack creates (for cert-manager or k3s upgrades)" : "Kubernetes reserves"}; name the project after the team or product, e.g. "the-project"`);
+            report(
+                ["projects"],
+                `project "${project}" would be the namespace ${project}, which ${[CERT_MANAGER_NAMESPACE, SYSTEM_UPGRADE_NAMESPACE].includes(project) ? "the stack creates (for cert-manager or k3s upgrades)" : "Kubernetes reserves"}; name the project after the team or product, e.g. "the-project"`,
+            );
         }
         if (!isRecord(p) || !isRecord(p.services)) continue;
         for (const [service, s] of Object.entries(p.services)) {
@@ -123,7 +154,11 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
             const where = keyOf(at);
             const resourceName = serviceResourceName(project, service);
             const clash = serviceNames.get(resourceName);
-            if (clash) report(at, `project and service join to "${resourceName}", as ${clash} does, and Pulumi would see one resource twice; rename one of them, e.g. "${service}-2"`);
+            if (clash)
+                report(
+                    at,
+                    `project and service join to "${resourceName}", as ${clash} does, and Pulumi would see one resource twice; rename one of them, e.g. "${service}-2"`,
+                );
             serviceNames.set(resourceName, where);
 
             const host = isString(s.host) ? s.host : env && domain ? `api.${project}.${env}.${domain}` : undefined;
@@ -132,26 +167,42 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
                 if (hostProblem) report([...at, "host"], `"${host}" ${hostProblem}; set a shorter host, e.g. "api.${project}.${env}.example.com"`);
                 const hostName = hostResourceName(project, host);
                 const other = hostNames.get(hostName);
-                if (other && other !== `${project}/${host}`) report([...at, "host"], `project and host join to "${hostName}", as ${other.split("/")[0]} and its host do, and Pulumi would see one certificate twice; rename the project or set another host, e.g. "api.${project}.example.com"`);
+                if (other && other !== `${project}/${host}`)
+                    report(
+                        [...at, "host"],
+                        `project and host join to "${hostName}", as ${other.split("/")[0]} and its host do, and Pulumi would see one certificate twice; rename the project or set another host, e.g. "api.${project}.example.com"`,
+                    );
                 hostNames.set(hostName, `${project}/${host}`);
             }
             const basePath = s.basePath;
             if (isString(basePath) && valid(urlPath("/x"), basePath)) {
-                const bad = INVALID_PATH_SEQUENCES.find((seq) => basePath.includes(seq)) ??
-                    INVALID_PATH_SUFFIXES.find((suffix) => basePath.endsWith(suffix));
-                if (bad) report([...at, "basePath"], `"${basePath}" contains "${bad}", which Kubernetes refuses in an Ingress path; write it plainly, e.g. "/example/api/endpoint"`);
+                const bad =
+                    INVALID_PATH_SEQUENCES.find((seq) => basePath.includes(seq)) ?? INVALID_PATH_SUFFIXES.find((suffix) => basePath.endsWith(suffix));
+                if (bad)
+                    report(
+                        [...at, "basePath"],
+                        `"${basePath}" contains "${bad}", which Kubernetes refuses in an Ingress path; write it plainly, e.g. "/example/api/endpoint"`,
+                    );
                 if (host !== undefined) {
                     // Services of a project share its host by default and are told apart by path.
                     const route = `${host}${basePath}`;
                     const other = routes.get(route);
-                    if (other) report([...at, "host"], `host and basePath "${route}" are already used by ${other}; give this service another basePath or host, e.g. "/other/api"`);
+                    if (other)
+                        report(
+                            [...at, "host"],
+                            `host and basePath "${route}" are already used by ${other}; give this service another basePath or host, e.g. "/other/api"`,
+                        );
                     routes.set(route, where);
                 }
             }
             const gitlabProject = isString(s.gitlabProject) ? s.gitlabProject : `${project}/${service}`;
             // A GitLab project holds one service's environments and CI/CD variables.
             const sharing = gitlabProjects.get(gitlabProject);
-            if (gitlabEnabled && sharing) report([...at, "gitlabProject"], `"${gitlabProject}" is already the GitLab project of ${sharing}; give each service its own, e.g. "${project}/${service}"`);
+            if (gitlabEnabled && sharing)
+                report(
+                    [...at, "gitlabProject"],
+                    `"${gitlabProject}" is already the GitLab project of ${sharing}; give each service its own, e.g. "${project}/${service}"`,
+                );
             gitlabProjects.set(gitlabProject, where);
             if (isRecord(s.env) && "AGENT" in s.env) {
                 report([...at, "env", "AGENT"], `is set by the platform (the pod's name); remove it or use another name, e.g. "LOG_LEVEL"`);
@@ -163,7 +214,10 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
                 const r = resourcesSchema.parse(s.resources);
                 for (const what of ["cpu", "memory"] as const) {
                     if (quantityValue(r.requests[what]) > quantityValue(r.limits[what])) {
-                        report([...at, "resources", "requests", what], `"${r.requests[what]}" is more than the limit "${r.limits[what]}", which Kubernetes refuses; request at most the limit, e.g. "${r.limits[what]}"`);
+                        report(
+                            [...at, "resources", "requests", what],
+                            `"${r.requests[what]}" is more than the limit "${r.limits[what]}", which Kubernetes refuses; request at most the limit, e.g. "${r.limits[what]}"`,
+                        );
                     }
                 }
             }
@@ -173,9 +227,8 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
 
 /** Why Kubernetes, cert-manager or DNS would refuse a service host, or undefined. */
 function hostNameProblem(host: string): string | undefined {
-    if (host.length > 253 || host.split(".").some((label) => label.length > 63)) return "is not a valid DNS name (over 253 characters, or a label over 63)";
+    if (host.length > 253 || host.split(".").some((label) => label.length > 63))
+        return "is not a valid DNS name (over 253 characters, or a label over 63)";
     if (tlsSecretName(host).length > 253) return `makes a TLS Secret name "${tlsSecretName(host).slice(0, 40)}..." over 253 characters`;
     return undefined;
 }
-
-

@@ -26,23 +26,26 @@ const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const K8S_QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
 export const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-
 /** A string matching `pattern`; the same message (with an example) for a wrong type or shape. */
 const matching = (pattern: RegExp, error: string) => z.string({ error }).regex(pattern, { error });
 
 const dnsLabel = (example: string) =>
-    matching(DNS_1123_LABEL, `must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), e.g. "${example}"`)
-        .max(63, { error: `must be at most 63 characters, e.g. "${example}"` });
+    matching(
+        DNS_1123_LABEL,
+        `must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), e.g. "${example}"`,
+    ).max(63, { error: `must be at most 63 characters, e.g. "${example}"` });
 
 const dns1035Label = (example: string) =>
-    matching(DNS_1035_LABEL, `must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most 63 characters: it names the Service), e.g. "${example}"`)
-        .max(63, { error: `must be at most 63 characters, e.g. "${example}"` });
+    matching(
+        DNS_1035_LABEL,
+        `must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter and ending with a letter or digit, at most 63 characters: it names the Service), e.g. "${example}"`,
+    ).max(63, { error: `must be at most 63 characters, e.g. "${example}"` });
 
 const dnsName = (example: string) => matching(DNS_NAME, `must be a lower-case DNS name, e.g. "${example}"`);
 
 const quantity = (example: string) => matching(K8S_QUANTITY, `must be a Kubernetes quantity, e.g. "${example}"`);
 
-export const urlPath = (example: string) => matching(/^\/[A-Za-z0-9._~\/-]*$/, `must be an absolute URL path, e.g. "${example}"`);
+export const urlPath = (example: string) => matching(/^\/[A-Za-z0-9._~/-]*$/, `must be an absolute URL path, e.g. "${example}"`);
 
 export const resourcesSchema = z.strictObject({
     requests: z.strictObject({ cpu: quantity("50m").default("50m"), memory: quantity("64Mi").default("64Mi") }).prefault({}),
@@ -51,70 +54,127 @@ export const resourcesSchema = z.strictObject({
 
 const serviceSchema = z.strictObject({
     /** GitLab project path, e.g. `the-project/example-microservice`; default `<project>/<service>`. */
-    gitlabProject: z.string({ error: `must be a GitLab project path "group/project", e.g. "the-project/example-microservice"` })
+    gitlabProject: z
+        .string({ error: `must be a GitLab project path "group/project", e.g. "the-project/example-microservice"` })
         .check((ctx) => {
             const problem = gitlabPathProblem(ctx.value);
-            if (problem) ctx.issues.push({ code: "custom", input: ctx.value, message: `${problem}; it must be a GitLab project path "group/project" in lower case, e.g. "the-project/example-microservice"` });
-        }).optional(),
-    replicas: z.int({ error: "must be an integer, e.g. 2" }).min(1, { error: "must be at least 1, e.g. 2" }).max(50, { error: "must be at most 50, e.g. 2" }).default(2),
-    port: z.int({ error: "must be an integer port, e.g. 8080" }).min(1024, { error: "must be 1024..65535 (the container runs as non-root), e.g. 8080" }).max(65535, { error: "must be 1024..65535, e.g. 8080" }).default(8080),
+            if (problem)
+                ctx.issues.push({
+                    code: "custom",
+                    input: ctx.value,
+                    message: `${problem}; it must be a GitLab project path "group/project" in lower case, e.g. "the-project/example-microservice"`,
+                });
+        })
+        .optional(),
+    replicas: z
+        .int({ error: "must be an integer, e.g. 2" })
+        .min(1, { error: "must be at least 1, e.g. 2" })
+        .max(50, { error: "must be at most 50, e.g. 2" })
+        .default(2),
+    port: z
+        .int({ error: "must be an integer port, e.g. 8080" })
+        .min(1024, { error: "must be 1024..65535 (the container runs as non-root), e.g. 8080" })
+        .max(65535, { error: "must be 1024..65535, e.g. 8080" })
+        .default(8080),
     basePath: urlPath("/example/api/endpoint"),
     host: dnsName("api.the-project.dev.example.com").optional(),
     /** HTTP path for readiness and liveness probes; without it the probes check the TCP port. */
     healthPath: urlPath("/healthz").optional(),
     config: z.record(z.string(), z.unknown(), { error: `must be an object (rendered to <env>_config.yml), e.g. { something: "value" }` }).default({}),
-    env: z.record(
-        matching(ENV_VAR_NAME, `must be an environment variable name, e.g. "LOG_LEVEL"`),
-        z.union([z.string(), z.number(), z.boolean()], { error: `must be a string, number or boolean, e.g. "true"` }),
-    ).default({}),
+    env: z
+        .record(
+            matching(ENV_VAR_NAME, `must be an environment variable name, e.g. "LOG_LEVEL"`),
+            z.union([z.string(), z.number(), z.boolean()], { error: `must be a string, number or boolean, e.g. "true"` }),
+        )
+        .default({}),
     resources: resourcesSchema.prefault({}),
-    image: matching(/^[a-z0-9.-]+(:[0-9]+)?\/[a-z0-9._\/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})?$/,
-        `must be an image reference, e.g. "registry.example.com/the-project/example-microservice:dev-latest"`).optional(),
+    image: matching(
+        /^[a-z0-9.-]+(:[0-9]+)?\/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})?$/,
+        `must be an image reference, e.g. "registry.example.com/the-project/example-microservice:dev-latest"`,
+    ).optional(),
 });
 
 const projectSchema = z.strictObject({
     client: dnsLabel("acme-corp").optional(),
-    services: z.record(dns1035Label("example-microservice"), serviceSchema, {
-        error: `must be a map of service name to service, e.g. { example-microservice: { basePath: "/example/api/endpoint" } }`,
-    }).refine((s) => Object.keys(s).length > 0, { error: "must define at least one service, e.g. { example-microservice: { basePath: \"/api\" } }" }),
+    services: z
+        .record(dns1035Label("example-microservice"), serviceSchema, {
+            error: `must be a map of service name to service, e.g. { example-microservice: { basePath: "/example/api/endpoint" } }`,
+        })
+        .refine((s) => Object.keys(s).length > 0, { error: 'must define at least one service, e.g. { example-microservice: { basePath: "/api" } }' }),
 });
 
 export const clusterSchema = z.strictObject({
     enabled: z.boolean({ error: "must be true or false, e.g. true" }).default(true),
-    region: z.string().regex(/^[a-z]{3,4}$/, { error: `must be a Vultr region id, e.g. "ams"` }).default("ams"),
-    plan: z.string().regex(/^vc2-\d+c-\d+gb$|^vhf-\d+c-\d+gb$|^vhp-\d+c-\d+gb(-amd|-intel)?$/, {
-        error: `must be a Vultr plan id, e.g. "vc2-1c-2gb"`,
-    }).default("vc2-1c-2gb"),
-    nodeCount: z.int({ error: "must be an integer, e.g. 3" }).min(1, { error: "must be 1 (a cheap dev) or an odd number up to 7, e.g. 3" }).max(7, { error: "must be at most 7, e.g. 3" })
-        .refine((n) => n % 2 === 1, { error: "must be odd: etcd needs a majority, and an even count adds cost without tolerating one more failure; e.g. 3" })
+    region: z
+        .string()
+        .regex(/^[a-z]{3,4}$/, { error: `must be a Vultr region id, e.g. "ams"` })
+        .default("ams"),
+    plan: z
+        .string()
+        .regex(/^vc2-\d+c-\d+gb$|^vhf-\d+c-\d+gb$|^vhp-\d+c-\d+gb(-amd|-intel)?$/, {
+            error: `must be a Vultr plan id, e.g. "vc2-1c-2gb"`,
+        })
+        .default("vc2-1c-2gb"),
+    nodeCount: z
+        .int({ error: "must be an integer, e.g. 3" })
+        .min(1, { error: "must be 1 (a cheap dev) or an odd number up to 7, e.g. 3" })
+        .max(7, { error: "must be at most 7, e.g. 3" })
+        .refine((n) => n % 2 === 1, {
+            error: "must be odd: etcd needs a majority, and an even count adds cost without tolerating one more failure; e.g. 3",
+        })
         .default(3),
-    k3sVersion: z.string().regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, { error: `must be a k3s release, e.g. "${DEFAULT_K3S_VERSION}"` }).default(DEFAULT_K3S_VERSION),
+    k3sVersion: z
+        .string()
+        .regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, { error: `must be a k3s release, e.g. "${DEFAULT_K3S_VERSION}"` })
+        .default(DEFAULT_K3S_VERSION),
     /** Vultr OS id: 2136 is Debian 12 x64. */
     osId: z.int({ error: "must be a Vultr OS id, e.g. 2136" }).positive({ error: "must be a Vultr OS id, e.g. 2136" }).default(2136),
     /** Public IPv6 addresses on the VMs, for outbound traffic only: the cluster serves IPv4 alone. */
     enableIpv6: z.boolean({ error: "must be true or false, e.g. false" }).default(false),
-    sshPublicKeys: z.array(z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+\/=]+( .*)?$/, {
-        error: `must be an OpenSSH public key, e.g. "ssh-ed25519 AAAAC3... ops@example.com"`,
-    })).default([]),
+    sshPublicKeys: z
+        .array(
+            z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, {
+                error: `must be an OpenSSH public key, e.g. "ssh-ed25519 AAAAC3... ops@example.com"`,
+            }),
+        )
+        .default([]),
     /** IPv4 only: the API server and the kubeconfig use the nodes' IPv4 addresses. */
-    adminCidrs: z.array(z.string().refine((c) => parseIpv4Cidr(c) !== undefined, {
-        error: `must be an IPv4 CIDR (the cluster is reached over IPv4 only), e.g. "203.0.113.7/32"`,
-    })).default([]),
+    adminCidrs: z
+        .array(
+            z.string().refine((c) => parseIpv4Cidr(c) !== undefined, {
+                error: `must be an IPv4 CIDR (the cluster is reached over IPv4 only), e.g. "203.0.113.7/32"`,
+            }),
+        )
+        .default([]),
     /** Private network of the VPC. */
-    vpcCidr: z.string().refine((c) => parseIpv4Cidr(c) !== undefined, { error: `must be an IPv4 CIDR, e.g. "10.99.0.0/24"` }).default("10.99.0.0/24"),
+    vpcCidr: z
+        .string()
+        .refine((c) => parseIpv4Cidr(c) !== undefined, { error: `must be an IPv4 CIDR, e.g. "10.99.0.0/24"` })
+        .default("10.99.0.0/24"),
     /** Node hostnames are `<hostnamePrefix>-1`, `-2`, ...; default `hobby-<environment>`. */
     hostnamePrefix: dnsLabel("hobby-dev").max(61, { error: `must be at most 61 characters (a "-N" suffix follows), e.g. "hobby-dev"` }).optional(),
     /** Monthly USD price per plan, overriding the built-in table. */
-    planPrices: z.record(z.string(), z.number({ error: "must be a price in USD, e.g. 10" }).nonnegative({ error: "must not be negative, e.g. 10" })).default({}),
+    planPrices: z
+        .record(z.string(), z.number({ error: "must be a price in USD, e.g. 10" }).nonnegative({ error: "must not be negative, e.g. 10" }))
+        .default({}),
     /** Scheduled etcd snapshots, uploaded to Vultr Object Storage (always on for the stack's own cluster). */
-    etcdSnapshots: z.strictObject({
-        /** Cron schedule (five fields, the servers' time). */
-        schedule: matching(/^(\S+\s+){4}\S+$/, `must be a cron schedule of five fields, e.g. "0 */6 * * *"`).default("0 */6 * * *"),
-        /** Snapshots kept, on each server and in the bucket. */
-        retention: z.int({ error: "must be an integer, e.g. 28" }).min(1, { error: "must be at least 1, e.g. 28" }).max(500, { error: "must be at most 500, e.g. 28" }).default(28),
-        /** Vultr Object Storage cluster id; default: the one Vultr lists for `region`. */
-        objectStorageClusterId: z.int({ error: "must be a Vultr Object Storage cluster id, e.g. 2" }).positive({ error: "must be a Vultr Object Storage cluster id, e.g. 2" }).optional(),
-    }).prefault({}),
+    etcdSnapshots: z
+        .strictObject({
+            /** Cron schedule (five fields, the servers' time). */
+            schedule: matching(/^(\S+\s+){4}\S+$/, `must be a cron schedule of five fields, e.g. "0 */6 * * *"`).default("0 */6 * * *"),
+            /** Snapshots kept, on each server and in the bucket. */
+            retention: z
+                .int({ error: "must be an integer, e.g. 28" })
+                .min(1, { error: "must be at least 1, e.g. 28" })
+                .max(500, { error: "must be at most 500, e.g. 28" })
+                .default(28),
+            /** Vultr Object Storage cluster id; default: the one Vultr lists for `region`. */
+            objectStorageClusterId: z
+                .int({ error: "must be a Vultr Object Storage cluster id, e.g. 2" })
+                .positive({ error: "must be a Vultr Object Storage cluster id, e.g. 2" })
+                .optional(),
+        })
+        .prefault({}),
     /** kubeconfig context to use when `enabled` is false; default: the current context. */
     kubeContext: z.string().optional(),
     /**
@@ -178,9 +238,10 @@ export type RawConfig = z.infer<typeof rawSchema>;
  */
 export function gitlabPathProblem(path: string): string | undefined {
     const segments = path.split("/");
-    if (segments.length < 2) return "is not a path \"group/project\"";
+    if (segments.length < 2) return 'is not a path "group/project"';
     const bad = segments.find((seg) => !OCI_PATH_COMPONENT.test(seg));
-    if (bad !== undefined) return `has the segment "${bad}", which is not lower-case letters and digits joined by one '.', '_', '__' or dashes (the registry's image path)`;
+    if (bad !== undefined)
+        return `has the segment "${bad}", which is not lower-case letters and digits joined by one '.', '_', '__' or dashes (the registry's image path)`;
     const suffix = segments.find((seg) => /\.(git|atom)$/.test(seg));
     if (suffix !== undefined) return `has the segment "${suffix}", and GitLab refuses a path ending in ".git" or ".atom"`;
     if (path.length > 255) return "is over 255 characters, the longest image repository name";

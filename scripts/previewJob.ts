@@ -76,17 +76,23 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     if (!env.CI_MERGE_REQUEST_IID) {
         console.log("Not a merge-request pipeline: no note to post.");
     } else if (!env.PREVIEW_NOTE_TOKEN) {
-        console.error("PREVIEW_NOTE_TOKEN is not set: add a project access token (role Reporter, scope api) as a masked CI/CD variable; see README \"Pipeline\".");
+        console.error(
+            'PREVIEW_NOTE_TOKEN is not set: add a project access token (role Reporter, scope api) as a masked CI/CD variable; see README "Pipeline".',
+        );
         noteFailed = true;
     } else {
         const body = renderNote({ stack, digest, succeeded, diffText: diff.combined, commit: env.CI_COMMIT_SHORT_SHA, jobUrl: env.CI_JOB_URL });
         try {
-            const note = await upsertNote({
-                apiUrl: env.CI_API_V4_URL ?? "",
-                projectId: env.CI_PROJECT_ID ?? "",
-                mergeRequestIid: env.CI_MERGE_REQUEST_IID,
-                token: env.PREVIEW_NOTE_TOKEN,
-            }, noteMarker(stack), body);
+            const note = await upsertNote(
+                {
+                    apiUrl: env.CI_API_V4_URL ?? "",
+                    projectId: env.CI_PROJECT_ID ?? "",
+                    mergeRequestIid: env.CI_MERGE_REQUEST_IID,
+                    token: env.PREVIEW_NOTE_TOKEN,
+                },
+                noteMarker(stack),
+                body,
+            );
             console.log(`Merge-request note ${note.id} ${note.action}.`);
         } catch (e) {
             console.error(`Could not post the preview note: ${(e as Error).message}`);
@@ -97,8 +103,13 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 if (require.main === module) {
-    main(process.argv.slice(2), process.env).then((code) => { process.exitCode = code; }, (e: Error) => {
-        console.error(e.message);
-        process.exitCode = 1;
-    });
+    main(process.argv.slice(2), process.env).then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (e: Error) => {
+            console.error(e.message);
+            process.exitCode = 1;
+        },
+    );
 }

@@ -7,19 +7,32 @@ import { z } from "zod";
  * Unknown fields (config, newState/oldState, detailedDiff, duration, ...) are ignored.
  */
 const digestSchema = z.object({
-    steps: z.array(z.object({
-        op: z.string(),
-        urn: z.string(),
-        diffReasons: z.array(z.string()).nullish(),
-        replaceReasons: z.array(z.string()).nullish(),
-    })).nullish().transform((s) => s ?? []),
-    diagnostics: z.array(z.object({
-        urn: z.string().nullish(),
-        message: z.string().nullish(),
-        severity: z.string().nullish(),
-    })).nullish().transform((d) => d ?? []),
+    steps: z
+        .array(
+            z.object({
+                op: z.string(),
+                urn: z.string(),
+                diffReasons: z.array(z.string()).nullish(),
+                replaceReasons: z.array(z.string()).nullish(),
+            }),
+        )
+        .nullish()
+        .transform((s) => s ?? []),
+    diagnostics: z
+        .array(
+            z.object({
+                urn: z.string().nullish(),
+                message: z.string().nullish(),
+                severity: z.string().nullish(),
+            }),
+        )
+        .nullish()
+        .transform((d) => d ?? []),
     /** Count per logical step op (`create`, `update`, `replace`, `delete`, `same`, ...). */
-    changeSummary: z.record(z.string(), z.number().int().nonnegative()).nullish().transform((c) => c ?? {}),
+    changeSummary: z
+        .record(z.string(), z.number().int().nonnegative())
+        .nullish()
+        .transform((c) => c ?? {}),
 });
 
 export type PreviewDigest = z.infer<typeof digestSchema>;
@@ -31,7 +44,9 @@ export function parsePreview(text: string): PreviewDigest {
     try {
         json = JSON.parse(text);
     } catch (e) {
-        throw new Error(`pulumi preview --json: output is not JSON (${(e as Error).message}); first bytes: ${JSON.stringify(text.slice(0, 80))}`);
+        throw new Error(`pulumi preview --json: output is not JSON (${(e as Error).message}); first bytes: ${JSON.stringify(text.slice(0, 80))}`, {
+            cause: e,
+        });
     }
     const parsed = digestSchema.safeParse(json);
     if (!parsed.success) {
@@ -133,21 +148,35 @@ export function renderNote(input: NoteInput): string {
     if (digest) {
         const c = digest.changeSummary;
         const counts: [string, number][] = [
-            ["create", c.create ?? 0], ["update", c.update ?? 0], ["replace", c.replace ?? 0],
-            ["delete", c.delete ?? 0], ["unchanged", c.same ?? 0],
+            ["create", c.create ?? 0],
+            ["update", c.update ?? 0],
+            ["replace", c.replace ?? 0],
+            ["delete", c.delete ?? 0],
+            ["unchanged", c.same ?? 0],
         ];
-        lines.push("", `| ${counts.map(([k]) => k).join(" | ")} |`, `|${counts.map(() => " ---: |").join("")}`,
-            `| ${counts.map(([, v]) => v).join(" | ")} |`);
+        lines.push(
+            "",
+            `| ${counts.map(([k]) => k).join(" | ")} |`,
+            `|${counts.map(() => " ---: |").join("")}`,
+            `| ${counts.map(([, v]) => v).join(" | ")} |`,
+        );
         const steps = changedSteps(digest);
         if (steps.length === 0) {
             lines.push("", "No resource changes.");
         } else {
-            lines.push("", `<details><summary>${steps.length} resource${steps.length === 1 ? "" : "s"} to change</summary>`, "",
-                "| op | type | name | properties |", "| --- | --- | --- | --- |");
+            lines.push(
+                "",
+                `<details><summary>${steps.length} resource${steps.length === 1 ? "" : "s"} to change</summary>`,
+                "",
+                "| op | type | name | properties |",
+                "| --- | --- | --- | --- |",
+            );
             for (const s of steps) {
                 const { type, name } = describeUrn(s.urn);
-                const why = s.op === "replace" && s.replaceReasons?.length ? `replaced for: ${s.replaceReasons.join(", ")}`
-                    : (s.diffReasons ?? []).join(", ");
+                const why =
+                    s.op === "replace" && s.replaceReasons?.length
+                        ? `replaced for: ${s.replaceReasons.join(", ")}`
+                        : (s.diffReasons ?? []).join(", ");
                 lines.push(`| \`${OP_SYMBOL[s.op] ?? ""} ${s.op}\` | \`${escapeCell(type)}\` | ${escapeCell(name)} | ${escapeCell(why)} |`);
             }
             lines.push("", "</details>");
@@ -160,9 +189,10 @@ export function renderNote(input: NoteInput): string {
         lines.push("", "The preview produced no JSON summary; see the diff below and the job log.");
     }
 
-    const diff = input.diffText.length > MAX_DIFF_CHARS
-        ? `${input.diffText.slice(0, MAX_DIFF_CHARS)}\n... (truncated: ${input.diffText.length - MAX_DIFF_CHARS} more characters in the job log)`
-        : input.diffText;
+    const diff =
+        input.diffText.length > MAX_DIFF_CHARS
+            ? `${input.diffText.slice(0, MAX_DIFF_CHARS)}\n... (truncated: ${input.diffText.length - MAX_DIFF_CHARS} more characters in the job log)`
+            : input.diffText;
     lines.push("", "<details><summary><code>pulumi preview --diff</code></summary>", "", codeBlock(diff, "diff"), "", "</details>");
     return `${lines.join("\n")}\n`;
 }

@@ -4,7 +4,10 @@ import * as YAML from "yaml";
 import { CERT_MANAGER_VERSION, CertManager, CertManagerArgs, LETSENCRYPT_ISSUERS } from "../components/platform/certManager";
 import { installMocks, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
 
-interface Built { resources: Recorded[]; cm: CertManager }
+interface Built {
+    resources: Recorded[];
+    cm: CertManager;
+}
 
 const base: CertManagerArgs = { email: "ops@example.com", ingressClassName: "traefik", staging: true, environment: "dev", client: "internal" };
 
@@ -36,7 +39,9 @@ async function dependsOn(r: Recorded): Promise<string[]> {
 
 describe("CertManager", () => {
     let built: Built;
-    before(async () => { built = await build(); });
+    before(async () => {
+        built = await build();
+    });
 
     it("installs cert-manager with its CRDs through k3s's in-cluster Helm controller (nothing rendered at preview)", () => {
         const c = chart(built.resources);
@@ -71,7 +76,12 @@ describe("CertManager", () => {
     });
 
     it("creates both ClusterIssuers, each on its own Let's Encrypt directory and account key", () => {
-        assert.deepStrictEqual(issuers(built.resources).map((r) => r.inputs.metadata.name).sort(), ["letsencrypt-prod", "letsencrypt-staging"]);
+        assert.deepStrictEqual(
+            issuers(built.resources)
+                .map((r) => r.inputs.metadata.name)
+                .sort(),
+            ["letsencrypt-prod", "letsencrypt-staging"],
+        );
         const staging = issuer(built.resources, "letsencrypt-staging").inputs.spec.acme;
         const prod = issuer(built.resources, "letsencrypt-prod").inputs.spec.acme;
         assert.strictEqual(staging.server, "https://acme-staging-v02.api.letsencrypt.org/directory");
@@ -99,8 +109,10 @@ describe("CertManager", () => {
         assert.match(c.args[2], /^--wait=\d+m$/);
         // The check starts once its chart is declared and its permission granted.
         const binding = one(built.resources, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding");
-        assert.deepStrictEqual((await dependsOn(job)).sort(),
-            [`kubernetes:helm.cattle.io/v1:HelmChart::${chart(built.resources).name}`, `kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::${binding.name}`]);
+        assert.deepStrictEqual((await dependsOn(job)).sort(), [
+            `kubernetes:helm.cattle.io/v1:HelmChart::${chart(built.resources).name}`,
+            `kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::${binding.name}`,
+        ]);
     });
 
     it("lets the API check do nothing but create the CertificateRequests it dry-runs, in cert-manager's namespace", () => {
@@ -115,7 +127,11 @@ describe("CertManager", () => {
         const pod = apiCheck(built.resources).inputs.spec.template.spec;
         assert.strictEqual(pod.serviceAccountName, "cert-manager-api-check");
         assert.strictEqual(pod.securityContext.runAsNonRoot, true);
-        assert.deepStrictEqual(pod.containers[0].securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+        assert.deepStrictEqual(pod.containers[0].securityContext, {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+        });
     });
 
     it("exposes the issuer this environment uses: staging when asked, prod otherwise", async () => {

@@ -47,22 +47,42 @@ describe("cluster config", () => {
     });
 
     for (const [what, cluster, expected] of [
-        ["a plan with no known price", { plan: "vc2-16c-64gb" },
-            `hobby-platform:cluster.plan: "vc2-16c-64gb" has no known monthly price for the cost estimate; use a plan of the built-in table (e.g. "vc2-2c-4gb") or give its price in cluster.planPrices, e.g. { "vc2-16c-64gb": 40 }`],
-        ["a VPC inside the pod network", { vpcCidr: "10.42.5.0/24" },
-            `hobby-platform:cluster.vpcCidr: "10.42.5.0/24" overlaps the k3s pod network 10.42.0.0/16; pick a network outside 10.42.0.0/15, e.g. "10.99.0.0/24"`],
-        ["a VPC inside the service network", { vpcCidr: "10.43.0.0/24" },
-            `hobby-platform:cluster.vpcCidr: "10.43.0.0/24" overlaps the k3s service network 10.43.0.0/16; pick a network outside 10.42.0.0/15, e.g. "10.99.0.0/24"`],
-        ["a public VPC network", { vpcCidr: "203.0.113.0/24" },
-            `hobby-platform:cluster.vpcCidr: "203.0.113.0/24" is not a private (RFC 1918) network; use one inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, e.g. "10.99.0.0/24"`],
-        ["a VPC address with host bits", { vpcCidr: "10.99.0.5/24" },
-            `hobby-platform:cluster.vpcCidr: "10.99.0.5/24" has host bits set; give the network address, e.g. "10.99.0.0/24"`],
-        ["an IPv6 VPC network", { vpcCidr: "fd00::/64" },
-            `hobby-platform:cluster.vpcCidr: must be an IPv4 CIDR, e.g. "10.99.0.0/24"`],
-        ["no admin network", { adminCidrs: [] },
-            "hobby-platform:cluster.adminCidrs: must list at least one network (the API server and SSH answer only these, and `pulumi up` must reach the API server), e.g. [\"203.0.113.7/32\"]"],
-        ["a hostname prefix that is no DNS label", { hostnamePrefix: "Hobby_Dev" },
-            `hobby-platform:cluster.hostnamePrefix: must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), e.g. "hobby-dev"`],
+        [
+            "a plan with no known price",
+            { plan: "vc2-16c-64gb" },
+            `hobby-platform:cluster.plan: "vc2-16c-64gb" has no known monthly price for the cost estimate; use a plan of the built-in table (e.g. "vc2-2c-4gb") or give its price in cluster.planPrices, e.g. { "vc2-16c-64gb": 40 }`,
+        ],
+        [
+            "a VPC inside the pod network",
+            { vpcCidr: "10.42.5.0/24" },
+            `hobby-platform:cluster.vpcCidr: "10.42.5.0/24" overlaps the k3s pod network 10.42.0.0/16; pick a network outside 10.42.0.0/15, e.g. "10.99.0.0/24"`,
+        ],
+        [
+            "a VPC inside the service network",
+            { vpcCidr: "10.43.0.0/24" },
+            `hobby-platform:cluster.vpcCidr: "10.43.0.0/24" overlaps the k3s service network 10.43.0.0/16; pick a network outside 10.42.0.0/15, e.g. "10.99.0.0/24"`,
+        ],
+        [
+            "a public VPC network",
+            { vpcCidr: "203.0.113.0/24" },
+            `hobby-platform:cluster.vpcCidr: "203.0.113.0/24" is not a private (RFC 1918) network; use one inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, e.g. "10.99.0.0/24"`,
+        ],
+        [
+            "a VPC address with host bits",
+            { vpcCidr: "10.99.0.5/24" },
+            `hobby-platform:cluster.vpcCidr: "10.99.0.5/24" has host bits set; give the network address, e.g. "10.99.0.0/24"`,
+        ],
+        ["an IPv6 VPC network", { vpcCidr: "fd00::/64" }, `hobby-platform:cluster.vpcCidr: must be an IPv4 CIDR, e.g. "10.99.0.0/24"`],
+        [
+            "no admin network",
+            { adminCidrs: [] },
+            'hobby-platform:cluster.adminCidrs: must list at least one network (the API server and SSH answer only these, and `pulumi up` must reach the API server), e.g. ["203.0.113.7/32"]',
+        ],
+        [
+            "a hostname prefix that is no DNS label",
+            { hostnamePrefix: "Hobby_Dev" },
+            `hobby-platform:cluster.hostnamePrefix: must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), e.g. "hobby-dev"`,
+        ],
     ] as const) {
         it(`refuses ${what} with a message naming the key and an example`, () => {
             assert.deepStrictEqual(problemsOf(valid(cluster)), [expected]);

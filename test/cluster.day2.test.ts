@@ -18,10 +18,21 @@ describe("HobbyCluster on day 2", function () {
 
     it("keeps every running server when SSH keys, the hostname prefix or the OS image change: they apply to servers created later", async () => {
         const before = ofType((await runCluster()).resources, INSTANCE);
-        const after = ofType((await runCluster({
-            sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRotatedKey ops@example.com"], hostnamePrefix: "k3s-ams", osId: 2625,
-        })).resources, INSTANCE);
-        assert.deepStrictEqual(after.map((r) => r.name), before.map((r) => r.name), "same servers, no new URNs");
+        const after = ofType(
+            (
+                await runCluster({
+                    sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRotatedKey ops@example.com"],
+                    hostnamePrefix: "k3s-ams",
+                    osId: 2625,
+                })
+            ).resources,
+            INSTANCE,
+        );
+        assert.deepStrictEqual(
+            after.map((r) => r.name),
+            before.map((r) => r.name),
+            "same servers, no new URNs",
+        );
         for (const field of ["sshKeyIds", "hostname", "osId", "userData"]) {
             assert.ok(KEPT_BY_RUNNING_SERVERS.includes(field), field);
         }
@@ -44,7 +55,10 @@ describe("HobbyCluster on day 2", function () {
         for (let k = 2; k <= 5; k++) {
             assert.deepStrictEqual(names(byName(resources, `cluster-${k}`).opts.dependsOn), [`cluster-${k - 1}-ready`]);
             const gate = byName(resources, `cluster-${k - 1}-ready`);
-            assert.deepStrictEqual(gate.inputs.nodeNames, Array.from({ length: k - 1 }, (_, i) => `hobby-dev-${i + 1}`));
+            assert.deepStrictEqual(
+                gate.inputs.nodeNames,
+                Array.from({ length: k - 1 }, (_, i) => `hobby-dev-${i + 1}`),
+            );
             assert.ok(names(gate.opts.dependsOn).includes(`cluster-${k - 1}`));
         }
         assert.strictEqual(ofType(resources, READINESS).length, 5, "four per-server gates and the final one");

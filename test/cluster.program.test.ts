@@ -15,16 +15,27 @@ const kubernetesObjects = (r: ProgramRun) => r.resources.filter((x) => x.type.st
 describe("cluster through the program", function () {
     this.timeout(60_000);
 
-    for (const [stack, plan, cost] of [["dev", "vc2-1c-2gb", 30], ["prod", "vc2-2c-4gb", 60]] as const) {
+    for (const [stack, plan, cost] of [
+        ["dev", "vc2-1c-2gb", 30],
+        ["prod", "vc2-2c-4gb", 60],
+    ] as const) {
         describe(`stack ${stack}`, () => {
             let result: ProgramRun;
-            before(async () => { result = await run(stack); });
+            before(async () => {
+                result = await run(stack);
+            });
 
             it("creates three servers of the stack's plan and sends every Kubernetes object to them", () => {
                 const vms = ofType(result.resources, "vultr:index/instance:Instance");
-                assert.deepStrictEqual(vms.map((v) => [v.inputs.hostname, v.inputs.plan]), [1, 2, 3].map((i) => [`hobby-${stack}-${i}`, plan]));
+                assert.deepStrictEqual(
+                    vms.map((v) => [v.inputs.hostname, v.inputs.plan]),
+                    [1, 2, 3].map((i) => [`hobby-${stack}-${i}`, plan]),
+                );
                 const providers = ofType(result.resources, "pulumi:providers:kubernetes");
-                assert.deepStrictEqual(providers.map((p) => p.name), ["cluster-k8s"]);
+                assert.deepStrictEqual(
+                    providers.map((p) => p.name),
+                    ["cluster-k8s"],
+                );
                 assert.ok(providers[0].inputs.kubeconfig.includes("server: https://203.0.113.11:6443"));
                 const objects = kubernetesObjects(result);
                 assert.ok(objects.length > 0);
@@ -37,7 +48,7 @@ describe("cluster through the program", function () {
                 assert.deepStrictEqual(await valueOf(e.nodePublicIps), ["203.0.113.11", "203.0.113.12", "203.0.113.13"]);
                 assert.deepStrictEqual(await valueOf(e.nodePrivateIps), ["10.99.0.11", "10.99.0.12", "10.99.0.13"]);
                 assert.ok(await isSecret(e.kubeconfig));
-                assert.strictEqual(YAML.parse(await valueOf(e.kubeconfig) as string).clusters[0].cluster.server, "https://203.0.113.11:6443");
+                assert.strictEqual(YAML.parse((await valueOf(e.kubeconfig)) as string).clusters[0].cluster.server, "https://203.0.113.11:6443");
                 // The servers and the etcd snapshots' Object Storage.
                 assert.strictEqual(result.outputs.estimatedMonthlyCostUsd, cost + OBJECT_STORAGE_PRICE_USD);
             });
@@ -52,9 +63,15 @@ describe("cluster through the program", function () {
 
     it("uses the current kubeconfig context and creates no VM for the local stack", async () => {
         const result = await run("local");
-        assert.deepStrictEqual(result.resources.filter((r) => r.type.startsWith("vultr:") || r.type.startsWith("tls:")), []);
+        assert.deepStrictEqual(
+            result.resources.filter((r) => r.type.startsWith("vultr:") || r.type.startsWith("tls:")),
+            [],
+        );
         const providers = ofType(result.resources, "pulumi:providers:kubernetes");
-        assert.deepStrictEqual(providers.map((p) => [p.name, p.inputs.kubeconfig, p.inputs.enableConfigMapMutable]), [["k8s", undefined, "true"]]);
+        assert.deepStrictEqual(
+            providers.map((p) => [p.name, p.inputs.kubeconfig, p.inputs.enableConfigMapMutable]),
+            [["k8s", undefined, "true"]],
+        );
         for (const o of kubernetesObjects(result)) assert.match(o.provider ?? "", /\$pulumi:providers:kubernetes::k8s::/);
         for (const key of ["apiServerUrl", "nodePublicIps", "nodePrivateIps", "kubeconfig", "estimatedMonthlyCostUsd", "etcdSnapshotBucket"]) {
             assert.strictEqual(result.exports[key], undefined, key);

@@ -20,7 +20,11 @@ interface Pki {
 
 async function signed(caCert: string, caKey: string, cn: string, uses: string[], ipAddresses?: string[]) {
     const key = ecKey();
-    const cert = await locallySignedCert(await certRequest(key, { commonName: cn }), caCert, caKey, { validityPeriodHours: 24, allowedUses: uses, ipAddresses });
+    const cert = await locallySignedCert(await certRequest(key, { commonName: cn }), caCert, caKey, {
+        validityPeriodHours: 24,
+        allowedUses: uses,
+        ipAddresses,
+    });
     return { cert, key };
 }
 
@@ -46,24 +50,32 @@ class FakeApiServer {
     private server?: https.Server;
 
     async start(pki: Pki, serving = pki.server): Promise<string> {
-        this.server = https.createServer({ cert: serving.cert, key: serving.key, ca: pki.clientCa, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-            this.requests++;
-            if (req.url === "/readyz") {
-                res.writeHead(this.readyz).end(this.readyz === 200 ? "ok" : "[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed");
-            } else if (req.url === "/api/v1/nodes") {
-                res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
-                    items: this.nodes.map((n) => ({ metadata: { name: n.name }, status: { conditions: [{ type: "Ready", status: n.ready ? "True" : "False" }] } })),
-                }));
-            } else {
-                res.writeHead(404).end();
-            }
-        });
+        this.server = https.createServer(
+            { cert: serving.cert, key: serving.key, ca: pki.clientCa, requestCert: true, rejectUnauthorized: true },
+            (req, res) => {
+                this.requests++;
+                if (req.url === "/readyz") {
+                    res.writeHead(this.readyz).end(this.readyz === 200 ? "ok" : "[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed");
+                } else if (req.url === "/api/v1/nodes") {
+                    res.writeHead(200, { "content-type": "application/json" }).end(
+                        JSON.stringify({
+                            items: this.nodes.map((n) => ({
+                                metadata: { name: n.name },
+                                status: { conditions: [{ type: "Ready", status: n.ready ? "True" : "False" }] },
+                            })),
+                        }),
+                    );
+                } else {
+                    res.writeHead(404).end();
+                }
+            },
+        );
         await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
         return `https://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
     }
 
     stop(): Promise<void> {
-        return new Promise((r) => this.server ? this.server.close(() => r()) : r());
+        return new Promise((r) => (this.server ? this.server.close(() => r()) : r()));
     }
 }
 
@@ -73,7 +85,9 @@ describe("HobbyCluster readiness gate", function () {
     let api: FakeApiServer;
     let inputs: ClusterReadinessInputs;
 
-    before(async () => { pki = await makePki(); });
+    before(async () => {
+        pki = await makePki();
+    });
     beforeEach(async () => {
         api = new FakeApiServer();
         const server = await api.start(pki);
@@ -100,8 +114,12 @@ describe("HobbyCluster readiness gate", function () {
     it("keeps waiting while the API server is not ready or a node is not Ready, then opens", async () => {
         api.readyz = 500;
         api.nodes = [{ name: "hobby-dev-1", ready: true }];
-        setTimeout(() => { api.readyz = 200; }, 150);
-        setTimeout(() => { api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true })); }, 300);
+        setTimeout(() => {
+            api.readyz = 200;
+        }, 150);
+        setTimeout(() => {
+            api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true }));
+        }, 300);
         const started = Date.now();
         await waitForCluster({ ...inputs, timeoutSeconds: 5 });
         assert.ok(Date.now() - started >= 300, "it did not open before every node was Ready");
@@ -109,10 +127,16 @@ describe("HobbyCluster readiness gate", function () {
     });
 
     it("fails after the bounded wait naming what is missing, and no credential", async () => {
-        api.nodes = [{ name: "hobby-dev-1", ready: true }, { name: "hobby-dev-2", ready: false }];
+        api.nodes = [
+            { name: "hobby-dev-1", ready: true },
+            { name: "hobby-dev-2", ready: false },
+        ];
         const started = Date.now();
         await assert.rejects(waitForCluster(inputs), (e: Error) => {
-            assert.match(e.message, new RegExp(`cluster at ${inputs.server} is not ready after 0.5 s: nodes not Ready yet: hobby-dev-2, hobby-dev-3`));
+            assert.match(
+                e.message,
+                new RegExp(`cluster at ${inputs.server} is not ready after 0.5 s: nodes not Ready yet: hobby-dev-2, hobby-dev-3`),
+            );
             assert.match(e.message, /cluster\.adminCidrs/);
             assert.doesNotMatch(e.message, /BEGIN|PRIVATE/);
             return true;
@@ -146,7 +170,14 @@ describe("HobbyCluster readiness gate", function () {
     });
 
     it("waits again when the server, CA, client certificate or node set changes, and only then", async () => {
-        const outs = { server: inputs.server, caCertificate: inputs.caCertificate, clientCertificate: inputs.clientCertificate, nodeNames: inputs.nodeNames, servers: inputs.servers, readyNodes: inputs.nodeNames };
+        const outs = {
+            server: inputs.server,
+            caCertificate: inputs.caCertificate,
+            clientCertificate: inputs.clientCertificate,
+            nodeNames: inputs.nodeNames,
+            servers: inputs.servers,
+            readyNodes: inputs.nodeNames,
+        };
         const diff = (news: Partial<ClusterReadinessInputs>) => readinessProvider.diff!("id", outs, { ...inputs, ...news });
         assert.deepStrictEqual(await diff({}), { changes: false, replaces: [] });
         assert.deepStrictEqual(await diff({ timeoutSeconds: 60 }), { changes: false, replaces: [] });
@@ -155,7 +186,10 @@ describe("HobbyCluster readiness gate", function () {
         assert.deepStrictEqual(await diff({ server: "https://198.51.100.1:6443" }), { changes: true, replaces: ["server"] });
         // A replaced server (new instance id) or a resized one (new plan): wait for it again.
         assert.deepStrictEqual(await diff({ servers: ["id-1 vc2-1c-2gb", "id-9 vc2-1c-2gb", "id-3 vc2-1c-2gb"] }), { changes: true, replaces: [] });
-        assert.deepStrictEqual(await diff({ servers: inputs.servers.map((s) => s.replace("vc2-1c-2gb", "vc2-2c-4gb")) }), { changes: true, replaces: [] });
+        assert.deepStrictEqual(await diff({ servers: inputs.servers.map((s) => s.replace("vc2-1c-2gb", "vc2-2c-4gb")) }), {
+            changes: true,
+            replaces: [],
+        });
     });
 
     describe("refuses at preview a scale-down that would leave etcd without a quorum", () => {
@@ -179,7 +213,10 @@ describe("HobbyCluster readiness gate", function () {
         it("keeps a majority (5 -> 3, 3 -> 3, 3 -> 5) without asking the cluster", async () => {
             const five = ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3", "hobby-dev-4", "hobby-dev-5"];
             const before = api.requests;
-            assert.deepStrictEqual((await readinessProvider.check!({ ...inputs, nodeNames: five }, { ...inputs, nodeNames: five.slice(0, 3) })).failures, []);
+            assert.deepStrictEqual(
+                (await readinessProvider.check!({ ...inputs, nodeNames: five }, { ...inputs, nodeNames: five.slice(0, 3) })).failures,
+                [],
+            );
             assert.deepStrictEqual((await check(inputs.nodeNames)).failures, []);
             assert.deepStrictEqual((await check(five)).failures, []);
             assert.strictEqual(api.requests, before);

@@ -5,7 +5,18 @@ import * as pulumi from "@pulumi/pulumi";
 import { HobbyCluster, HobbyClusterArgs } from "../components/cluster/hobbyCluster";
 import { K3S_TLS_DIR } from "../components/cluster/cloudConfig";
 import { OBJECT_STORAGE_PRICE_USD, POD_CIDR, SERVICE_CIDR } from "../components/lib/clusterFacts";
-import { clusterArgs as args, cloudConfig, ClusterRun as Run, file, INSTANCE, installScript, k3sConfig, READINESS, RULE, runCluster } from "./helpers/cluster";
+import {
+    clusterArgs as args,
+    cloudConfig,
+    ClusterRun as Run,
+    file,
+    INSTANCE,
+    installScript,
+    k3sConfig,
+    READINESS,
+    RULE,
+    runCluster,
+} from "./helpers/cluster";
 import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
 
 /** The unhandled rejections while `f` runs, which would otherwise fail the test run. */
@@ -13,7 +24,9 @@ async function unhandledRejections(f: () => Promise<unknown>): Promise<Error[]> 
     const errors: Error[] = [];
     const others = process.listeners("unhandledRejection");
     process.removeAllListeners("unhandledRejection");
-    const collect = (e: unknown) => { errors.push(e as Error); };
+    const collect = (e: unknown) => {
+        errors.push(e as Error);
+    };
     process.on("unhandledRejection", collect);
     try {
         await f();
@@ -24,7 +37,6 @@ async function unhandledRejections(f: () => Promise<unknown>): Promise<Error[]> 
     }
     return errors;
 }
-
 
 /** The gate every Kubernetes resource waits for: all servers Ready. */
 const finalGate = (rs: Recorded[]) => ofType(rs, READINESS).find((r) => r.name === "cluster-readiness")!;
@@ -40,17 +52,31 @@ describe("HobbyCluster", function () {
     });
 
     it("creates nodeCount servers from config, all on the VPC and in the one firewall group", () => {
-        assert.deepStrictEqual(instances.map((r) => r.inputs.hostname), ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3"]);
+        assert.deepStrictEqual(
+            instances.map((r) => r.inputs.hostname),
+            ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3"],
+        );
         const vpc = ofType(run.resources, "vultr:index/vpc:Vpc");
         const groups = ofType(run.resources, "vultr:index/firewallGroup:FirewallGroup");
         assert.strictEqual(vpc.length, 1);
         assert.strictEqual(groups.length, 1);
         assert.deepStrictEqual([vpc[0].inputs.region, vpc[0].inputs.v4Subnet, vpc[0].inputs.v4SubnetMask], ["ams", "10.99.0.0", 24]);
         const sshKeys = ofType(run.resources, "vultr:index/sSHKey:SSHKey");
-        assert.deepStrictEqual(sshKeys.map((k) => k.inputs.sshKey), args().sshPublicKeys);
+        assert.deepStrictEqual(
+            sshKeys.map((k) => k.inputs.sshKey),
+            args().sshPublicKeys,
+        );
         for (const vm of instances) {
             assert.deepStrictEqual(
-                [vm.inputs.region, vm.inputs.plan, vm.inputs.osId, vm.inputs.enableIpv6, vm.inputs.vpcIds, vm.inputs.firewallGroupId, vm.inputs.sshKeyIds],
+                [
+                    vm.inputs.region,
+                    vm.inputs.plan,
+                    vm.inputs.osId,
+                    vm.inputs.enableIpv6,
+                    vm.inputs.vpcIds,
+                    vm.inputs.firewallGroupId,
+                    vm.inputs.sshKeyIds,
+                ],
                 ["ams", "vc2-1c-2gb", 2136, false, [vpc[0].id], groups[0].id, [sshKeys[0].id]],
             );
         }
@@ -81,33 +107,52 @@ describe("HobbyCluster", function () {
     });
 
     it("opens 80 and 443 to everyone, 22 and 6443 to the admin networks only, and nothing else", () => {
-        const rules = ofType(run.resources, RULE).map((r) => `${r.inputs.protocol} ${r.inputs.port} ${r.inputs.ipType} ${r.inputs.subnet}/${r.inputs.subnetSize}`);
-        assert.deepStrictEqual(rules.sort(), [
-            "tcp 22 v4 198.51.100.7/32", "tcp 22 v4 203.0.113.0/24",
-            "tcp 443 v4 0.0.0.0/0",
-            "tcp 6443 v4 198.51.100.7/32", "tcp 6443 v4 203.0.113.0/24",
-            "tcp 80 v4 0.0.0.0/0",
-        ].sort());
+        const rules = ofType(run.resources, RULE).map(
+            (r) => `${r.inputs.protocol} ${r.inputs.port} ${r.inputs.ipType} ${r.inputs.subnet}/${r.inputs.subnetSize}`,
+        );
+        assert.deepStrictEqual(
+            rules.sort(),
+            [
+                "tcp 22 v4 198.51.100.7/32",
+                "tcp 22 v4 203.0.113.0/24",
+                "tcp 443 v4 0.0.0.0/0",
+                "tcp 6443 v4 198.51.100.7/32",
+                "tcp 6443 v4 203.0.113.0/24",
+                "tcp 80 v4 0.0.0.0/0",
+            ].sort(),
+        );
     });
 
     it("opens nothing over IPv6, where the IPv4-only cluster answers nothing, even when the VMs get IPv6 addresses", async () => {
         const { resources } = await runCluster({ enableIpv6: true });
         assert.ok(ofType(resources, INSTANCE).every((r) => r.inputs.enableIpv6 === true));
-        assert.deepStrictEqual(ofType(resources, RULE).filter((r) => r.inputs.ipType !== "v4").map((r) => r.name), []);
+        assert.deepStrictEqual(
+            ofType(resources, RULE)
+                .filter((r) => r.inputs.ipType !== "v4")
+                .map((r) => r.name),
+            [],
+        );
     });
 
     it("stops the up, naming the server, when Vultr reports no VPC address for the first server", async () => {
         const resources = await installMocks("dev", false, { "cluster-1": { internalIp: "" } });
         // The SDK fails a registration whose input rejects through an unhandled rejection, which
         // the language host turns into the program's error: catch them here instead.
-        const errors = await unhandledRejections(() => runInStack(() => {
-            new HobbyCluster("cluster", args());
-            return {};
-        }));
-        assert.ok(errors.some((e) => /Vultr reported no VPC address \(internalIp\) for hobby-dev-1, so no server can join it/.test(e.message)),
-            errors.map((e) => e.message).join("\n"));
+        const errors = await unhandledRejections(() =>
+            runInStack(() => {
+                new HobbyCluster("cluster", args());
+                return {};
+            }),
+        );
+        assert.ok(
+            errors.some((e) => /Vultr reported no VPC address \(internalIp\) for hobby-dev-1, so no server can join it/.test(e.message)),
+            errors.map((e) => e.message).join("\n"),
+        );
         // No joining server is sent to "https://:6443": their user data never resolves.
-        assert.deepStrictEqual(ofType(resources, INSTANCE).map((r) => r.name), ["cluster-1"]);
+        assert.deepStrictEqual(
+            ofType(resources, INSTANCE).map((r) => r.name),
+            ["cluster-1"],
+        );
     });
 
     it("blocks the pod and service networks from the metadata service before k3s starts", () => {
@@ -130,8 +175,18 @@ describe("HobbyCluster", function () {
         const seeded = (vm: Recorded) => cloudConfig(vm).write_files.filter((f) => f.path.startsWith(K3S_TLS_DIR));
         const first = seeded(instances[0]);
         assert.deepStrictEqual(first.map((f) => f.path.slice(K3S_TLS_DIR.length + 1)).sort(), [
-            "client-ca.crt", "client-ca.key", "etcd/peer-ca.crt", "etcd/peer-ca.key", "etcd/server-ca.crt", "etcd/server-ca.key",
-            "request-header-ca.crt", "request-header-ca.key", "server-ca.crt", "server-ca.key", "service.current.key", "service.key",
+            "client-ca.crt",
+            "client-ca.key",
+            "etcd/peer-ca.crt",
+            "etcd/peer-ca.key",
+            "etcd/server-ca.crt",
+            "etcd/server-ca.key",
+            "request-header-ca.crt",
+            "request-header-ca.key",
+            "server-ca.crt",
+            "server-ca.key",
+            "service.current.key",
+            "service.key",
         ]);
         for (const f of first) {
             assert.strictEqual(f.permissions, f.path.endsWith(".key") ? "0600" : "0644", f.path);
@@ -180,7 +235,10 @@ describe("HobbyCluster", function () {
             const secret = await r.secretInputs;
             const walk = (v: unknown, at: string[]): void => {
                 if (typeof v === "string" && (/PRIVATE KEY/.test(v) || v.includes(token.split("::server:")[1]))) {
-                    assert.ok(secret.some((p) => at.join(".").startsWith(p)), `${r.type} ${r.name} input ${at.join(".")} is plain`);
+                    assert.ok(
+                        secret.some((p) => at.join(".").startsWith(p)),
+                        `${r.type} ${r.name} input ${at.join(".")} is plain`,
+                    );
                 } else if (v && typeof v === "object") {
                     for (const [k, x] of Object.entries(v)) walk(x, [...at, k]);
                 }
@@ -195,7 +253,13 @@ describe("HobbyCluster", function () {
 
     it("protects the instances and the cluster's identity when asked (prod), and only then", async () => {
         const prod = await runCluster({ protect: true, environment: "prod" });
-        const identity = (rs: Recorded[]) => rs.filter((r) => r.type === INSTANCE || r.type === "tls:index/selfSignedCert:SelfSignedCert" || /-ca-key$|token-seed|service-account-key/.test(r.name));
+        const identity = (rs: Recorded[]) =>
+            rs.filter(
+                (r) =>
+                    r.type === INSTANCE ||
+                    r.type === "tls:index/selfSignedCert:SelfSignedCert" ||
+                    /-ca-key$|token-seed|service-account-key/.test(r.name),
+            );
         assert.strictEqual(identity(prod.resources).length, 3 + 5 + 5 + 2);
         for (const r of identity(prod.resources)) assert.strictEqual(r.opts.protect, true, `${r.type} ${r.name}`);
         for (const r of identity(run.resources)) assert.notStrictEqual(r.opts.protect, true, `${r.type} ${r.name}`);
@@ -215,12 +279,18 @@ describe("HobbyCluster", function () {
         assert.ok((p.opts.dependsOn as pulumi.Resource[]).some((d) => (d as any).__name === gate.name));
         // The gate polls port 6443 only once the VMs and the firewall rule that opens it exist.
         const gateDeps = (gate.opts.dependsOn as pulumi.Resource[]).map((d) => (d as any).__name);
-        assert.ok(["cluster-1", "cluster-2", "cluster-3", "cluster-fw-api-203-0-113-0-24"].every((n) => gateDeps.includes(n)), gateDeps.join());
+        assert.ok(
+            ["cluster-1", "cluster-2", "cluster-3", "cluster-fw-api-203-0-113-0-24"].every((n) => gateDeps.includes(n)),
+            gateDeps.join(),
+        );
         assert.deepStrictEqual(gate.inputs.nodeNames, ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3"]);
         assert.strictEqual(gate.inputs.server, "https://203.0.113.11:6443");
         assert.strictEqual(gate.inputs.timeoutSeconds, 900);
         // The identifier depends on the server CA only: a renewed admin certificate keeps it.
-        const caHash = createHash("sha256").update(await valueOf(run.cluster.caCertificate)).digest("hex").slice(0, 16);
+        const caHash = createHash("sha256")
+            .update(await valueOf(run.cluster.caCertificate))
+            .digest("hex")
+            .slice(0, 16);
         assert.strictEqual(p.inputs.clusterIdentifier, `cluster-${caHash}`);
     });
 
@@ -236,8 +306,14 @@ describe("HobbyCluster", function () {
     it("scales from 3 to 5 nodes by adding two joining servers and keeping the first three as they are", async () => {
         const five = await runCluster({ nodeCount: 5 });
         const vms = ofType(five.resources, INSTANCE);
-        assert.deepStrictEqual(vms.map((r) => r.name), ["cluster-1", "cluster-2", "cluster-3", "cluster-4", "cluster-5"]);
-        assert.deepStrictEqual(vms.slice(3).map((r) => k3sConfig(r).server), ["https://10.99.0.11:6443", "https://10.99.0.11:6443"]);
+        assert.deepStrictEqual(
+            vms.map((r) => r.name),
+            ["cluster-1", "cluster-2", "cluster-3", "cluster-4", "cluster-5"],
+        );
+        assert.deepStrictEqual(
+            vms.slice(3).map((r) => k3sConfig(r).server),
+            ["https://10.99.0.11:6443", "https://10.99.0.11:6443"],
+        );
         for (const vm of vms) assert.ok(vm.opts.ignoreChanges?.includes("userData"), "a user data change never replaces a running member");
         assert.strictEqual(finalGate(five.resources).inputs.nodeNames.length, 5);
         assert.strictEqual(five.cluster.monthlyCostUsd, 50 + OBJECT_STORAGE_PRICE_USD);
@@ -250,19 +326,31 @@ describe("HobbyCluster", function () {
     });
 
     for (const [what, overrides, message] of [
-        ["an even node count", { nodeCount: 4 }, /^invalid arguments: nodeCount must be 1 or an odd number up to 7 \(etcd needs a majority\), got 4$/],
+        [
+            "an even node count",
+            { nodeCount: 4 },
+            /^invalid arguments: nodeCount must be 1 or an odd number up to 7 \(etcd needs a majority\), got 4$/,
+        ],
         ["a plan with no known price", { plan: "vc2-9c-99gb" }, /^invalid arguments: plan "vc2-9c-99gb" has no known monthly price/],
         ["no admin network", { adminCidrs: [] }, /^invalid arguments: adminCidrs must list at least one network/],
         ["a VPC network that is no IPv4 CIDR", { vpcCidr: "fd00::/64" }, /vpcCidr must be an IPv4 CIDR, got "fd00::\/64"/],
     ] as const) {
         it(`refuses ${what} before creating anything`, async () => {
             const resources = await installMocks("dev");
-            await assert.rejects(runInStack(() => {
-                new HobbyCluster("cluster", args(overrides as Partial<HobbyClusterArgs>));
-                return {};
-            }), (e: Error) => message.test(e.message));
-            assert.deepStrictEqual(resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && r.type !== "hobby-platform:cluster:HobbyCluster" &&
-                !r.type.startsWith("tls:")), [], "no server, network or gate");
+            await assert.rejects(
+                runInStack(() => {
+                    new HobbyCluster("cluster", args(overrides as Partial<HobbyClusterArgs>));
+                    return {};
+                }),
+                (e: Error) => message.test(e.message),
+            );
+            assert.deepStrictEqual(
+                resources.filter(
+                    (r) => r.type !== "pulumi:pulumi:Stack" && r.type !== "hobby-platform:cluster:HobbyCluster" && !r.type.startsWith("tls:"),
+                ),
+                [],
+                "no server, network or gate",
+            );
         });
     }
 });

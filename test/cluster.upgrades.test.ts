@@ -13,14 +13,18 @@ const k8sObjects = (rs: Recorded[]) => rs.filter((r) => r.type.startsWith("kuber
 describe("HobbyCluster k3s upgrades (system-upgrade-controller)", function () {
     this.timeout(60_000);
     let run: ClusterRun;
-    before(async () => { run = await runCluster(); });
+    before(async () => {
+        run = await runCluster();
+    });
 
     it("upgrades every server to cluster.k3sVersion one at a time, cordoned and drained first", () => {
         const plan = run.resources.find((r) => r.type === PLAN)!;
         assert.deepStrictEqual([plan.inputs.metadata.name, plan.inputs.metadata.namespace], ["k3s-server", "system-upgrade"]);
         const spec = plan.inputs.spec;
-        assert.deepStrictEqual([spec.version, spec.concurrency, spec.cordon, spec.serviceAccountName, spec.upgrade.image],
-            ["v1.33.5+k3s1", 1, true, "system-upgrade", "rancher/k3s-upgrade"]);
+        assert.deepStrictEqual(
+            [spec.version, spec.concurrency, spec.cordon, spec.serviceAccountName, spec.upgrade.image],
+            ["v1.33.5+k3s1", 1, true, "system-upgrade", "rancher/k3s-upgrade"],
+        );
         assert.deepStrictEqual(spec.nodeSelector.matchExpressions, [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists" }]);
         assert.strictEqual(spec.drain.ignoreDaemonSets, true);
         assert.match(plan.provider ?? "", /cluster-k8s/);
@@ -35,16 +39,31 @@ describe("HobbyCluster k3s upgrades (system-upgrade-controller)", function () {
         const objects = k8sObjects(run.resources).map((r) => r.inputs);
         const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
         assert.deepStrictEqual(kinds, [
-            "ClusterRole/system-upgrade-controller", "ClusterRole/system-upgrade-controller-drainer",
-            "ClusterRoleBinding/system-upgrade", "ClusterRoleBinding/system-upgrade-drainer",
-            "ConfigMap/default-controller-env", "CustomResourceDefinition/plans.upgrade.cattle.io", "Deployment/system-upgrade-controller",
-            "Namespace/system-upgrade", "Role/system-upgrade-controller", "RoleBinding/system-upgrade", "ServiceAccount/system-upgrade",
+            "ClusterRole/system-upgrade-controller",
+            "ClusterRole/system-upgrade-controller-drainer",
+            "ClusterRoleBinding/system-upgrade",
+            "ClusterRoleBinding/system-upgrade-drainer",
+            "ConfigMap/default-controller-env",
+            "CustomResourceDefinition/plans.upgrade.cattle.io",
+            "Deployment/system-upgrade-controller",
+            "Namespace/system-upgrade",
+            "Role/system-upgrade-controller",
+            "RoleBinding/system-upgrade",
+            "ServiceAccount/system-upgrade",
         ]);
         const deployment = objects.find((o) => o.kind === "Deployment")!;
-        assert.strictEqual(deployment.spec.template.spec.containers[0].image, `rancher/system-upgrade-controller:${SYSTEM_UPGRADE_CONTROLLER_VERSION}`);
+        assert.strictEqual(
+            deployment.spec.template.spec.containers[0].image,
+            `rancher/system-upgrade-controller:${SYSTEM_UPGRADE_CONTROLLER_VERSION}`,
+        );
         for (const o of objects) {
-            assert.deepStrictEqual([o.metadata.labels.app, o.metadata.labels.env], ["system-upgrade-controller", "dev"], `${o.kind} ${o.metadata.name}`);
-            if (!["CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) assert.strictEqual(o.metadata.namespace, "system-upgrade");
+            assert.deepStrictEqual(
+                [o.metadata.labels.app, o.metadata.labels.env],
+                ["system-upgrade-controller", "dev"],
+                `${o.kind} ${o.metadata.name}`,
+            );
+            if (!["CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding"].includes(o.kind))
+                assert.strictEqual(o.metadata.namespace, "system-upgrade");
             for (const s of o.subjects ?? []) assert.strictEqual(s.namespace, "system-upgrade");
         }
         const plan = run.resources.find((r) => r.type === PLAN)!;
@@ -54,7 +73,13 @@ describe("HobbyCluster k3s upgrades (system-upgrade-controller)", function () {
     it("keeps the release's files unchanged, each naming its source tag and commit", () => {
         for (const file of fs.readdirSync(MANIFESTS)) {
             const first = fs.readFileSync(path.join(MANIFESTS, file), "utf8").split("\n")[0];
-            assert.match(first, new RegExp(`^# From github\\.com/rancher/system-upgrade-controller, tag ${SYSTEM_UPGRADE_CONTROLLER_VERSION} \\(commit f1362a3fe1a8d55a0c65847f7c2779909dc7ec95\\)`), file);
+            assert.match(
+                first,
+                new RegExp(
+                    `^# From github\\.com/rancher/system-upgrade-controller, tag ${SYSTEM_UPGRADE_CONTROLLER_VERSION} \\(commit f1362a3fe1a8d55a0c65847f7c2779909dc7ec95\\)`,
+                ),
+                file,
+            );
         }
     });
 });

@@ -21,8 +21,14 @@ function valid(): Record<string, any> {
 
 /** Every secret set (to a placeholder), or all but some. */
 const allSecrets = () => "placeholder";
-const secretsExcept = (...missing: SecretKey[]) => (k: SecretKey) => (missing.includes(k) ? undefined : "placeholder");
-const onlySecrets = (...present: SecretKey[]) => (k: SecretKey) => (present.includes(k) ? "placeholder" : undefined);
+const secretsExcept =
+    (...missing: SecretKey[]) =>
+    (k: SecretKey) =>
+        missing.includes(k) ? undefined : "placeholder";
+const onlySecrets =
+    (...present: SecretKey[]) =>
+    (k: SecretKey) =>
+        present.includes(k) ? "placeholder" : undefined;
 /** The day the expiry rules count from, fixed so the cases do not age. */
 const TODAY = "2026-12-02";
 
@@ -74,15 +80,26 @@ describe("config", () => {
 
     it("local stack: needs no GitLab API token, only the pull Secret's credentials", () => {
         const input = {
-            ...valid(), environment: "local",
+            ...valid(),
+            environment: "local",
             cluster: { enabled: false },
             gitlab: { enabled: false, registry: "registry.example.com", registryUsername: "dev" },
-            ingress: { className: "traefik" }, certManager: { issuer: "letsencrypt-staging" }, acme: {},
+            ingress: { className: "traefik" },
+            certManager: { issuer: "letsencrypt-staging" },
+            acme: {},
         };
         const c = parseConfig(input, onlySecrets("registryPassword"));
         assert.deepStrictEqual(requiredSecrets(c), ["registryPassword"]);
-        assert.deepStrictEqual(c.gitlab, { enabled: false, registry: "registry.example.com", registryUsername: "dev", registryPassword: "placeholder" });
-        assert.deepStrictEqual([c.cluster.enabled, c.ingress, c.certManager], [false, { install: false, className: "traefik" }, { install: false, issuer: "letsencrypt-staging" }]);
+        assert.deepStrictEqual(c.gitlab, {
+            enabled: false,
+            registry: "registry.example.com",
+            registryUsername: "dev",
+            registryPassword: "placeholder",
+        });
+        assert.deepStrictEqual(
+            [c.cluster.enabled, c.ingress, c.certManager],
+            [false, { install: false, className: "traefik" }, { install: false, issuer: "letsencrypt-staging" }],
+        );
     });
 
     it("reports every problem at once, one line each", () => {
@@ -105,7 +122,10 @@ describe("config", () => {
             assert.doesNotMatch(p, /Invalid input|expected [a-z]+, received/, p);
             assert.doesNotMatch(p, /is required/, `a present value of the wrong type is not missing: ${p}`);
         }
-        assert.ok(problems.includes("hobby-platform:projects.the-project.services.example-microservice.replicas: must be an integer, e.g. 2"), JSON.stringify(problems));
+        assert.ok(
+            problems.includes("hobby-platform:projects.the-project.services.example-microservice.replicas: must be an integer, e.g. 2"),
+            JSON.stringify(problems),
+        );
     });
 
     it("reports schema problems and rules across fields in the same report", () => {
@@ -120,91 +140,577 @@ describe("config", () => {
             "hobby-platform:projects:",
             "hobby-platform:projects.kube-system.services.2fa:",
             "hobby-platform:projects.kube-system.services.2fa.basePath:",
-        ]) assert.ok(problems.some((p) => p.startsWith(key)), `${key} in ${JSON.stringify(problems)}`);
+        ])
+            assert.ok(
+                problems.some((p) => p.startsWith(key)),
+                `${key} in ${JSON.stringify(problems)}`,
+            );
     });
 
     // Each case: what is broken, the key the message must name, and a phrase of the message.
     const cases: Array<[string, (c: Record<string, any>) => void, string, RegExp]> = [
-        ["unknown environment", (c) => { c.environment = "qa"; }, "hobby-platform:environment", /one of dev, stg, prod, local/],
-        ["domain missing", (c) => { delete c.domain; }, "hobby-platform:domain", /required/],
-        ["domain not lower-case DNS", (c) => { c.domain = "Example.COM"; }, "hobby-platform:domain", /DNS name/],
-        ["client label not DNS-1123", (c) => { c.client = "Acme Corp"; }, "hobby-platform:client", /DNS-1123/],
-        ["project name not DNS-1123", (c) => { c.projects["The_Project"] = c.projects["the-project"]; }, "hobby-platform:projects", /DNS-1123/],
-        ["service name not DNS-1035", (c) => { c.projects["the-project"].services["Example.Svc"] = { basePath: "/x" }; }, "hobby-platform:projects.the-project.services", /DNS-1035/],
-        ["service name starting with a digit (a Service name is a DNS-1035 label)", (c) => { c.projects["the-project"].services["2fa"] = { basePath: "/x" }; }, "hobby-platform:projects.the-project.services.2fa", /DNS-1035 label.*starting with a letter/],
-        ["project named default", (c) => { c.projects["default"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /"default" would be the namespace default, which Kubernetes reserves/],
-        ["project named kube-system", (c) => { c.projects["kube-system"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /Kubernetes reserves/],
-        ["project named with the kube- prefix", (c) => { c.projects["kube-tools"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /Kubernetes reserves/],
-        ["project named after cert-manager's namespace", (c) => { c.projects["cert-manager"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /the stack creates \(for cert-manager or k3s upgrades\)/],
-        ["project named after the upgrade controller's namespace", (c) => { c.projects["system-upgrade"] = c.projects["the-project"]; delete c.projects["the-project"]; }, "hobby-platform:projects", /the stack creates/],
-        ["project and service names that join to another pair's (one URN)", (c) => {
-            c.projects["a-b"] = { services: { c: { basePath: "/one" } } };
-            c.projects["a"] = { services: { "b-c": { basePath: "/two" } } };
-        }, "hobby-platform:projects.a.services.b-c", /join to "a-b-c", as hobby-platform:projects\.a-b\.services\.c does/],
-        ["project and host names that join to another pair's (one certificate URN)", (c) => {
-            c.projects["a-b"] = { services: { s: { basePath: "/one", host: "c.example.com" } } };
-            c.projects["a"] = { services: { s: { basePath: "/two", host: "b-c.example.com" } } };
-        }, "hobby-platform:projects.a.services.s.host", /join to "a-b-c\.example\.com"/],
-        ["basePath with an empty segment", (c) => { svc(c).basePath = "/example//api"; }, "hobby-platform:projects.the-project.services.example-microservice.basePath", /contains "\/\/", which Kubernetes refuses/],
-        ["basePath with a dot segment", (c) => { svc(c).basePath = "/example/./api"; }, "hobby-platform:projects.the-project.services.example-microservice.basePath", /contains "\/\.\/"/],
-        ["basePath ending in a dot segment", (c) => { svc(c).basePath = "/example/.."; }, "hobby-platform:projects.the-project.services.example-microservice.basePath", /contains "\/\.\."/],
-        ["a request above its limit", (c) => { svc(c).resources = { requests: { memory: "256Mi" } }; }, "hobby-platform:projects.the-project.services.example-microservice.resources.requests.memory", /"256Mi" is more than the limit "128Mi"/],
-        ["a CPU request above its limit in other units", (c) => { svc(c).resources = { requests: { cpu: "1" }, limits: { cpu: "900m" } }; }, "hobby-platform:projects.the-project.services.example-microservice.resources.requests.cpu", /more than the limit/],
-        ["env AGENT, which the platform sets", (c) => { svc(c).env = { AGENT: "x" }; }, "hobby-platform:projects.the-project.services.example-microservice.env.AGENT", /set by the platform/],
-        ["a config over a ConfigMap's 1 MiB", (c) => { svc(c).config = { blob: "x".repeat(1024 * 1024) }; }, "hobby-platform:projects.the-project.services.example-microservice.config", /more than 1 MiB/],
-        ["gitlabProject ending in .git", (c) => { svc(c).gitlabProject = "the-project/example.git"; }, "hobby-platform:projects.the-project.services.example-microservice.gitlabProject", /GitLab refuses a path ending in ".git"/],
-        ["gitlabProject that is no image path", (c) => { svc(c).gitlabProject = "the-project/example..svc"; }, "hobby-platform:projects.the-project.services.example-microservice.gitlabProject", /segment "example\.\.svc"/],
-        ["deploy token expiry not a calendar day", (c) => { c.gitlab.deployTokenExpiresAt = "2027-02-30"; }, "hobby-platform:gitlab.deployTokenExpiresAt", /not a day of the calendar/],
-        ["deploy token expiry in the past", (c) => { c.gitlab.deployTokenExpiresAt = "2026-01-31"; }, "hobby-platform:gitlab.deployTokenExpiresAt", /not after today \(2026-12-02\)/],
-        ["GitLab wiring for the local environment (no deployment tier)", (c) => { c.environment = "local"; }, "hobby-platform:gitlab.enabled", /environment "local" has no GitLab deployment tier/],
-        ["an IPv6 admin network (the cluster is IPv4-only)", (c) => { c.cluster.adminCidrs = ["2001:db8::/32"]; }, "hobby-platform:cluster.adminCidrs.0", /IPv4 CIDR/],
-        ["an admin network with host bits", (c) => { c.cluster.adminCidrs = ["203.0.113.7/24"]; }, "hobby-platform:cluster.adminCidrs", /host bits set/],
-        ["service name too long", (c) => { c.projects["the-project"].services["s".repeat(64)] = { basePath: "/x" }; }, "hobby-platform:projects.the-project.services", /63 characters/],
-        ["no projects", (c) => { c.projects = {}; }, "hobby-platform:projects", /at least one project/],
-        ["project without services", (c) => { c.projects["the-project"].services = {}; }, "hobby-platform:projects.the-project.services", /at least one service/],
-        ["replicas below 1", (c) => { svc(c).replicas = 0; }, "hobby-platform:projects.the-project.services.example-microservice.replicas", /at least 1/],
-        ["replicas not an integer", (c) => { svc(c).replicas = 1.5; }, "hobby-platform:projects.the-project.services.example-microservice.replicas", /integer/],
-        ["replicas a string", (c) => { svc(c).replicas = "two"; }, "hobby-platform:projects.the-project.services.example-microservice.replicas", /integer/],
-        ["port out of range", (c) => { svc(c).port = 70000; }, "hobby-platform:projects.the-project.services.example-microservice.port", /65535/],
-        ["privileged port", (c) => { svc(c).port = 80; }, "hobby-platform:projects.the-project.services.example-microservice.port", /non-root/],
-        ["basePath missing", (c) => { delete svc(c).basePath; }, "hobby-platform:projects.the-project.services.example-microservice.basePath", /required/],
-        ["basePath relative", (c) => { svc(c).basePath = "example/api"; }, "hobby-platform:projects.the-project.services.example-microservice.basePath", /absolute URL path/],
-        ["host not a DNS name", (c) => { svc(c).host = "api_example"; }, "hobby-platform:projects.the-project.services.example-microservice.host", /DNS name/],
-        ["config not an object", (c) => { svc(c).config = "something: x"; }, "hobby-platform:projects.the-project.services.example-microservice.config", /must be an object/],
-        ["env name invalid", (c) => { svc(c).env = { "LOG-LEVEL": "debug" }; }, "hobby-platform:projects.the-project.services.example-microservice.env", /environment variable name/],
-        ["env value an object", (c) => { svc(c).env = { DEBUG: { on: true } }; }, "hobby-platform:projects.the-project.services.example-microservice.env.DEBUG", /string, number or boolean/],
-        ["resource quantity invalid", (c) => { svc(c).resources = { limits: { memory: "lots" } }; }, "hobby-platform:projects.the-project.services.example-microservice.resources.limits.memory", /quantity/],
-        ["image reference invalid", (c) => { svc(c).image = "Not An Image"; }, "hobby-platform:projects.the-project.services.example-microservice.image", /image reference/],
-        ["gitlabProject not a path", (c) => { svc(c).gitlabProject = "just-a-name"; }, "hobby-platform:projects.the-project.services.example-microservice.gitlabProject", /group\/project/],
-        ["unknown service key (typo)", (c) => { svc(c).replica = 2; }, "hobby-platform:projects.the-project.services.example-microservice", /unknown key.*"replica"/],
-        ["duplicate host and path", (c) => { c.projects["the-project"].services["second"] = { basePath: "/example/api/endpoint" }; }, "hobby-platform:projects.the-project.services.second.host", /already used/],
-        ["duplicate explicit host across projects", (c) => {
-            svc(c).host = "api.example.com";
-            c.projects["other"] = { services: { "svc": { basePath: "/example/api/endpoint", host: "api.example.com" } } };
-        }, "hobby-platform:projects.other.services.svc.host", /already used/],
-        ["an etcd snapshot schedule that is no cron schedule", (c) => { c.cluster.etcdSnapshots = { schedule: "every 6 hours" }; }, "hobby-platform:cluster.etcdSnapshots.schedule", /cron schedule of five fields/],
-        ["an etcd snapshot retention of 0", (c) => { c.cluster.etcdSnapshots = { retention: 0 }; }, "hobby-platform:cluster.etcdSnapshots.retention", /at least 1/],
-        ["nodeCount even", (c) => { c.cluster.nodeCount = 2; }, "hobby-platform:cluster.nodeCount", /must be odd/],
-        ["nodeCount zero", (c) => { c.cluster.nodeCount = 0; }, "hobby-platform:cluster.nodeCount", /must be 1/],
-        ["plan unknown shape", (c) => { c.cluster.plan = "large"; }, "hobby-platform:cluster.plan", /Vultr plan id/],
-        ["region invalid", (c) => { c.cluster.region = "Amsterdam"; }, "hobby-platform:cluster.region", /Vultr region id/],
-        ["k3sVersion unpinned", (c) => { c.cluster.k3sVersion = "latest"; }, "hobby-platform:cluster.k3sVersion", /k3s release/],
-        ["admin CIDR invalid", (c) => { c.cluster.adminCidrs = ["203.0.113.300/24"]; }, "hobby-platform:cluster.adminCidrs.0", /CIDR/],
-        ["SSH key invalid", (c) => { c.cluster.sshPublicKeys = ["not a key"]; }, "hobby-platform:cluster.sshPublicKeys.0", /OpenSSH public key/],
-        ["cluster.enabled not boolean", (c) => { c.cluster.enabled = "yes"; }, "hobby-platform:cluster.enabled", /true or false/],
-        ["gitlab domain missing", (c) => { delete c.gitlab.domain; }, "hobby-platform:gitlab.domain", /required when gitlab.enabled/],
-        ["gitlab registry missing", (c) => { delete c.gitlab.registry; }, "hobby-platform:gitlab.registry", /required/],
-        ["deploy token expiry missing", (c) => { delete c.gitlab.deployTokenExpiresAt; }, "hobby-platform:gitlab.deployTokenExpiresAt", /required when gitlab.enabled/],
-        ["two services in one GitLab project", (c) => {
-            c.projects["the-project"].services["second"] = { basePath: "/second", gitlabProject: "the-project/example-microservice" };
-        }, "hobby-platform:projects.the-project.services.second.gitlabProject", /already the GitLab project of .*example-microservice/],
-        ["deploy token expiry not a date", (c) => { c.gitlab.deployTokenExpiresAt = "next year"; }, "hobby-platform:gitlab.deployTokenExpiresAt", /YYYY-MM-DD/],
-        ["gitlab without a cluster", (c) => { c.cluster.enabled = false; c.ingress = { className: "traefik" }; c.certManager = { issuer: "x" }; }, "hobby-platform:gitlab.enabled", /needs cluster.enabled/],
-        ["acme email invalid", (c) => { c.acme.email = "ops-at-example"; }, "hobby-platform:acme.email", /e-mail/],
-        ["acme email missing with cert-manager", (c) => { delete c.acme.email; }, "hobby-platform:acme.email", /required when cert-manager/],
-        ["ingress class missing without controller", (c) => { c.ingress = { install: false }; }, "hobby-platform:ingress.className", /required when ingress.install is false/],
-        ["issuer missing without cert-manager", (c) => { c.certManager = { install: false }; }, "hobby-platform:certManager.issuer", /required when certManager.install is false/],
-        ["unknown top-level section key", (c) => { c.gitlab.token = "plain-text-token"; }, "hobby-platform:gitlab", /unknown key.*"token"/],
+        [
+            "unknown environment",
+            (c) => {
+                c.environment = "qa";
+            },
+            "hobby-platform:environment",
+            /one of dev, stg, prod, local/,
+        ],
+        [
+            "domain missing",
+            (c) => {
+                delete c.domain;
+            },
+            "hobby-platform:domain",
+            /required/,
+        ],
+        [
+            "domain not lower-case DNS",
+            (c) => {
+                c.domain = "Example.COM";
+            },
+            "hobby-platform:domain",
+            /DNS name/,
+        ],
+        [
+            "client label not DNS-1123",
+            (c) => {
+                c.client = "Acme Corp";
+            },
+            "hobby-platform:client",
+            /DNS-1123/,
+        ],
+        [
+            "project name not DNS-1123",
+            (c) => {
+                c.projects["The_Project"] = c.projects["the-project"];
+            },
+            "hobby-platform:projects",
+            /DNS-1123/,
+        ],
+        [
+            "service name not DNS-1035",
+            (c) => {
+                c.projects["the-project"].services["Example.Svc"] = { basePath: "/x" };
+            },
+            "hobby-platform:projects.the-project.services",
+            /DNS-1035/,
+        ],
+        [
+            "service name starting with a digit (a Service name is a DNS-1035 label)",
+            (c) => {
+                c.projects["the-project"].services["2fa"] = { basePath: "/x" };
+            },
+            "hobby-platform:projects.the-project.services.2fa",
+            /DNS-1035 label.*starting with a letter/,
+        ],
+        [
+            "project named default",
+            (c) => {
+                c.projects["default"] = c.projects["the-project"];
+                delete c.projects["the-project"];
+            },
+            "hobby-platform:projects",
+            /"default" would be the namespace default, which Kubernetes reserves/,
+        ],
+        [
+            "project named kube-system",
+            (c) => {
+                c.projects["kube-system"] = c.projects["the-project"];
+                delete c.projects["the-project"];
+            },
+            "hobby-platform:projects",
+            /Kubernetes reserves/,
+        ],
+        [
+            "project named with the kube- prefix",
+            (c) => {
+                c.projects["kube-tools"] = c.projects["the-project"];
+                delete c.projects["the-project"];
+            },
+            "hobby-platform:projects",
+            /Kubernetes reserves/,
+        ],
+        [
+            "project named after cert-manager's namespace",
+            (c) => {
+                c.projects["cert-manager"] = c.projects["the-project"];
+                delete c.projects["the-project"];
+            },
+            "hobby-platform:projects",
+            /the stack creates \(for cert-manager or k3s upgrades\)/,
+        ],
+        [
+            "project named after the upgrade controller's namespace",
+            (c) => {
+                c.projects["system-upgrade"] = c.projects["the-project"];
+                delete c.projects["the-project"];
+            },
+            "hobby-platform:projects",
+            /the stack creates/,
+        ],
+        [
+            "project and service names that join to another pair's (one URN)",
+            (c) => {
+                c.projects["a-b"] = { services: { c: { basePath: "/one" } } };
+                c.projects["a"] = { services: { "b-c": { basePath: "/two" } } };
+            },
+            "hobby-platform:projects.a.services.b-c",
+            /join to "a-b-c", as hobby-platform:projects\.a-b\.services\.c does/,
+        ],
+        [
+            "project and host names that join to another pair's (one certificate URN)",
+            (c) => {
+                c.projects["a-b"] = { services: { s: { basePath: "/one", host: "c.example.com" } } };
+                c.projects["a"] = { services: { s: { basePath: "/two", host: "b-c.example.com" } } };
+            },
+            "hobby-platform:projects.a.services.s.host",
+            /join to "a-b-c\.example\.com"/,
+        ],
+        [
+            "basePath with an empty segment",
+            (c) => {
+                svc(c).basePath = "/example//api";
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.basePath",
+            /contains "\/\/", which Kubernetes refuses/,
+        ],
+        [
+            "basePath with a dot segment",
+            (c) => {
+                svc(c).basePath = "/example/./api";
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.basePath",
+            /contains "\/\.\/"/,
+        ],
+        [
+            "basePath ending in a dot segment",
+            (c) => {
+                svc(c).basePath = "/example/..";
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.basePath",
+            /contains "\/\.\."/,
+        ],
+        [
+            "a request above its limit",
+            (c) => {
+                svc(c).resources = { requests: { memory: "256Mi" } };
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.resources.requests.memory",
+            /"256Mi" is more than the limit "128Mi"/,
+        ],
+        [
+            "a CPU request above its limit in other units",
+            (c) => {
+                svc(c).resources = { requests: { cpu: "1" }, limits: { cpu: "900m" } };
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.resources.requests.cpu",
+            /more than the limit/,
+        ],
+        [
+            "env AGENT, which the platform sets",
+            (c) => {
+                svc(c).env = { AGENT: "x" };
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.env.AGENT",
+            /set by the platform/,
+        ],
+        [
+            "a config over a ConfigMap's 1 MiB",
+            (c) => {
+                svc(c).config = { blob: "x".repeat(1024 * 1024) };
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.config",
+            /more than 1 MiB/,
+        ],
+        [
+            "gitlabProject ending in .git",
+            (c) => {
+                svc(c).gitlabProject = "the-project/example.git";
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.gitlabProject",
+            /GitLab refuses a path ending in ".git"/,
+        ],
+        [
+            "gitlabProject that is no image path",
+            (c) => {
+                svc(c).gitlabProject = "the-project/example..svc";
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.gitlabProject",
+            /segment "example\.\.svc"/,
+        ],
+        [
+            "deploy token expiry not a calendar day",
+            (c) => {
+                c.gitlab.deployTokenExpiresAt = "2027-02-30";
+            },
+            "hobby-platform:gitlab.deployTokenExpiresAt",
+            /not a day of the calendar/,
+        ],
+        [
+            "deploy token expiry in the past",
+            (c) => {
+                c.gitlab.deployTokenExpiresAt = "2026-01-31";
+            },
+            "hobby-platform:gitlab.deployTokenExpiresAt",
+            /not after today \(2026-12-02\)/,
+        ],
+        [
+            "GitLab wiring for the local environment (no deployment tier)",
+            (c) => {
+                c.environment = "local";
+            },
+            "hobby-platform:gitlab.enabled",
+            /environment "local" has no GitLab deployment tier/,
+        ],
+        [
+            "an IPv6 admin network (the cluster is IPv4-only)",
+            (c) => {
+                c.cluster.adminCidrs = ["2001:db8::/32"];
+            },
+            "hobby-platform:cluster.adminCidrs.0",
+            /IPv4 CIDR/,
+        ],
+        [
+            "an admin network with host bits",
+            (c) => {
+                c.cluster.adminCidrs = ["203.0.113.7/24"];
+            },
+            "hobby-platform:cluster.adminCidrs",
+            /host bits set/,
+        ],
+        [
+            "service name too long",
+            (c) => {
+                c.projects["the-project"].services["s".repeat(64)] = { basePath: "/x" };
+            },
+            "hobby-platform:projects.the-project.services",
+            /63 characters/,
+        ],
+        [
+            "no projects",
+            (c) => {
+                c.projects = {};
+            },
+            "hobby-platform:projects",
+            /at least one project/,
+        ],
+        [
+            "project without services",
+            (c) => {
+                c.projects["the-project"].services = {};
+            },
+            "hobby-platform:projects.the-project.services",
+            /at least one service/,
+        ],
+        [
+            "replicas below 1",
+            (c) => {
+                svc(c).replicas = 0;
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.replicas",
+            /at least 1/,
+        ],
+        [
+            "replicas not an integer",
+            (c) => {
+                svc(c).replicas = 1.5;
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.replicas",
+            /integer/,
+        ],
+        [
+            "replicas a string",
+            (c) => {
+                svc(c).replicas = "two";
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.replicas",
+            /integer/,
+        ],
+        [
+            "port out of range",
+            (c) => {
+                svc(c).port = 70000;
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.port",
+            /65535/,
+        ],
+        [
+            "privileged port",
+            (c) => {
+                svc(c).port = 80;
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.port",
+            /non-root/,
+        ],
+        [
+            "basePath missing",
+            (c) => {
+                delete svc(c).basePath;
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.basePath",
+            /required/,
+        ],
+        [
+            "basePath relative",
+            (c) => {
+                svc(c).basePath = "example/api";
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.basePath",
+            /absolute URL path/,
+        ],
+        [
+            "host not a DNS name",
+            (c) => {
+                svc(c).host = "api_example";
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.host",
+            /DNS name/,
+        ],
+        [
+            "config not an object",
+            (c) => {
+                svc(c).config = "something: x";
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.config",
+            /must be an object/,
+        ],
+        [
+            "env name invalid",
+            (c) => {
+                svc(c).env = { "LOG-LEVEL": "debug" };
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.env",
+            /environment variable name/,
+        ],
+        [
+            "env value an object",
+            (c) => {
+                svc(c).env = { DEBUG: { on: true } };
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.env.DEBUG",
+            /string, number or boolean/,
+        ],
+        [
+            "resource quantity invalid",
+            (c) => {
+                svc(c).resources = { limits: { memory: "lots" } };
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.resources.limits.memory",
+            /quantity/,
+        ],
+        [
+            "image reference invalid",
+            (c) => {
+                svc(c).image = "Not An Image";
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.image",
+            /image reference/,
+        ],
+        [
+            "gitlabProject not a path",
+            (c) => {
+                svc(c).gitlabProject = "just-a-name";
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.gitlabProject",
+            /group\/project/,
+        ],
+        [
+            "unknown service key (typo)",
+            (c) => {
+                svc(c).replica = 2;
+            },
+            "hobby-platform:projects.the-project.services.example-microservice",
+            /unknown key.*"replica"/,
+        ],
+        [
+            "duplicate host and path",
+            (c) => {
+                c.projects["the-project"].services["second"] = { basePath: "/example/api/endpoint" };
+            },
+            "hobby-platform:projects.the-project.services.second.host",
+            /already used/,
+        ],
+        [
+            "duplicate explicit host across projects",
+            (c) => {
+                svc(c).host = "api.example.com";
+                c.projects["other"] = { services: { svc: { basePath: "/example/api/endpoint", host: "api.example.com" } } };
+            },
+            "hobby-platform:projects.other.services.svc.host",
+            /already used/,
+        ],
+        [
+            "an etcd snapshot schedule that is no cron schedule",
+            (c) => {
+                c.cluster.etcdSnapshots = { schedule: "every 6 hours" };
+            },
+            "hobby-platform:cluster.etcdSnapshots.schedule",
+            /cron schedule of five fields/,
+        ],
+        [
+            "an etcd snapshot retention of 0",
+            (c) => {
+                c.cluster.etcdSnapshots = { retention: 0 };
+            },
+            "hobby-platform:cluster.etcdSnapshots.retention",
+            /at least 1/,
+        ],
+        [
+            "nodeCount even",
+            (c) => {
+                c.cluster.nodeCount = 2;
+            },
+            "hobby-platform:cluster.nodeCount",
+            /must be odd/,
+        ],
+        [
+            "nodeCount zero",
+            (c) => {
+                c.cluster.nodeCount = 0;
+            },
+            "hobby-platform:cluster.nodeCount",
+            /must be 1/,
+        ],
+        [
+            "plan unknown shape",
+            (c) => {
+                c.cluster.plan = "large";
+            },
+            "hobby-platform:cluster.plan",
+            /Vultr plan id/,
+        ],
+        [
+            "region invalid",
+            (c) => {
+                c.cluster.region = "Amsterdam";
+            },
+            "hobby-platform:cluster.region",
+            /Vultr region id/,
+        ],
+        [
+            "k3sVersion unpinned",
+            (c) => {
+                c.cluster.k3sVersion = "latest";
+            },
+            "hobby-platform:cluster.k3sVersion",
+            /k3s release/,
+        ],
+        [
+            "admin CIDR invalid",
+            (c) => {
+                c.cluster.adminCidrs = ["203.0.113.300/24"];
+            },
+            "hobby-platform:cluster.adminCidrs.0",
+            /CIDR/,
+        ],
+        [
+            "SSH key invalid",
+            (c) => {
+                c.cluster.sshPublicKeys = ["not a key"];
+            },
+            "hobby-platform:cluster.sshPublicKeys.0",
+            /OpenSSH public key/,
+        ],
+        [
+            "cluster.enabled not boolean",
+            (c) => {
+                c.cluster.enabled = "yes";
+            },
+            "hobby-platform:cluster.enabled",
+            /true or false/,
+        ],
+        [
+            "gitlab domain missing",
+            (c) => {
+                delete c.gitlab.domain;
+            },
+            "hobby-platform:gitlab.domain",
+            /required when gitlab.enabled/,
+        ],
+        [
+            "gitlab registry missing",
+            (c) => {
+                delete c.gitlab.registry;
+            },
+            "hobby-platform:gitlab.registry",
+            /required/,
+        ],
+        [
+            "deploy token expiry missing",
+            (c) => {
+                delete c.gitlab.deployTokenExpiresAt;
+            },
+            "hobby-platform:gitlab.deployTokenExpiresAt",
+            /required when gitlab.enabled/,
+        ],
+        [
+            "two services in one GitLab project",
+            (c) => {
+                c.projects["the-project"].services["second"] = { basePath: "/second", gitlabProject: "the-project/example-microservice" };
+            },
+            "hobby-platform:projects.the-project.services.second.gitlabProject",
+            /already the GitLab project of .*example-microservice/,
+        ],
+        [
+            "deploy token expiry not a date",
+            (c) => {
+                c.gitlab.deployTokenExpiresAt = "next year";
+            },
+            "hobby-platform:gitlab.deployTokenExpiresAt",
+            /YYYY-MM-DD/,
+        ],
+        [
+            "gitlab without a cluster",
+            (c) => {
+                c.cluster.enabled = false;
+                c.ingress = { className: "traefik" };
+                c.certManager = { issuer: "x" };
+            },
+            "hobby-platform:gitlab.enabled",
+            /needs cluster.enabled/,
+        ],
+        [
+            "acme email invalid",
+            (c) => {
+                c.acme.email = "ops-at-example";
+            },
+            "hobby-platform:acme.email",
+            /e-mail/,
+        ],
+        [
+            "acme email missing with cert-manager",
+            (c) => {
+                delete c.acme.email;
+            },
+            "hobby-platform:acme.email",
+            /required when cert-manager/,
+        ],
+        [
+            "ingress class missing without controller",
+            (c) => {
+                c.ingress = { install: false };
+            },
+            "hobby-platform:ingress.className",
+            /required when ingress.install is false/,
+        ],
+        [
+            "issuer missing without cert-manager",
+            (c) => {
+                c.certManager = { install: false };
+            },
+            "hobby-platform:certManager.issuer",
+            /required when certManager.install is false/,
+        ],
+        [
+            "unknown top-level section key",
+            (c) => {
+                c.gitlab.token = "plain-text-token";
+            },
+            "hobby-platform:gitlab",
+            /unknown key.*"token"/,
+        ],
     ];
 
     for (const [what, breakIt, key, phrase] of cases) {
@@ -221,7 +727,9 @@ describe("config", () => {
 
     it("refuses a missing secret, saying how to set it", () => {
         const problems = problemsOf(valid(), secretsExcept("goModulesToken"));
-        assert.deepStrictEqual(problems, ["hobby-platform:goModulesToken: secret is missing; set it with `pulumi config set --secret goModulesToken <value>`"]);
+        assert.deepStrictEqual(problems, [
+            "hobby-platform:goModulesToken: secret is missing; set it with `pulumi config set --secret goModulesToken <value>`",
+        ]);
     });
 
     it("never puts a secret value into a message", () => {
@@ -233,6 +741,9 @@ describe("config", () => {
     it("stops the run with a message that names the stack and says nothing was created", () => {
         const input = valid();
         input.environment = "qa";
-        assert.throws(() => parseConfig(input, allSecrets, TODAY), (e: Error) => /Invalid configuration of stack .*nothing was created/.test(e.message));
+        assert.throws(
+            () => parseConfig(input, allSecrets, TODAY),
+            (e: Error) => /Invalid configuration of stack .*nothing was created/.test(e.message),
+        );
     });
 });

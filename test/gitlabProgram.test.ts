@@ -16,7 +16,9 @@ for (const env of ["dev", "stg", "prod"]) {
     describe(`program GitLab wiring, stack ${env}`, () => {
         const ENV = env.toUpperCase();
         let result: ProgramRun;
-        before(async () => { result = await run(env); });
+        before(async () => {
+            result = await run(env);
+        });
 
         it("logs the service's pull Secret in with its own read_registry deploy token", () => {
             const [token] = ofType(result.resources, DEPLOY_TOKEN);
@@ -31,7 +33,14 @@ for (const env of ["dev", "stg", "prod"]) {
 
         it(`writes only ${env}-scoped variables, K8S_${ENV}_* pointing at this stack's cluster and deployer`, async () => {
             const vars = new Map(ofType(result.resources, VARIABLE).map((r) => [r.inputs.key as string, r.inputs]));
-            assert.deepStrictEqual([...vars.keys()].sort(), ["GITLAB_DOMAIN", "GITLAB_TOKEN", `K8S_${ENV}_CA`, `K8S_${ENV}_NAMESPACE`, `K8S_${ENV}_SERVER`, `K8S_${ENV}_TOKEN`]);
+            assert.deepStrictEqual([...vars.keys()].sort(), [
+                "GITLAB_DOMAIN",
+                "GITLAB_TOKEN",
+                `K8S_${ENV}_CA`,
+                `K8S_${ENV}_NAMESPACE`,
+                `K8S_${ENV}_SERVER`,
+                `K8S_${ENV}_TOKEN`,
+            ]);
             for (const v of vars.values()) assert.strictEqual(v.environmentScope, env);
             assert.strictEqual(vars.get("GITLAB_DOMAIN")!.value, "gitlab.example.com");
             assert.strictEqual(vars.get("GITLAB_TOKEN")!.value, SECRETS["hobby-platform:goModulesToken"]);
@@ -72,18 +81,28 @@ for (const env of ["dev", "stg", "prod"]) {
 describe("program GitLab wiring in a preview", () => {
     it("declares the same GitLab resources while the cluster and tokens are unknown, without failing", async () => {
         const previewed = await run("dev", true);
-        assert.deepStrictEqual(gitlabResources(previewed.resources).map((r) => `${r.type}::${r.name}`).sort(), [
-            `${DEPLOY_TOKEN}::the-project-example-microservice-pull`,
-            `${ENVIRONMENT}::the-project-example-microservice-environment`,
-            ...["GITLAB_DOMAIN", "GITLAB_TOKEN", "K8S_DEV_CA", "K8S_DEV_NAMESPACE", "K8S_DEV_SERVER", "K8S_DEV_TOKEN"].map((k) => `${VARIABLE}::the-project-example-microservice-${k}`),
-        ].sort());
+        assert.deepStrictEqual(
+            gitlabResources(previewed.resources)
+                .map((r) => `${r.type}::${r.name}`)
+                .sort(),
+            [
+                `${DEPLOY_TOKEN}::the-project-example-microservice-pull`,
+                `${ENVIRONMENT}::the-project-example-microservice-environment`,
+                ...["GITLAB_DOMAIN", "GITLAB_TOKEN", "K8S_DEV_CA", "K8S_DEV_NAMESPACE", "K8S_DEV_SERVER", "K8S_DEV_TOKEN"].map(
+                    (k) => `${VARIABLE}::the-project-example-microservice-${k}`,
+                ),
+            ].sort(),
+        );
     });
 });
 
 describe("program GitLab wiring, stack local (gitlab.enabled false)", () => {
     it("creates nothing in GitLab and logs the pull Secret in with the configured registry user and password", async () => {
         const { resources } = await run("local");
-        assert.deepStrictEqual(resources.filter((r) => r.type.includes("gitlab")).map((r) => r.type), []);
+        assert.deepStrictEqual(
+            resources.filter((r) => r.type.includes("gitlab")).map((r) => r.type),
+            [],
+        );
         const auth = JSON.parse(pullSecret(resources).inputs.stringData[".dockerconfigjson"]).auths["registry.example.com"];
         assert.deepStrictEqual([auth.username, auth.password], ["local-deploy-token", SECRETS["hobby-platform:registryPassword"]]);
     });

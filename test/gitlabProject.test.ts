@@ -42,7 +42,10 @@ async function runCollectingFailures(init: () => void): Promise<string[]> {
     const onRejection = (e: unknown) => failures.add(e instanceof Error ? e.message : String(e));
     process.on("unhandledRejection", onRejection);
     try {
-        await runInStack(() => { init(); return {}; });
+        await runInStack(() => {
+            init();
+            return {};
+        });
         await new Promise((r) => setTimeout(r, 50));
     } finally {
         process.off("unhandledRejection", onRejection);
@@ -57,7 +60,10 @@ describe("GitlabRegistryAccess", () => {
     let access: GitlabRegistryAccess;
     before(async () => {
         resources = await installMocks("dev");
-        await runInStack(() => { access = new GitlabRegistryAccess("the-project-example-microservice", accessArgs); return {}; });
+        await runInStack(() => {
+            access = new GitlabRegistryAccess("the-project-example-microservice", accessArgs);
+            return {};
+        });
     });
 
     it("creates one deploy token per service and environment that can only read the registry", () => {
@@ -81,8 +87,13 @@ describe("GitlabRegistryAccess", () => {
 
     it("refuses an expiry that is not a date, naming the expected form", async () => {
         await installMocks("dev");
-        await assert.rejects(runInStack(() => { new GitlabRegistryAccess("bad", { ...accessArgs, expiresAt: "30/06/2027" }); return {}; }),
-            /expiresAt must be a date YYYY-MM-DD, e\.g\. "2027-06-30"/);
+        await assert.rejects(
+            runInStack(() => {
+                new GitlabRegistryAccess("bad", { ...accessArgs, expiresAt: "30/06/2027" });
+                return {};
+            }),
+            /expiresAt must be a date YYYY-MM-DD, e\.g\. "2027-06-30"/,
+        );
     });
 });
 
@@ -92,11 +103,20 @@ describe("GitLab deploy token -> the Microservice's image-pull Secret", () => {
         await runInStack(() => {
             const access = new GitlabRegistryAccess("the-project-example-microservice", accessArgs);
             new Microservice("the-project-example-microservice", {
-                service: "example-microservice", namespace: "the-project", environment: "dev", client: "internal",
-                image: "registry.example.com/the-project/example-microservice:dev-latest", replicas: 2, port: 8080,
-                basePath: "/example/api/endpoint", host: "api.the-project.dev.example.com", config: {}, env: {},
+                service: "example-microservice",
+                namespace: "the-project",
+                environment: "dev",
+                client: "internal",
+                image: "registry.example.com/the-project/example-microservice:dev-latest",
+                replicas: 2,
+                port: 8080,
+                basePath: "/example/api/endpoint",
+                host: "api.the-project.dev.example.com",
+                config: {},
+                env: {},
                 resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
-                ingressClassName: "traefik", tlsSecret: "api-the-project-dev-example-com-tls",
+                ingressClassName: "traefik",
+                tlsSecret: "api-the-project-dev-example-com-tls",
                 registryCredentials: access.registryCredentials,
             });
             return {};
@@ -106,17 +126,27 @@ describe("GitLab deploy token -> the Microservice's image-pull Secret", () => {
         const auth = JSON.parse(pull.inputs.stringData[".dockerconfigjson"]).auths["registry.example.com"];
         assert.strictEqual(auth.username, state.username);
         assert.strictEqual(auth.password, state.token);
-        assert.ok((await pull.secretInputs).some((p) => p === "stringData" || p === "stringData..dockerconfigjson"), "the pull Secret's content is a secret input");
+        assert.ok(
+            (await pull.secretInputs).some((p) => p === "stringData" || p === "stringData..dockerconfigjson"),
+            "the pull Secret's content is a secret input",
+        );
     });
 });
 
 describe("GitlabProject", () => {
-    for (const [env, tier] of [["dev", "development"], ["stg", "staging"], ["prod", "production"]]) {
+    for (const [env, tier] of [
+        ["dev", "development"],
+        ["stg", "staging"],
+        ["prod", "production"],
+    ]) {
         describe(`stack ${env}`, () => {
             let resources: Recorded[];
             before(async () => {
                 resources = await installMocks(env);
-                await runInStack(() => { new GitlabProject(`the-project-example-microservice`, projectArgs(env)); return {}; });
+                await runInStack(() => {
+                    new GitlabProject(`the-project-example-microservice`, projectArgs(env));
+                    return {};
+                });
             });
 
             it(`creates the GitLab environment ${env} with the ${tier} tier, stopped before it is destroyed`, () => {
@@ -130,7 +160,10 @@ describe("GitlabProject", () => {
             it(`writes only ${env}'s variables, each scoped to ${env} and protected`, () => {
                 const ENV = env.toUpperCase();
                 const vars = variables(resources);
-                assert.deepStrictEqual([...vars.keys()].sort(), ["GITLAB_DOMAIN", "GITLAB_TOKEN", `K8S_${ENV}_CA`, `K8S_${ENV}_NAMESPACE`, `K8S_${ENV}_SERVER`, `K8S_${ENV}_TOKEN`].sort());
+                assert.deepStrictEqual(
+                    [...vars.keys()].sort(),
+                    ["GITLAB_DOMAIN", "GITLAB_TOKEN", `K8S_${ENV}_CA`, `K8S_${ENV}_NAMESPACE`, `K8S_${ENV}_SERVER`, `K8S_${ENV}_TOKEN`].sort(),
+                );
                 for (const [key, v] of vars) {
                     assert.strictEqual(v.inputs.environmentScope, env, key);
                     assert.strictEqual(v.inputs.protected, true, key);
@@ -146,7 +179,10 @@ describe("GitlabProject", () => {
         let resources: Recorded[];
         before(async () => {
             resources = await installMocks("dev");
-            await runInStack(() => { new GitlabProject("the-project-example-microservice", projectArgs("dev")); return {}; });
+            await runInStack(() => {
+                new GitlabProject("the-project-example-microservice", projectArgs("dev"));
+                return {};
+            });
         });
 
         it("stores what the pipeline template reads: domain, Go token, API URL, namespace, deployer token, CA as certificate-authority-data", () => {
@@ -184,9 +220,14 @@ describe("GitlabProject", () => {
     describe("masking rules", () => {
         for (const preview of [false, true]) {
             it(`refuses a Go modules token GitLab cannot mask, naming the variable and why${preview ? ", already in preview" : ""}`, async () => {
-                for (const [token, why] of [["short12", /7 characters long and GitLab masks only values of at least 8/], ["two spaces here", /2 character\(s\) outside/]] as const) {
+                for (const [token, why] of [
+                    ["short12", /7 characters long and GitLab masks only values of at least 8/],
+                    ["two spaces here", /2 character\(s\) outside/],
+                ] as const) {
                     const resources = await installMocks("dev", preview);
-                    const failures = await runCollectingFailures(() => new GitlabProject("p", projectArgs("dev", { goModulesToken: pulumi.secret(token) })));
+                    const failures = await runCollectingFailures(
+                        () => new GitlabProject("p", projectArgs("dev", { goModulesToken: pulumi.secret(token) })),
+                    );
                     assert.ok(failures.length > 0, `no error for ${JSON.stringify(token)}`);
                     for (const f of failures) {
                         assert.match(f, /CI\/CD variable GITLAB_TOKEN of example-microservice \(dev\) cannot be masked/);
@@ -206,8 +247,13 @@ describe("GitlabProject", () => {
             assert.strictEqual(variables(resources).size, 5, "the other variables are previewed");
 
             await installMocks("dev");
-            const refused = await runCollectingFailures(() => new GitlabProject("p", projectArgs("dev", { deployerToken: pulumi.secret("line1\nline2") })));
-            assert.ok(refused.some((f) => /K8S_DEV_TOKEN .* cannot be masked: .*outside/.test(f)), refused.join("\n"));
+            const refused = await runCollectingFailures(
+                () => new GitlabProject("p", projectArgs("dev", { deployerToken: pulumi.secret("line1\nline2") })),
+            );
+            assert.ok(
+                refused.some((f) => /K8S_DEV_TOKEN .* cannot be masked: .*outside/.test(f)),
+                refused.join("\n"),
+            );
         });
 
         it("accepts the tokens GitLab and Kubernetes issue (personal access tokens, service-account JWTs)", () => {
@@ -220,12 +266,21 @@ describe("GitlabProject", () => {
     it("refuses a CA that is not a PEM certificate", async () => {
         await installMocks("dev");
         const failures = await runCollectingFailures(() => new GitlabProject("p", projectArgs("dev", { clusterCaCertificate: "LS0tLS1CRUdJTi" })));
-        assert.ok(failures.some((f) => /clusterCaCertificate of example-microservice must be a PEM certificate/.test(f)), failures.join("\n"));
+        assert.ok(
+            failures.some((f) => /clusterCaCertificate of example-microservice must be a PEM certificate/.test(f)),
+            failures.join("\n"),
+        );
     });
 
     it("has no GitLab environment for the local stack", async () => {
         await installMocks("local");
-        await assert.rejects(runInStack(() => { new GitlabProject("p", projectArgs("local")); return {}; }), /environment must be one of dev, stg, prod/);
+        await assert.rejects(
+            runInStack(() => {
+                new GitlabProject("p", projectArgs("local"));
+                return {};
+            }),
+            /environment must be one of dev, stg, prod/,
+        );
     });
 });
 
@@ -245,6 +300,7 @@ describe("gitlabProvider", () => {
         assert.ok((await p.secretInputs).includes("token"));
         const gitlabResources = resources.filter((r) => r.type.startsWith("gitlab:"));
         assert.strictEqual(gitlabResources.length, 8);
-        for (const r of gitlabResources) assert.match(r.provider ?? "", /pulumi:providers:gitlab::gitlab::/, `${r.type} ${r.name} uses the configured provider`);
+        for (const r of gitlabResources)
+            assert.match(r.provider ?? "", /pulumi:providers:gitlab::gitlab::/, `${r.type} ${r.name} uses the configured provider`);
     });
 });

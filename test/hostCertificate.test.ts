@@ -11,7 +11,11 @@ async function build(host = "api.the-project.dev.example.com"): Promise<{ resour
     let cert!: HostCertificate;
     await runInStack(() => {
         cert = new HostCertificate(`the-project-${host}`, {
-            host, namespace: "the-project", project: "the-project", client: "internal", environment: "dev",
+            host,
+            namespace: "the-project",
+            project: "the-project",
+            client: "internal",
+            environment: "dev",
             clusterIssuer: "letsencrypt-staging",
         });
         return {};
@@ -51,9 +55,12 @@ describe("HostCertificate", () => {
     it("refuses a host whose TLS Secret name would be longer than Kubernetes allows (253)", async () => {
         await installMocks("dev");
         const host = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`;
-        await assert.rejects(runInStack(() => {
-            new HostCertificate("long", { host, namespace: "p", project: "p", client: "internal", environment: "dev", clusterIssuer: "x" });
-            return {};
-        }), /invalid arguments: host .* makes the TLS Secret name over 253 characters/);
+        await assert.rejects(
+            runInStack(() => {
+                new HostCertificate("long", { host, namespace: "p", project: "p", client: "internal", environment: "dev", clusterIssuer: "x" });
+                return {};
+            }),
+            /invalid arguments: host .* makes the TLS Secret name over 253 characters/,
+        );
     });
 });

@@ -3,7 +3,10 @@ import * as YAML from "yaml";
 import { ClusterIngress, ClusterIngressArgs, TRAEFIK_INGRESS_CLASS } from "../components/platform/ingress";
 import { installMocks, Recorded, runInStack, valueOf } from "./helpers/mocks";
 
-interface Built { resources: Recorded[]; ingress: ClusterIngress }
+interface Built {
+    resources: Recorded[];
+    ingress: ClusterIngress;
+}
 
 async function build(overrides: Partial<ClusterIngressArgs> = {}, preview = false): Promise<Built> {
     const resources = await installMocks("dev", preview);
@@ -29,7 +32,9 @@ const values = (rs: Recorded[]) => YAML.parse(traefikConfig(rs).inputs.spec.valu
 
 describe("ClusterIngress (k3s's Traefik)", () => {
     let built: Built;
-    before(async () => { built = await build(); });
+    before(async () => {
+        built = await build();
+    });
 
     it("configures k3s's bundled Traefik through the HelmChartConfig k3s merges into its chart", () => {
         const config = traefikConfig(built.resources);
@@ -40,7 +45,10 @@ describe("ClusterIngress (k3s's Traefik)", () => {
 
     it("renders and downloads nothing itself (no Helm chart or release resource), so preview is offline", () => {
         const types = built.resources.map((r) => r.type);
-        assert.deepStrictEqual(types.filter((t) => t.startsWith("kubernetes:")), ["kubernetes:helm.cattle.io/v1:HelmChartConfig"]);
+        assert.deepStrictEqual(
+            types.filter((t) => t.startsWith("kubernetes:")),
+            ["kubernetes:helm.cattle.io/v1:HelmChartConfig"],
+        );
         assert.ok(!types.some((t) => t.includes("helm.sh")), types.join(", "));
     });
 

@@ -34,7 +34,9 @@ const certificates = (rs: Recorded[]) => ofType(rs, "kubernetes:cert-manager.io/
 /** The ClusterIssuer of the Certificate whose Secret an Ingress serves. */
 function issuerOf(rs: Recorded[], ing: Recorded): string {
     const [tls] = ing.inputs.spec.tls;
-    const cert = certificates(rs).filter((c) => c.inputs.metadata.namespace === ing.inputs.metadata.namespace && c.inputs.spec.secretName === tls.secretName);
+    const cert = certificates(rs).filter(
+        (c) => c.inputs.metadata.namespace === ing.inputs.metadata.namespace && c.inputs.spec.secretName === tls.secretName,
+    );
     assert.strictEqual(cert.length, 1, `one Certificate writes the Secret of ${ing.name}`);
     assert.deepStrictEqual(cert[0].inputs.spec.dnsNames, tls.hosts, `the Certificate of ${ing.name} is for exactly its host`);
     return cert[0].inputs.spec.issuerRef.name;
@@ -48,7 +50,9 @@ const PLATFORM_TYPES = [
 
 describe("program: ingress controller and cert-manager", () => {
     let installed: ProgramRun;
-    before(async () => { installed = await runLocal(INSTALL); });
+    before(async () => {
+        installed = await runLocal(INSTALL);
+    });
 
     it("when it installs them, every service's Ingress uses the controller's class and the environment's issuer", () => {
         const all = ingresses(installed.resources);
@@ -72,7 +76,11 @@ describe("program: ingress controller and cert-manager", () => {
         const secretOfHost = new Map<string, string>();
         for (const ing of ingresses(installed.resources)) {
             const hosts = ing.inputs.spec.rules.map((r: any) => r.host);
-            assert.deepStrictEqual(ing.inputs.spec.tls.flatMap((t: any) => t.hosts), hosts, ing.name);
+            assert.deepStrictEqual(
+                ing.inputs.spec.tls.flatMap((t: any) => t.hosts),
+                hosts,
+                ing.name,
+            );
             for (const t of ing.inputs.spec.tls) {
                 for (const host of t.hosts) {
                     assert.strictEqual(secretOfHost.get(host) ?? t.secretName, t.secretName, `${host} has one Secret`);
@@ -85,12 +93,24 @@ describe("program: ingress controller and cert-manager", () => {
     });
 
     it("one Certificate a host of a project, owned by no service: removing a service leaves its host's certificate", async () => {
-        const byHost = (rs: Recorded[]) => certificates(rs).map((c) => `${c.inputs.metadata.namespace}/${c.inputs.spec.dnsNames.join(",")}`).sort();
-        assert.deepStrictEqual(byHost(installed.resources), ["other-project/api.other-project.local.localtest.me", "the-project/api.the-project.local.localtest.me"]);
+        const byHost = (rs: Recorded[]) =>
+            certificates(rs)
+                .map((c) => `${c.inputs.metadata.namespace}/${c.inputs.spec.dnsNames.join(",")}`)
+                .sort();
+        assert.deepStrictEqual(byHost(installed.resources), [
+            "other-project/api.other-project.local.localtest.me",
+            "the-project/api.the-project.local.localtest.me",
+        ]);
         for (const ing of ingresses(installed.resources)) {
-            assert.ok(!Object.keys(ing.inputs.metadata.annotations ?? {}).some((k) => k.startsWith("cert-manager.io/")), `${ing.name} claims no certificate`);
+            assert.ok(
+                !Object.keys(ing.inputs.metadata.annotations ?? {}).some((k) => k.startsWith("cert-manager.io/")),
+                `${ing.name} claims no certificate`,
+            );
         }
-        const fewer = await runLocal({ ...INSTALL, projects: { ...PROJECTS, "the-project": { services: { "second-service": { basePath: "/second" } } } } });
+        const fewer = await runLocal({
+            ...INSTALL,
+            projects: { ...PROJECTS, "the-project": { services: { "second-service": { basePath: "/second" } } } },
+        });
         const kept = certificates(installed.resources).find((c) => c.inputs.metadata.namespace === "the-project")!;
         assert.deepStrictEqual(certificates(fewer.resources).find((c) => c.inputs.metadata.namespace === "the-project")!.inputs, kept.inputs);
     });

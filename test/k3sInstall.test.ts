@@ -14,14 +14,16 @@ const PRIVATE_IP = "10.99.0.12";
 const PUBLIC_IP = "203.0.113.12";
 
 function installScript(): string {
-    const doc = YAML.parse(renderServerUserData({
-        k3sVersion: "v1.33.5+k3s1",
-        vpcCidr: "10.99.0.0/24",
-        podCidr: POD_CIDR,
-        serviceCidr: SERVICE_CIDR,
-        k3sConfig: { server: "https://10.99.0.11:6443" },
-        seedFiles: [],
-    })) as { write_files: { path: string; content: string }[] };
+    const doc = YAML.parse(
+        renderServerUserData({
+            k3sVersion: "v1.33.5+k3s1",
+            vpcCidr: "10.99.0.0/24",
+            podCidr: POD_CIDR,
+            serviceCidr: SERVICE_CIDR,
+            k3sConfig: { server: "https://10.99.0.11:6443" },
+            seedFiles: [],
+        }),
+    ) as { write_files: { path: string; content: string }[] };
     return doc.write_files.find((f) => f.path === "/usr/local/sbin/hobby-k3s-install")!.content;
 }
 
@@ -55,16 +57,23 @@ function run(scenario: Scenario): Outcome {
         const calls = path.join(root, "calls");
         const log = `echo "$0 $*" | sed "s|^${bin}/||" >> ${calls}`;
         // `ip` answers like a Vultr VM with its VPC NIC up: a route to the VPC and a default route.
-        stub(bin, "ip", `${log}
+        stub(
+            bin,
+            "ip",
+            `${log}
 case "$*" in
   *"route show to"*) echo "10.99.0.0/24 dev enp8s0 proto kernel scope link src ${PRIVATE_IP}" ;;
   *"route get"*) echo "192.0.2.1 via 203.0.113.1 dev enp1s0 src ${PUBLIC_IP} uid 0" ;;
-esac`);
+esac`,
+        );
         stub(bin, "systemctl", log);
         stub(bin, "sleep", log);
         // curl fails the first fetchFailures times, then writes an install.sh that fails the
         // first installFailures runs (counted across runs, as on the VM).
-        stub(bin, "curl", `${log}
+        stub(
+            bin,
+            "curl",
+            `${log}
 n=$(cat ${root}/fetches 2>/dev/null || echo 0); echo $((n + 1)) > ${root}/fetches
 if [ "$n" -lt ${scenario.fetchFailures} ]; then echo "curl: (6) Could not resolve host: raw.githubusercontent.com" >&2; exit 6; fi
 while [ "$1" != "-o" ]; do shift; done
@@ -72,8 +81,11 @@ cat > "$2" <<'EOF'
 echo "install INSTALL_K3S_VERSION=$INSTALL_K3S_VERSION INSTALL_K3S_EXEC=$INSTALL_K3S_EXEC INSTALL_K3S_FORCE_RESTART=$INSTALL_K3S_FORCE_RESTART" >> ${calls}
 n=$(cat ${root}/installs 2>/dev/null || echo 0); echo $((n + 1)) > ${root}/installs
 if [ "$n" -lt ${scenario.installFailures} ]; then echo "[ERROR]  Download failed" >&2; exit 1; fi
-EOF`);
-        const script = installScript().replace(/\/etc\/rancher\//g, `${root}/etc/rancher/`).replace(/\/run\//g, `${root}/run/`);
+EOF`,
+        );
+        const script = installScript()
+            .replace(/\/etc\/rancher\//g, `${root}/etc/rancher/`)
+            .replace(/\/run\//g, `${root}/run/`);
         const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin` } });
         const nodeFile = path.join(root, "etc/rancher/k3s/config.yaml.d/50-node.yaml");
         return {
@@ -96,7 +108,10 @@ describe("k3s install script on a server's first boot", () => {
         const o = run({ fetchFailures: 0, installFailures: 0 });
         assert.strictEqual(o.status, 0, o.stderr);
         assert.deepStrictEqual(installs(o), ["install INSTALL_K3S_VERSION=v1.33.5+k3s1 INSTALL_K3S_EXEC=server INSTALL_K3S_FORCE_RESTART=true"]);
-        assert.ok(o.calls.some((c) => c.startsWith("curl ") && c.includes("https://raw.githubusercontent.com/k3s-io/k3s/v1.33.5%2Bk3s1/install.sh")), o.calls.join("\n"));
+        assert.ok(
+            o.calls.some((c) => c.startsWith("curl ") && c.includes("https://raw.githubusercontent.com/k3s-io/k3s/v1.33.5%2Bk3s1/install.sh")),
+            o.calls.join("\n"),
+        );
         assert.deepStrictEqual(sleeps(o), []);
         assert.match(o.stdout, /hobby-k3s-install: k3s v1\.33\.5\+k3s1 installed \(attempt 1\)/);
     });
@@ -119,7 +134,10 @@ describe("k3s install script on a server's first boot", () => {
         assert.strictEqual(o.status, 0, o.stderr);
         assert.strictEqual(installs(o).length, 1);
         assert.deepStrictEqual(sleeps(o), [`sleep ${INSTALL_RETRY_SECONDS}`, `sleep ${INSTALL_RETRY_SECONDS}`]);
-        assert.match(o.stderr, new RegExp(`attempt 1 of ${INSTALL_ATTEMPTS} to install k3s v1\\.33\\.5\\+k3s1 failed; retrying in ${INSTALL_RETRY_SECONDS} s`));
+        assert.match(
+            o.stderr,
+            new RegExp(`attempt 1 of ${INSTALL_ATTEMPTS} to install k3s v1\\.33\\.5\\+k3s1 failed; retrying in ${INSTALL_RETRY_SECONDS} s`),
+        );
         assert.match(o.stdout, /installed \(attempt 3\)/);
     });
 

@@ -22,7 +22,10 @@ const base: Omit<MicroserviceArgs, "namespace"> = {
     registryCredentials: pulumi.secret({ server: "registry.example.com", username: "gitlab+deploy-token-1", password: "s3cr3t-pass" }),
 };
 
-interface Built { resources: Recorded[]; ms: Microservice }
+interface Built {
+    resources: Recorded[];
+    ms: Microservice;
+}
 
 async function build(overrides: Partial<MicroserviceArgs> = {}, preview = false): Promise<Built> {
     const resources = await installMocks("dev", preview);
@@ -44,10 +47,17 @@ const container = (rs: Recorded[]) => one(rs, "kubernetes:apps/v1:Deployment").i
 
 describe("Microservice", () => {
     let built: Built;
-    before(async () => { built = await build(); });
+    before(async () => {
+        built = await build();
+    });
 
     it("creates the seed's objects, each named after the service, in the project's namespace", () => {
-        for (const type of ["kubernetes:core/v1:Service", "kubernetes:core/v1:ConfigMap", "kubernetes:apps/v1:Deployment", "kubernetes:networking.k8s.io/v1:Ingress"]) {
+        for (const type of [
+            "kubernetes:core/v1:Service",
+            "kubernetes:core/v1:ConfigMap",
+            "kubernetes:apps/v1:Deployment",
+            "kubernetes:networking.k8s.io/v1:Ingress",
+        ]) {
             const r = one(built.resources, type);
             assert.strictEqual(r.inputs.metadata.name, "example-microservice", type);
             assert.strictEqual(r.inputs.metadata.namespace, "the-project", type);
@@ -101,7 +111,11 @@ describe("Microservice", () => {
         assert.strictEqual(d.template.spec.volumes[0].configMap.name, "example-microservice");
         // By name, known at preview (an unknown one would make the provider replace the Deployment),
         // and created after the ConfigMap.
-        assert.ok(((one(built.resources, "kubernetes:apps/v1:Deployment").opts.dependsOn ?? []) as any[]).some((r) => r.__name === "the-project-example-microservice-config"));
+        assert.ok(
+            ((one(built.resources, "kubernetes:apps/v1:Deployment").opts.dependsOn ?? []) as any[]).some(
+                (r) => r.__name === "the-project-example-microservice-config",
+            ),
+        );
     });
 
     it("sets BASE_PATH, CONFIG, DEBUG, PORT and AGENT (the pod name) as in the seed", () => {
@@ -189,10 +203,14 @@ describe("Microservice", () => {
     it("deployer Role cannot read secrets: only get/list/watch/patch on its own Deployment", () => {
         const role = one(built.resources, "kubernetes:rbac.authorization.k8s.io/v1:Role").inputs;
         assert.strictEqual(role.apiVersion, "rbac.authorization.k8s.io/v1");
-        assert.deepStrictEqual(role.rules, [{
-            apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["example-microservice"],
-            verbs: ["get", "list", "watch", "patch"],
-        }]);
+        assert.deepStrictEqual(role.rules, [
+            {
+                apiGroups: ["apps"],
+                resources: ["deployments"],
+                resourceNames: ["example-microservice"],
+                verbs: ["get", "list", "watch", "patch"],
+            },
+        ]);
         const verbs = role.rules.flatMap((r: any) => r.verbs);
         for (const forbidden of ["create", "delete", "update", "*"]) assert.ok(!verbs.includes(forbidden), forbidden);
         const resources = role.rules.flatMap((r: any) => r.resources);
@@ -240,10 +258,13 @@ describe("Microservice", () => {
             [{ basePath: "api" }, /basePath must start with "\/"/],
         ] as const) {
             await installMocks("dev");
-            await assert.rejects(runInStack(() => {
-                new Microservice("bad", { ...base, namespace: "the-project", ...overrides });
-                return {};
-            }), message);
+            await assert.rejects(
+                runInStack(() => {
+                    new Microservice("bad", { ...base, namespace: "the-project", ...overrides });
+                    return {};
+                }),
+                message,
+            );
         }
     });
 });

@@ -49,15 +49,33 @@ const mergeRequest: Event = {
 };
 const push = (branch: string, openMergeRequest = false): Event => ({
     name: `push to ${branch}${openMergeRequest ? " (open MR)" : ""}`,
-    vars: ["CI_PIPELINE_SOURCE=push", `CI_COMMIT_BRANCH=${branch}`, `CI_COMMIT_REF_NAME=${branch}`,
-        ...(openMergeRequest ? ["CI_OPEN_MERGE_REQUESTS=the-project/repo!7"] : [])],
+    vars: [
+        "CI_PIPELINE_SOURCE=push",
+        `CI_COMMIT_BRANCH=${branch}`,
+        `CI_COMMIT_REF_NAME=${branch}`,
+        ...(openMergeRequest ? ["CI_OPEN_MERGE_REQUESTS=the-project/repo!7"] : []),
+    ],
 });
 
-interface Listed { name: string; when: string; stage: string; needs?: { job: string }[] }
+interface Listed {
+    name: string;
+    when: string;
+    stage: string;
+    needs?: { job: string }[];
+}
 
 async function listJobs(cwd: string, file: string, event: Event): Promise<Listed[]> {
-    const args = [GCL, "--file", file, "--list-json", "--no-json-schema-validation", "--ignore-predefined-vars", PREDEFINED,
-        ...event.vars.flatMap((v) => ["--variable", v]), ...(event.unset ?? []).flatMap((v) => ["--unset-variable", v])];
+    const args = [
+        GCL,
+        "--file",
+        file,
+        "--list-json",
+        "--no-json-schema-validation",
+        "--ignore-predefined-vars",
+        PREDEFINED,
+        ...event.vars.flatMap((v) => ["--variable", v]),
+        ...(event.unset ?? []).flatMap((v) => ["--unset-variable", v]),
+    ];
     const { stdout } = await run(process.execPath, args, { cwd, maxBuffer: 1 << 24 });
     return (JSON.parse(stdout) as Listed[]).filter((j) => j.when !== "never");
 }
@@ -111,17 +129,29 @@ describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservic
             "probe.yml": withProbe(SERVICE_CI, YAML.parse(templateYaml).workflow.rules),
         });
         const tasks: (() => Promise<void>)[] = [
-            async () => { infraPreview = await preview(infraDir); },
-            async () => { servicePreview = await preview(serviceDir); },
-            ...EVENTS.map((e) => async () => { infra.set(e.name, await listJobs(infraDir, "probe.yml", e)); }),
-            ...SERVICE_EVENTS.map((e) => async () => { service.set(e.name, await listJobs(serviceDir, "probe.yml", e)); }),
+            async () => {
+                infraPreview = await preview(infraDir);
+            },
+            async () => {
+                servicePreview = await preview(serviceDir);
+            },
+            ...EVENTS.map((e) => async () => {
+                infra.set(e.name, await listJobs(infraDir, "probe.yml", e));
+            }),
+            ...SERVICE_EVENTS.map((e) => async () => {
+                service.set(e.name, await listJobs(serviceDir, "probe.yml", e));
+            }),
         ];
         await inPairs(tasks);
     });
 
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-    const names = (jobs: Listed[] | undefined) => (jobs ?? []).map((j) => j.name).filter((n) => n !== PROBE).sort();
+    const names = (jobs: Listed[] | undefined) =>
+        (jobs ?? [])
+            .map((j) => j.name)
+            .filter((n) => n !== PROBE)
+            .sort();
     const starts = (jobs: Listed[] | undefined) => (jobs ?? []).some((j) => j.name === PROBE);
     const job = (jobs: Listed[] | undefined, name: string) => (jobs ?? []).find((j) => j.name === name)!;
 
@@ -130,7 +160,10 @@ describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservic
             const jobs = infra.get(mergeRequest.name);
             assert.ok(starts(jobs));
             assert.deepStrictEqual(names(jobs), ["preview: [dev]", "preview: [prod]", "preview: [stg]", "test"]);
-            assert.deepStrictEqual(job(jobs, "preview: [dev]").needs?.map((n) => n.job), ["test"]);
+            assert.deepStrictEqual(
+                job(jobs, "preview: [dev]").needs?.map((n) => n.job),
+                ["test"],
+            );
         });
 
         for (const stack of ["dev", "stg"]) {
@@ -232,15 +265,18 @@ describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservic
                 const ENV = env.toUpperCase();
                 assert.deepStrictEqual(
                     [deploy.variables.K8S_SERVER, deploy.variables.K8S_TOKEN, deploy.variables.K8S_CA],
-                    [`$K8S_${ENV}_SERVER`, `$K8S_${ENV}_TOKEN`, `$K8S_${ENV}_CA`]);
+                    [`$K8S_${ENV}_SERVER`, `$K8S_${ENV}_TOKEN`, `$K8S_${ENV}_CA`],
+                );
                 // The same environment and tier the stack creates in the service project.
                 assert.deepStrictEqual(deploy.environment, { name: env, deployment_tier: TIERS[env] });
                 assert.strictEqual(deploy.resource_group, `deploy-${env}`);
                 const script: string[] = deploy.script;
                 assert.ok(script.includes('kubectl set image "deployment/$SERVICE" "$SERVICE=$CI_REGISTRY_IMAGE:$DEPLOY_ENV-$CI_PIPELINE_ID"'));
                 assert.ok(script.includes('kubectl rollout status "deployment/$SERVICE" --timeout="$ROLLOUT_TIMEOUT"'));
-                assert.ok(script.includes('kubectl config set "clusters.$DEPLOY_ENV.certificate-authority-data" "$K8S_CA"'),
-                    "the CA (base64 PEM, as components/gitlabProject.ts writes it) verifies the API server");
+                assert.ok(
+                    script.includes('kubectl config set "clusters.$DEPLOY_ENV.certificate-authority-data" "$K8S_CA"'),
+                    "the CA (base64 PEM, as components/gitlabProject.ts writes it) verifies the API server",
+                );
             }
             assert.strictEqual(servicePreview.variables.SERVICE, "$CI_PROJECT_NAME");
             assert.ok(!templateYaml.includes("insecure-skip-tls-verify=true") && !/^\s*-.*--insecure/m.test(templateYaml));

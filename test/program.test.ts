@@ -37,19 +37,32 @@ for (const stack of STACKS) {
         const file = YAML.parse(require("fs").readFileSync(`${__dirname}/../Pulumi.${stack}.yaml`, "utf8")).config;
         const projects = file["hobby-platform:projects"] as Record<string, { services: Record<string, any> }>;
 
-        before(async () => { result = await run(stack); });
+        before(async () => {
+            result = await run(stack);
+        });
 
         it("deploys every configured service with its seed objects", () => {
             for (const [project, p] of Object.entries(projects)) {
                 for (const service of Object.keys(p.services)) {
-                    for (const type of ["kubernetes:core/v1:Service", "kubernetes:core/v1:ConfigMap", "kubernetes:apps/v1:Deployment",
-                        "kubernetes:networking.k8s.io/v1:Ingress", "kubernetes:core/v1:ServiceAccount", "kubernetes:rbac.authorization.k8s.io/v1:Role",
-                        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"]) {
-                        const found = ofType(result.resources, type).filter((r) => r.inputs.metadata.namespace === project && r.inputs.metadata.labels.app === service);
+                    for (const type of [
+                        "kubernetes:core/v1:Service",
+                        "kubernetes:core/v1:ConfigMap",
+                        "kubernetes:apps/v1:Deployment",
+                        "kubernetes:networking.k8s.io/v1:Ingress",
+                        "kubernetes:core/v1:ServiceAccount",
+                        "kubernetes:rbac.authorization.k8s.io/v1:Role",
+                        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+                    ]) {
+                        const found = ofType(result.resources, type).filter(
+                            (r) => r.inputs.metadata.namespace === project && r.inputs.metadata.labels.app === service,
+                        );
                         assert.strictEqual(found.length, 1, `${stack}: ${type} of ${project}/${service}`);
                     }
                 }
-                assert.strictEqual(ofType(result.resources, "kubernetes:core/v1:Namespace").filter((r) => r.inputs.metadata.name === project).length, 1);
+                assert.strictEqual(
+                    ofType(result.resources, "kubernetes:core/v1:Namespace").filter((r) => r.inputs.metadata.name === project).length,
+                    1,
+                );
             }
         });
 
@@ -64,8 +77,14 @@ for (const stack of STACKS) {
             // k3s's helm.cattle.io kinds and the upgrade Plan are the only ones without a typed model
             // (the Plan is checked against its CRD by the engine suite's server-side dry run).
             const unchecked = objects.filter((o) => !hasSchema(o.apiVersion, o.kind));
-            assert.deepStrictEqual(unchecked.filter((o) => !["helm.cattle.io/v1", "upgrade.cattle.io/v1"].includes(o.apiVersion)), []);
-            const invalid = objects.filter((o) => !unchecked.includes(o)).map((o) => [`${o.kind} ${o.metadata?.name}`, schemaErrors(o)]).filter(([, e]) => e);
+            assert.deepStrictEqual(
+                unchecked.filter((o) => !["helm.cattle.io/v1", "upgrade.cattle.io/v1"].includes(o.apiVersion)),
+                [],
+            );
+            const invalid = objects
+                .filter((o) => !unchecked.includes(o))
+                .map((o) => [`${o.kind} ${o.metadata?.name}`, schemaErrors(o)])
+                .filter(([, e]) => e);
             assert.deepStrictEqual(invalid, []);
         });
 
@@ -77,8 +96,13 @@ for (const stack of STACKS) {
 
         it("exports the cluster's outputs only where the stack has its own cluster, and no undefined output", () => {
             const clusterOutputs = ["apiServerUrl", "nodePublicIps", "nodePrivateIps", "kubeconfig", "estimatedMonthlyCostUsd", "etcdSnapshotBucket"];
-            const expected = ["environment", "serviceUrls", "ingressAddresses", "certificateIssuer",
-                ...(file["hobby-platform:cluster"]?.enabled === false ? [] : clusterOutputs)];
+            const expected = [
+                "environment",
+                "serviceUrls",
+                "ingressAddresses",
+                "certificateIssuer",
+                ...(file["hobby-platform:cluster"]?.enabled === false ? [] : clusterOutputs),
+            ];
             assert.deepStrictEqual(Object.keys(result.exports).sort(), expected.sort());
             for (const [name, value] of Object.entries(result.exports)) assert.notStrictEqual(value, undefined, name);
         });
@@ -89,12 +113,19 @@ for (const stack of STACKS) {
 
         it("declares the same graph in a preview, where computed values are unknown", async () => {
             const previewed = await run(stack, () => {}, true);
-            assert.deepStrictEqual(previewed.resources.map((r) => `${r.type}::${r.name}`).sort(), result.resources.map((r) => `${r.type}::${r.name}`).sort());
+            assert.deepStrictEqual(
+                previewed.resources.map((r) => `${r.type}::${r.name}`).sort(),
+                result.resources.map((r) => `${r.type}::${r.name}`).sort(),
+            );
         });
 
         it("names and labels objects deterministically (a second run declares the same inputs)", async () => {
             const again = await run(stack);
-            const key = (rs: Recorded[]) => rs.filter((r) => r.type.startsWith("kubernetes:")).map((r) => JSON.stringify([r.type, r.name, r.inputs])).sort();
+            const key = (rs: Recorded[]) =>
+                rs
+                    .filter((r) => r.type.startsWith("kubernetes:"))
+                    .map((r) => JSON.stringify([r.type, r.name, r.inputs]))
+                    .sort();
             assert.deepStrictEqual(key(again.resources), key(result.resources));
         });
     });
@@ -117,13 +148,19 @@ describe("program: stack files", () => {
     });
 
     it("stg and prod turn DEBUG off, prod runs three replicas", async () => {
-        for (const [stack, replicas] of [["stg", 2], ["prod", 3]] as const) {
+        for (const [stack, replicas] of [
+            ["stg", 2],
+            ["prod", 3],
+        ] as const) {
             const { resources } = await run(stack);
             const d = ofType(resources, "kubernetes:apps/v1:Deployment").find((r) => r.inputs.metadata.namespace === "the-project")!;
             const env = Object.fromEntries(d.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
             assert.strictEqual(env.DEBUG, "false", stack);
             assert.strictEqual(d.inputs.spec.replicas, replicas, stack);
-            assert.strictEqual(d.inputs.spec.template.spec.containers[0].image, `registry.example.com/the-project/example-microservice:${stack}-latest`);
+            assert.strictEqual(
+                d.inputs.spec.template.spec.containers[0].image,
+                `registry.example.com/the-project/example-microservice:${stack}-latest`,
+            );
         }
     });
 
@@ -139,20 +176,26 @@ describe("program: stack files", () => {
 
     it("a bad configuration stops the run before any resource is declared", async () => {
         let resources: Recorded[] = [];
-        await assert.rejects(async () => {
-            const r = await run("dev", (c) => {
-                const projects = JSON.parse(c["hobby-platform:projects"]);
-                projects["the-project"].services["example-microservice"].replicas = 0;
-                c["hobby-platform:projects"] = JSON.stringify(projects);
-            });
-            resources = r.resources;
-        }, (e: Error) => e.name === "ConfigError" && /projects\.the-project\.services\.example-microservice\.replicas: must be at least 1/.test(e.message));
+        await assert.rejects(
+            async () => {
+                const r = await run("dev", (c) => {
+                    const projects = JSON.parse(c["hobby-platform:projects"]);
+                    projects["the-project"].services["example-microservice"].replicas = 0;
+                    c["hobby-platform:projects"] = JSON.stringify(projects);
+                });
+                resources = r.resources;
+            },
+            (e: Error) =>
+                e.name === "ConfigError" && /projects\.the-project\.services\.example-microservice\.replicas: must be at least 1/.test(e.message),
+        );
         assert.strictEqual(resources.length, 0);
     });
 
     it("a missing secret stops the run, naming the key", async () => {
         await assert.rejects(
-            run("local", (c) => { delete c["hobby-platform:registryPassword"]; }),
+            run("local", (c) => {
+                delete c["hobby-platform:registryPassword"];
+            }),
             (e: Error) => /hobby-platform:registryPassword: secret is missing/.test(e.message),
         );
     });

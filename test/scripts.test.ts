@@ -6,9 +6,7 @@ import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import { checkTransport, MergeRequestRef, upsertNote } from "../scripts/gitlabNotes";
-import {
-    changedSteps, codeBlock, describeUrn, MAX_DIFF_CHARS, noteMarker, parsePreview, renderNote, widgetCounts,
-} from "../scripts/previewReport";
+import { changedSteps, codeBlock, describeUrn, MAX_DIFF_CHARS, noteMarker, parsePreview, renderNote, widgetCounts } from "../scripts/previewReport";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), "utf8");
@@ -39,17 +37,28 @@ describe("merge-request preview report (scripts/previewReport.ts)", () => {
     it("reads a resource's type and name from its URN, parent types and '::' in names included", () => {
         assert.deepStrictEqual(
             describeUrn("urn:pulumi:dev::hobby-platform::hobby-platform:kubernetes:Microservice$kubernetes:apps/v1:Deployment::a::b"),
-            { type: "kubernetes:apps/v1:Deployment", name: "a::b" });
+            { type: "kubernetes:apps/v1:Deployment", name: "a::b" },
+        );
         assert.deepStrictEqual(describeUrn("not-a-urn"), { type: "", name: "not-a-urn" });
     });
 
     it("lists each changed resource once: a replacement as one row, unchanged resources not at all", () => {
-        assert.deepStrictEqual(changedSteps(changes).map((s) => s.op), ["create", "update", "replace", "delete"]);
+        assert.deepStrictEqual(
+            changedSteps(changes).map((s) => s.op),
+            ["create", "update", "replace", "delete"],
+        );
     });
 
     it("writes a note with the stack's marker, the counts, the changed resources and the diff", () => {
         const diffText = fixture("preview-changes.diff.txt");
-        const body = renderNote({ stack: "dev", digest: changes, succeeded: true, diffText, commit: "0a1b2c3d", jobUrl: "https://gitlab.example.com/j/1" });
+        const body = renderNote({
+            stack: "dev",
+            digest: changes,
+            succeeded: true,
+            diffText,
+            commit: "0a1b2c3d",
+            jobUrl: "https://gitlab.example.com/j/1",
+        });
         assert.ok(body.startsWith(`${noteMarker("dev")}\n### Pulumi preview: \`dev\`\n`));
         assert.ok(body.includes("| create | update | replace | delete | unchanged |\n| ---: | ---: | ---: | ---: | ---: |\n| 1 | 1 | 1 | 1 | 9 |"));
         assert.ok(body.includes("4 resources to change"));
@@ -67,7 +76,12 @@ describe("merge-request preview report (scripts/previewReport.ts)", () => {
     });
 
     it("marks a failed preview and shows its errors", () => {
-        const body = renderNote({ stack: "prod", digest: parsePreview(fixture("preview-failed.json")), succeeded: false, diffText: "error: preview failed\n" });
+        const body = renderNote({
+            stack: "prod",
+            digest: parsePreview(fixture("preview-failed.json")),
+            succeeded: false,
+            diffText: "error: preview failed\n",
+        });
         assert.ok(body.includes("### Pulumi preview: `prod` (failed)"));
         assert.ok(body.includes("**Errors**"));
         assert.ok(body.includes("hobby-platform:cluster.adminCidrs: must be a list of CIDRs"));
@@ -84,19 +98,28 @@ describe("merge-request preview report (scripts/previewReport.ts)", () => {
     });
 
     it("keeps table cells intact when names hold '|'", () => {
-        const digest = parsePreview(JSON.stringify({ steps: [{ op: "create", urn: "urn:pulumi:dev::p::t:m:R::a|b" }], changeSummary: { create: 1 } }));
+        const digest = parsePreview(
+            JSON.stringify({ steps: [{ op: "create", urn: "urn:pulumi:dev::p::t:m:R::a|b" }], changeSummary: { create: 1 } }),
+        );
         assert.ok(renderNote({ stack: "dev", digest, succeeded: true, diffText: "" }).includes("| a\\|b |"));
     });
 });
 
-interface Seen { method: string; url: string; token?: string; body?: any }
+interface Seen {
+    method: string;
+    url: string;
+    token?: string;
+    body?: any;
+}
 
 /** A GitLab API v4 on 127.0.0.1 that holds one merge request's notes (its REST shape, paginated). */
 async function fakeGitLab(notes: { id: number; body: string; system: boolean; author: { id: number } }[], perPage = 2) {
     const seen: Seen[] = [];
     const server = http.createServer((req, res) => {
         let raw = "";
-        req.on("data", (c) => { raw += c; });
+        req.on("data", (c) => {
+            raw += c;
+        });
         req.on("end", () => {
             const url = new URL(req.url!, "http://x");
             seen.push({ method: req.method!, url: req.url!, token: req.headers["private-token"] as string, body: raw ? JSON.parse(raw) : undefined });
@@ -143,9 +166,15 @@ describe("the one MR note per stack (scripts/gitlabNotes.ts)", () => {
         try {
             const result = await upsertNote(gl.ref, marker, `${marker}\nfirst`);
             assert.deepStrictEqual(result, { action: "created", id: 1000 });
-            assert.deepStrictEqual(gl.notes.map((n) => n.body), [`${marker}\nfirst`]);
+            assert.deepStrictEqual(
+                gl.notes.map((n) => n.body),
+                [`${marker}\nfirst`],
+            );
             assert.ok(gl.seen.every((s) => s.token === "glpat-test"));
-            assert.ok(gl.seen.every((s) => !s.url.includes("glpat-test")), "the token never goes in a URL");
+            assert.ok(
+                gl.seen.every((s) => !s.url.includes("glpat-test")),
+                "the token never goes in a URL",
+            );
         } finally {
             await gl.close();
         }
@@ -166,8 +195,10 @@ describe("the one MR note per stack (scripts/gitlabNotes.ts)", () => {
             assert.strictEqual(gl.notes.find((n) => n.id === 5)!.body, `${marker}\nnew`);
             assert.strictEqual(gl.notes.find((n) => n.id === 3)!.body, `quoting: ${marker}`, "another user's note is left alone");
             assert.strictEqual(gl.notes.find((n) => n.id === 4)!.body, `${noteMarker("stg")}\nstg`, "another stack's note is left alone");
-            assert.deepStrictEqual(gl.seen.filter((s) => s.method === "GET").map((s) => new URL(s.url, "http://x").searchParams.get("page")),
-                [null, "1", "2", "3"]);
+            assert.deepStrictEqual(
+                gl.seen.filter((s) => s.method === "GET").map((s) => new URL(s.url, "http://x").searchParams.get("page")),
+                [null, "1", "2", "3"],
+            );
         } finally {
             await gl.close();
         }
@@ -176,8 +207,10 @@ describe("the one MR note per stack (scripts/gitlabNotes.ts)", () => {
     it("fails with GitLab's status and message, without the token", async () => {
         const gl = await fakeGitLab([]);
         try {
-            await assert.rejects(upsertNote({ ...gl.ref, token: "glpat-wrong" }, marker, marker), (e: Error) =>
-                /GitLab API GET \/user: HTTP 401 .*Unauthorized/.test(e.message) && !e.message.includes("glpat"));
+            await assert.rejects(
+                upsertNote({ ...gl.ref, token: "glpat-wrong" }, marker, marker),
+                (e: Error) => /GitLab API GET \/user: HTTP 401 .*Unauthorized/.test(e.message) && !e.message.includes("glpat"),
+            );
         } finally {
             await gl.close();
         }
@@ -185,14 +218,19 @@ describe("the one MR note per stack (scripts/gitlabNotes.ts)", () => {
 
     it("never sends the token over plain HTTP to another host, or with certificate checks off", () => {
         assert.throws(() => checkTransport("http://gitlab.example.com/api/v4", {}), /must be https/);
-        assert.throws(() => checkTransport("https://gitlab.example.com/api/v4", { NODE_TLS_REJECT_UNAUTHORIZED: "0" }), /turns off certificate checks/);
+        assert.throws(
+            () => checkTransport("https://gitlab.example.com/api/v4", { NODE_TLS_REJECT_UNAUTHORIZED: "0" }),
+            /turns off certificate checks/,
+        );
         assert.strictEqual(checkTransport("https://gitlab.example.com/api/v4", {}).host, "gitlab.example.com");
         assert.strictEqual(checkTransport("http://127.0.0.1:8080/api/v4", {}).port, "8080");
     });
 
     it("refuses a body without its marker, which the next run could not find", async () => {
-        await assert.rejects(upsertNote({ apiUrl: "https://gitlab.example.com/api/v4", projectId: "1", mergeRequestIid: "1", token: "t" }, marker, "no marker"),
-            /must contain its marker/);
+        await assert.rejects(
+            upsertNote({ apiUrl: "https://gitlab.example.com/api/v4", projectId: "1", mergeRequestIid: "1", token: "t" }, marker, "no marker"),
+            /must contain its marker/,
+        );
     });
 });
 
@@ -209,7 +247,13 @@ esac
 exit "$FAKE_PULUMI_CODE"
 `;
 
-interface JobRun { code: number; stdout: string; stderr: string; pulumiCalls: string[]; report?: unknown }
+interface JobRun {
+    code: number;
+    stdout: string;
+    stderr: string;
+    pulumiCalls: string[];
+    report?: unknown;
+}
 
 /** Runs `scripts/previewJob.ts` as CI does, in a fresh directory, with the fake CLI first on PATH. */
 function previewJob(stack: string, env: Record<string, string>): Promise<JobRun> {
@@ -245,7 +289,10 @@ function previewJob(stack: string, env: Record<string, string>): Promise<JobRun>
 
 /** The variables GitLab gives a merge-request job, pointing at the loopback GitLab. */
 const mergeRequestEnv = (ref: MergeRequestRef) => ({
-    CI_MERGE_REQUEST_IID: ref.mergeRequestIid, CI_PROJECT_ID: ref.projectId, CI_API_V4_URL: ref.apiUrl, PREVIEW_NOTE_TOKEN: ref.token,
+    CI_MERGE_REQUEST_IID: ref.mergeRequestIid,
+    CI_PROJECT_ID: ref.projectId,
+    CI_API_V4_URL: ref.apiUrl,
+    PREVIEW_NOTE_TOKEN: ref.token,
 });
 
 describe("the preview job (npm run ci:preview -- <stack>)", function () {
@@ -279,7 +326,9 @@ describe("the preview job (npm run ci:preview -- <stack>)", function () {
         const gl = await fakeGitLab([]);
         try {
             const run = await previewJob("prod", {
-                FAKE_PULUMI_JSON: path.join(FIXTURES, "preview-failed.json"), FAKE_PULUMI_CODE: "255", ...mergeRequestEnv(gl.ref),
+                FAKE_PULUMI_JSON: path.join(FIXTURES, "preview-failed.json"),
+                FAKE_PULUMI_CODE: "255",
+                ...mergeRequestEnv(gl.ref),
             });
             assert.strictEqual(run.code, 1);
             assert.strictEqual(run.report, undefined);

@@ -41,7 +41,11 @@ describe("cluster.skipAwait (API servers with no kubelets)", () => {
             acme: { email: "ops@example.com" },
             projects: { "the-project": { services: { svc: { basePath: "/svc", config: {}, env: {} } } } },
         };
-        assert.throws(() => parseConfig(input, () => "placeholder", "2026-12-02"), (e: unknown) =>
-            e instanceof ConfigError && e.problems.some((p) => p.startsWith("hobby-platform:cluster.skipAwait: only for an API server with no kubelets")));
+        assert.throws(
+            () => parseConfig(input, () => "placeholder", "2026-12-02"),
+            (e: unknown) =>
+                e instanceof ConfigError &&
+                e.problems.some((p) => p.startsWith("hobby-platform:cluster.skipAwait: only for an API server with no kubelets")),
+        );
     });
 });

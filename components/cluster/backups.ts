@@ -56,56 +56,70 @@ export interface EtcdBackupsArgs {
 
 /** The subscription, the bucket and the Secret; children of `parent`, the Secret through `provider`. */
 export function createEtcdBackups(name: string, args: EtcdBackupsArgs, provider: k8s.Provider, parent: pulumi.Resource) {
-    const clusterId = args.objectStorageClusterId ??
-        vultr.getObjectStorageClusterOutput({ filters: [{ name: "region", values: [args.region] }] }, { parent }).id;
-    const storage = new vultr.ObjectStorage(`${name}-etcd-snapshots`, {
-        clusterId,
-        label: `${args.prefix}-etcd-snapshots`,
-    }, { parent, protect: args.protect });
+    const clusterId =
+        args.objectStorageClusterId ?? vultr.getObjectStorageClusterOutput({ filters: [{ name: "region", values: [args.region] }] }, { parent }).id;
+    const storage = new vultr.ObjectStorage(
+        `${name}-etcd-snapshots`,
+        {
+            clusterId,
+            label: `${args.prefix}-etcd-snapshots`,
+        },
+        { parent, protect: args.protect },
+    );
     // Bucket names are global to the location: the subscription's id makes this one ours.
     const bucket = storage.id.apply((id) => `etcd-${id.replace(/-/g, "").slice(0, 32)}`);
     const metadata = { name: ETCD_S3_SECRET, namespace: "kube-system", labels: args.labels };
-    const secret = new k8s.core.v1.Secret(`${name}-etcd-s3`, {
-        metadata,
-        stringData: {
-            "etcd-s3-endpoint": storage.s3Hostname,
-            "etcd-s3-region": S3_REGION,
-            "etcd-s3-bucket": bucket,
-            "etcd-s3-folder": args.folder,
-            "etcd-s3-access-key": storage.s3AccessKey,
-            "etcd-s3-secret-key": storage.s3SecretKey,
+    const secret = new k8s.core.v1.Secret(
+        `${name}-etcd-s3`,
+        {
+            metadata,
+            stringData: {
+                "etcd-s3-endpoint": storage.s3Hostname,
+                "etcd-s3-region": S3_REGION,
+                "etcd-s3-bucket": bucket,
+                "etcd-s3-folder": args.folder,
+                "etcd-s3-access-key": storage.s3AccessKey,
+                "etcd-s3-secret-key": storage.s3SecretKey,
+            },
         },
-    }, { parent, provider });
+        { parent, provider },
+    );
     const fromSecret = (key: string) => ({ secretKeyRef: { name: ETCD_S3_SECRET, key } });
-    new k8s.batch.v1.Job(`${name}-etcd-bucket`, {
-        metadata: { name: "hobby-etcd-snapshot-bucket", namespace: "kube-system", labels: args.labels },
-        spec: {
-            backoffLimit: 6,
-            template: {
-                metadata: { labels: args.labels },
-                spec: {
-                    restartPolicy: "Never",
-                    automountServiceAccountToken: false,
-                    securityContext: { ...RESTRICTED_POD, runAsUser: 100, runAsGroup: 101 },
-                    containers: [{
-                        name: "create-bucket",
-                        image: "curlimages/curl:8.11.1",
-                        command: ["sh", "-c", CREATE_BUCKET_SCRIPT],
-                        env: [
-                            { name: "ENDPOINT", valueFrom: fromSecret("etcd-s3-endpoint") },
-                            { name: "BUCKET", valueFrom: fromSecret("etcd-s3-bucket") },
-                            { name: "ACCESS_KEY", valueFrom: fromSecret("etcd-s3-access-key") },
-                            { name: "SECRET_KEY", valueFrom: fromSecret("etcd-s3-secret-key") },
+    new k8s.batch.v1.Job(
+        `${name}-etcd-bucket`,
+        {
+            metadata: { name: "hobby-etcd-snapshot-bucket", namespace: "kube-system", labels: args.labels },
+            spec: {
+                backoffLimit: 6,
+                template: {
+                    metadata: { labels: args.labels },
+                    spec: {
+                        restartPolicy: "Never",
+                        automountServiceAccountToken: false,
+                        securityContext: { ...RESTRICTED_POD, runAsUser: 100, runAsGroup: 101 },
+                        containers: [
+                            {
+                                name: "create-bucket",
+                                image: "curlimages/curl:8.11.1",
+                                command: ["sh", "-c", CREATE_BUCKET_SCRIPT],
+                                env: [
+                                    { name: "ENDPOINT", valueFrom: fromSecret("etcd-s3-endpoint") },
+                                    { name: "BUCKET", valueFrom: fromSecret("etcd-s3-bucket") },
+                                    { name: "ACCESS_KEY", valueFrom: fromSecret("etcd-s3-access-key") },
+                                    { name: "SECRET_KEY", valueFrom: fromSecret("etcd-s3-secret-key") },
+                                ],
+                                resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+                                // curl writes its answer to /tmp: a memory volume, the image stays read-only.
+                                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                                securityContext: HARDENED_CONTAINER,
+                            },
                         ],
-                        resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
-                        // curl writes its answer to /tmp: a memory volume, the image stays read-only.
-                        volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-                        securityContext: HARDENED_CONTAINER,
-                    }],
-                    volumes: [{ name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }],
+                        volumes: [{ name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }],
+                    },
                 },
             },
         },
-    }, { parent, provider, dependsOn: [secret] });
+        { parent, provider, dependsOn: [secret] },
+    );
     return { storage, bucket };
 }

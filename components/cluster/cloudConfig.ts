@@ -72,11 +72,13 @@ export function renderServerUserData(args: ServerUserDataArgs): string {
         installAttempts: String(INSTALL_ATTEMPTS),
         installRetrySeconds: String(INSTALL_RETRY_SECONDS),
     }) as { write_files: Record<string, unknown>[] };
-    doc.write_files.push(...args.seedFiles.map((f) => ({
-        path: f.path,
-        owner: "root:root",
-        permissions: f.private ? "0600" : "0644",
-        content: f.content,
-    })));
+    doc.write_files.push(
+        ...args.seedFiles.map((f) => ({
+            path: f.path,
+            owner: "root:root",
+            permissions: f.private ? "0600" : "0644",
+            content: f.content,
+        })),
+    );
     return `#cloud-config\n${YAML.stringify(doc, { lineWidth: 0 })}`;
 }

@@ -25,20 +25,28 @@ const compare = (a: number[], b: number[]) => a.reduce((d, x, i) => d || x - b[i
 export function unsafeChanges(old: ClusterGuardInputs, next: ClusterGuardInputs): string[] {
     const problems: string[] = [];
     if (old.region !== next.region) {
-        problems.push(`cluster.region: "${old.region}" -> "${next.region}" would build a new VPC and servers in another region and lose etcd; ` +
-            "build the new region as a new stack, move the workloads, then remove this one");
+        problems.push(
+            `cluster.region: "${old.region}" -> "${next.region}" would build a new VPC and servers in another region and lose etcd; ` +
+                "build the new region as a new stack, move the workloads, then remove this one",
+        );
     }
     if (old.vpcCidr !== next.vpcCidr) {
-        problems.push(`cluster.vpcCidr: "${old.vpcCidr}" -> "${next.vpcCidr}" would replace the VPC under running etcd members; ` +
-            "keep it, or build a new stack with the new network");
+        problems.push(
+            `cluster.vpcCidr: "${old.vpcCidr}" -> "${next.vpcCidr}" would replace the VPC under running etcd members; ` +
+                "keep it, or build a new stack with the new network",
+        );
     }
     const [was, will] = [k3sRelease(old.k3sVersion), k3sRelease(next.k3sVersion)];
     if (compare(will, was) < 0) {
-        problems.push(`cluster.k3sVersion: ${old.k3sVersion} -> ${next.k3sVersion} is a downgrade, which etcd and the API server do not support; ` +
-            "restore an etcd snapshot taken on the old version instead");
+        problems.push(
+            `cluster.k3sVersion: ${old.k3sVersion} -> ${next.k3sVersion} is a downgrade, which etcd and the API server do not support; ` +
+                "restore an etcd snapshot taken on the old version instead",
+        );
     } else if (will[0] !== was[0] || will[1] - was[1] > 1) {
-        problems.push(`cluster.k3sVersion: ${old.k3sVersion} -> ${next.k3sVersion} skips a minor version, beyond Kubernetes' version skew policy; ` +
-            `upgrade one minor version at a time, e.g. to v${was[0]}.${was[1] + 1}.x first`);
+        problems.push(
+            `cluster.k3sVersion: ${old.k3sVersion} -> ${next.k3sVersion} skips a minor version, beyond Kubernetes' version skew policy; ` +
+                `upgrade one minor version at a time, e.g. to v${was[0]}.${was[1] + 1}.x first`,
+        );
     }
     return problems;
 }

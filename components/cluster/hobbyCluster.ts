@@ -99,50 +99,85 @@ export class HobbyCluster extends pulumi.ComponentResource {
         ]);
 
         // First: a change that would lose the running cluster is refused before anything moves.
-        const guard = new ClusterGuard(`${name}-guard`, { region: args.region, vpcCidr: args.vpcCidr, k3sVersion: args.k3sVersion }, { parent: this });
+        const guard = new ClusterGuard(
+            `${name}-guard`,
+            { region: args.region, vpcCidr: args.vpcCidr, k3sVersion: args.k3sVersion },
+            { parent: this },
+        );
         const pki = createClusterPki(name, this, args.protect);
         const network = createClusterNetwork(name, args, guard, this);
-        const servers = createServers(name, {
-            ...args, token: pki.token, seedFiles: pki.seedFiles,
-            k3sSettings: etcdSnapshotSettings(args.etcdSnapshots.schedule, args.etcdSnapshots.retention),
-            caCertificate: pki.serverCa, adminCertificate: pki.adminCertificate, adminKey: pki.adminKey,
-        }, network, guard, this);
+        const servers = createServers(
+            name,
+            {
+                ...args,
+                token: pki.token,
+                seedFiles: pki.seedFiles,
+                k3sSettings: etcdSnapshotSettings(args.etcdSnapshots.schedule, args.etcdSnapshots.retention),
+                caCertificate: pki.serverCa,
+                adminCertificate: pki.adminCertificate,
+                adminKey: pki.adminKey,
+            },
+            network,
+            guard,
+            this,
+        );
 
         this.apiServerUrl = servers.apiServerUrl;
         this.caCertificate = pki.serverCa;
-        this.kubeconfig = pulumi.secret(pulumi.all([this.apiServerUrl, pki.serverCa, pki.adminCertificate, pki.adminKey])
-            .apply(([server, ca, cert, key]) => buildKubeconfig(name, server, ca, cert, key)));
-        this.nodes = pulumi.all(servers.instances.map((vm, i) => pulumi.all([servers.hostnames[i], vm.mainIp, servers.privateIps[i]])
-            .apply(([nodeName, publicIp, privateIp]) => ({ name: nodeName, publicIp, privateIp }))));
+        this.kubeconfig = pulumi.secret(
+            pulumi
+                .all([this.apiServerUrl, pki.serverCa, pki.adminCertificate, pki.adminKey])
+                .apply(([server, ca, cert, key]) => buildKubeconfig(name, server, ca, cert, key)),
+        );
+        this.nodes = pulumi.all(
+            servers.instances.map((vm, i) =>
+                pulumi
+                    .all([servers.hostnames[i], vm.mainIp, servers.privateIps[i]])
+                    .apply(([nodeName, publicIp, privateIp]) => ({ name: nodeName, publicIp, privateIp })),
+            ),
+        );
         this.publicIps = pulumi.all(servers.instances.map((vm) => vm.mainIp));
         this.privateIps = pulumi.all(servers.privateIps);
 
         // The API answers once the servers and the firewall rule that opens 6443 exist.
-        const readiness = new ClusterReadiness(`${name}-readiness`, {
-            server: this.apiServerUrl,
-            caCertificate: pki.serverCa,
-            clientCertificate: pki.adminCertificate,
-            clientKey: pki.adminKey,
-            nodeNames: servers.hostnames,
-            servers: servers.generations,
-            timeoutSeconds: args.readinessTimeoutSeconds,
-        }, { parent: this, dependsOn: [...servers.instances, ...network.rules] });
+        const readiness = new ClusterReadiness(
+            `${name}-readiness`,
+            {
+                server: this.apiServerUrl,
+                caCertificate: pki.serverCa,
+                clientCertificate: pki.adminCertificate,
+                clientKey: pki.adminKey,
+                nodeNames: servers.hostnames,
+                servers: servers.generations,
+                timeoutSeconds: args.readinessTimeoutSeconds,
+            },
+            { parent: this, dependsOn: [...servers.instances, ...network.rules] },
+        );
 
-        this.provider = new k8s.Provider(`${name}-k8s`, {
-            kubeconfig: this.kubeconfig,
-            // The cluster is its server CA: a renewed admin certificate is an update, not a new cluster.
-            clusterIdentifier: pulumi.interpolate`${name}-${pki.serverCa.apply((ca) => sha256(ca).slice(0, 16))}`,
-            ...PROVIDER_SETTINGS,
-        }, { parent: this, dependsOn: [readiness] });
+        this.provider = new k8s.Provider(
+            `${name}-k8s`,
+            {
+                kubeconfig: this.kubeconfig,
+                // The cluster is its server CA: a renewed admin certificate is an update, not a new cluster.
+                clusterIdentifier: pulumi.interpolate`${name}-${pki.serverCa.apply((ca) => sha256(ca).slice(0, 16))}`,
+                ...PROVIDER_SETTINGS,
+            },
+            { parent: this, dependsOn: [readiness] },
+        );
 
-        const backups = createEtcdBackups(name, {
-            region: args.region,
-            objectStorageClusterId: args.etcdSnapshots.objectStorageClusterId,
-            prefix: args.hostnamePrefix,
-            folder: args.environment,
-            protect: args.protect,
-            labels: labels("etcd-snapshots", args),
-        }, this.provider, this);
+        const backups = createEtcdBackups(
+            name,
+            {
+                region: args.region,
+                objectStorageClusterId: args.etcdSnapshots.objectStorageClusterId,
+                prefix: args.hostnamePrefix,
+                folder: args.environment,
+                protect: args.protect,
+                labels: labels("etcd-snapshots", args),
+            },
+            this.provider,
+            this,
+        );
         this.etcdSnapshotBucket = backups.bucket;
         // Running servers reach a new k3sVersion through the Plan (new ones boot it).
         createK3sUpgrades(name, args.k3sVersion, labels("system-upgrade-controller", args), this.provider, this);

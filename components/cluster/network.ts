@@ -60,28 +60,43 @@ export function createClusterNetwork(name: string, args: NetworkArgs, guard: pul
     const child = { parent };
     const vpcNet = parseIpv4Cidr(args.vpcCidr);
     if (!vpcNet) throw new pulumi.ResourceError(`vpcCidr must be an IPv4 CIDR, got "${args.vpcCidr}"`, parent);
-    const vpc = new vultr.Vpc(`${name}-vpc`, {
-        region: args.region,
-        v4Subnet: vpcNet.address,
-        v4SubnetMask: vpcNet.prefix,
-        description: `${name}: k3s private network (etcd, kubelet, flannel)`,
-    }, { parent, protect: args.protect, dependsOn: [guard] });
+    const vpc = new vultr.Vpc(
+        `${name}-vpc`,
+        {
+            region: args.region,
+            v4Subnet: vpcNet.address,
+            v4SubnetMask: vpcNet.prefix,
+            description: `${name}: k3s private network (etcd, kubelet, flannel)`,
+        },
+        { parent, protect: args.protect, dependsOn: [guard] },
+    );
     const firewall = new vultr.FirewallGroup(`${name}-firewall`, { description: `${name}: k3s nodes` }, child);
     const rules = firewallRules(args).map((rule) => {
         const [subnet, size] = rule.cidr.split("/");
-        return new vultr.FirewallRule(`${name}-fw-${rule.name}`, {
-            firewallGroupId: firewall.id,
-            protocol: "tcp",
-            port: rule.port,
-            ipType: "v4",
-            subnet,
-            subnetSize: Number(size),
-            notes: rule.notes,
-        }, child);
+        return new vultr.FirewallRule(
+            `${name}-fw-${rule.name}`,
+            {
+                firewallGroupId: firewall.id,
+                protocol: "tcp",
+                port: rule.port,
+                ipType: "v4",
+                subnet,
+                subnetSize: Number(size),
+                notes: rule.notes,
+            },
+            child,
+        );
     });
-    const sshKeys = args.sshPublicKeys.map((key) => new vultr.SSHKey(`${name}-ssh-${sha256(key).slice(0, 8)}`, {
-        name: `${name}-${sha256(key).slice(0, 8)}`,
-        sshKey: key,
-    }, child));
+    const sshKeys = args.sshPublicKeys.map(
+        (key) =>
+            new vultr.SSHKey(
+                `${name}-ssh-${sha256(key).slice(0, 8)}`,
+                {
+                    name: `${name}-${sha256(key).slice(0, 8)}`,
+                    sshKey: key,
+                },
+                child,
+            ),
+    );
     return { vpc, firewall, rules, sshKeys };
 }

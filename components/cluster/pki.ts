@@ -41,14 +41,18 @@ export function createClusterPki(name: string, parent: pulumi.Resource, protect:
     const cas = {} as Record<CaId, { key: tls.PrivateKey; cert: tls.SelfSignedCert }>;
     for (const ca of CLUSTER_CAS) {
         const key = new tls.PrivateKey(`${name}-${ca.id}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, identity);
-        const cert = new tls.SelfSignedCert(`${name}-${ca.id}`, {
-            privateKeyPem: key.privateKeyPem,
-            subject: { commonName: `${name}-${ca.id}`, organization: "hobby-platform" },
-            isCaCertificate: true,
-            setSubjectKeyId: true,
-            validityPeriodHours: TEN_YEARS_HOURS,
-            allowedUses: ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"],
-        }, identity);
+        const cert = new tls.SelfSignedCert(
+            `${name}-${ca.id}`,
+            {
+                privateKeyPem: key.privateKeyPem,
+                subject: { commonName: `${name}-${ca.id}`, organization: "hobby-platform" },
+                isCaCertificate: true,
+                setSubjectKeyId: true,
+                validityPeriodHours: TEN_YEARS_HOURS,
+                allowedUses: ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"],
+            },
+            identity,
+        );
         cas[ca.id] = { key, cert };
     }
     const serviceAccountKey = new tls.PrivateKey(`${name}-service-account-key`, { algorithm: "RSA", rsaBits: 2048 }, identity);
@@ -58,39 +62,50 @@ export function createClusterPki(name: string, parent: pulumi.Resource, protect:
     const serverCa = cas["server-ca"].cert.certPem;
     // Secure form: joining servers check the CA they are shown against this hash (k3s hashes
     // a single-certificate CA file over its exact bytes) before sending the secret.
-    const token = pulumi.secret(pulumi.all([serverCa, tokenSeed.privateKeyPem]).apply(([ca, seed]) =>
-        `K10${sha256(ca)}::server:${sha256(seed).slice(0, 32)}`));
+    const token = pulumi.secret(
+        pulumi.all([serverCa, tokenSeed.privateKeyPem]).apply(([ca, seed]) => `K10${sha256(ca)}::server:${sha256(seed).slice(0, 32)}`),
+    );
 
-    const seedFiles: pulumi.Output<SeedFile[]> = pulumi.all([
-        pulumi.all(CLUSTER_CAS.map((ca) => pulumi.all([cas[ca.id].cert.certPem, cas[ca.id].key.privateKeyPem]))),
-        serviceAccountKey.privateKeyPem,
-    ]).apply(([pems, saKey]) => [
-        ...CLUSTER_CAS.flatMap((ca, i) => [
-            { path: `${K3S_TLS_DIR}/${ca.file}.crt`, content: pems[i][0], private: false },
-            { path: `${K3S_TLS_DIR}/${ca.file}.key`, content: pems[i][1], private: true },
-        ]),
-        // k3s verifies service-account tokens with service.key and signs with service.current.key.
-        { path: `${K3S_TLS_DIR}/service.key`, content: saKey, private: true },
-        { path: `${K3S_TLS_DIR}/service.current.key`, content: saKey, private: true },
-    ]);
+    const seedFiles: pulumi.Output<SeedFile[]> = pulumi
+        .all([
+            pulumi.all(CLUSTER_CAS.map((ca) => pulumi.all([cas[ca.id].cert.certPem, cas[ca.id].key.privateKeyPem]))),
+            serviceAccountKey.privateKeyPem,
+        ])
+        .apply(([pems, saKey]) => [
+            ...CLUSTER_CAS.flatMap((ca, i) => [
+                { path: `${K3S_TLS_DIR}/${ca.file}.crt`, content: pems[i][0], private: false },
+                { path: `${K3S_TLS_DIR}/${ca.file}.key`, content: pems[i][1], private: true },
+            ]),
+            // k3s verifies service-account tokens with service.key and signs with service.current.key.
+            { path: `${K3S_TLS_DIR}/service.key`, content: saKey, private: true },
+            { path: `${K3S_TLS_DIR}/service.current.key`, content: saKey, private: true },
+        ]);
 
     // The admin client certificate, signed by the client CA.
     const child = { parent };
     const adminKey = new tls.PrivateKey(`${name}-admin-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, child);
-    const adminCsr = new tls.CertRequest(`${name}-admin-csr`, {
-        privateKeyPem: adminKey.privateKeyPem,
-        subject: { commonName: "hobby-platform-admin", organization: "system:masters" },
-    }, child);
+    const adminCsr = new tls.CertRequest(
+        `${name}-admin-csr`,
+        {
+            privateKeyPem: adminKey.privateKeyPem,
+            subject: { commonName: "hobby-platform-admin", organization: "system:masters" },
+        },
+        child,
+    );
     // Renewed by the `pulumi up` that runs within 30 days of expiry; the provider's
     // clusterIdentifier keeps that from replacing the Kubernetes objects.
-    const adminCert = new tls.LocallySignedCert(`${name}-admin`, {
-        certRequestPem: adminCsr.certRequestPem,
-        caPrivateKeyPem: cas["client-ca"].key.privateKeyPem,
-        caCertPem: cas["client-ca"].cert.certPem,
-        validityPeriodHours: 365 * 24,
-        earlyRenewalHours: 30 * 24,
-        allowedUses: ["client_auth", "digital_signature", "key_encipherment"],
-    }, child);
+    const adminCert = new tls.LocallySignedCert(
+        `${name}-admin`,
+        {
+            certRequestPem: adminCsr.certRequestPem,
+            caPrivateKeyPem: cas["client-ca"].key.privateKeyPem,
+            caCertPem: cas["client-ca"].cert.certPem,
+            validityPeriodHours: 365 * 24,
+            earlyRenewalHours: 30 * 24,
+            allowedUses: ["client_auth", "digital_signature", "key_encipherment"],
+        },
+        child,
+    );
 
     return { serverCa, token, seedFiles, adminCertificate: adminCert.certPem, adminKey: adminKey.privateKeyPem };
 }

@@ -42,20 +42,29 @@ interface Answer {
 }
 
 /** One GET of the API with TLS verified against the server CA and client-certificate authentication. */
-export function get(inputs: Pick<ClusterReadinessInputs, "server" | "caCertificate" | "clientCertificate" | "clientKey">, path: string): Promise<Answer> {
+export function get(
+    inputs: Pick<ClusterReadinessInputs, "server" | "caCertificate" | "clientCertificate" | "clientKey">,
+    path: string,
+): Promise<Answer> {
     return new Promise((resolve, reject) => {
-        const req = https.get(new URL(path, inputs.server), {
-            ca: inputs.caCertificate,
-            cert: inputs.clientCertificate,
-            key: inputs.clientKey,
-            rejectUnauthorized: true,
-            timeout: 10_000,
-        }, (res) => {
-            let body = "";
-            res.setEncoding("utf8");
-            res.on("data", (chunk: string) => { body += chunk; });
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        });
+        const req = https.get(
+            new URL(path, inputs.server),
+            {
+                ca: inputs.caCertificate,
+                cert: inputs.clientCertificate,
+                key: inputs.clientKey,
+                rejectUnauthorized: true,
+                timeout: 10_000,
+            },
+            (res) => {
+                let body = "";
+                res.setEncoding("utf8");
+                res.on("data", (chunk: string) => {
+                    body += chunk;
+                });
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+            },
+        );
         req.on("timeout", () => req.destroy(new Error("no answer within 10 s")));
         req.on("error", reject);
     });
@@ -64,13 +73,22 @@ export function get(inputs: Pick<ClusterReadinessInputs, "server" | "caCertifica
 /** Why the cluster is not ready yet, or undefined when it is. */
 async function notReadyReason(inputs: ClusterReadinessInputs): Promise<string | undefined> {
     const readyz = await get(inputs, "/readyz");
-    if (readyz.status !== 200) return `/readyz answered ${readyz.status}: ${readyz.body.trim().split("\n").filter((l) => l.includes("failed")).join("; ") || readyz.body.trim().slice(0, 200)}`;
+    if (readyz.status !== 200)
+        return `/readyz answered ${readyz.status}: ${
+            readyz.body
+                .trim()
+                .split("\n")
+                .filter((l) => l.includes("failed"))
+                .join("; ") || readyz.body.trim().slice(0, 200)
+        }`;
     const nodes = await get(inputs, "/api/v1/nodes");
     if (nodes.status !== 200) return `GET /api/v1/nodes answered ${nodes.status}`;
-    const items = (JSON.parse(nodes.body) as { items?: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] }).items ?? [];
-    const ready = new Set(items
-        .filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
-        .map((n) => n.metadata.name));
+    const items =
+        (JSON.parse(nodes.body) as { items?: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] })
+            .items ?? [];
+    const ready = new Set(
+        items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).map((n) => n.metadata.name),
+    );
     const missing = inputs.nodeNames.filter((n) => !ready.has(n));
     return missing.length > 0 ? `nodes not Ready yet: ${missing.join(", ")}` : undefined;
 }
@@ -81,7 +99,7 @@ async function notReadyReason(inputs: ClusterReadinessInputs): Promise<string | 
  */
 export async function waitForCluster(inputs: ClusterReadinessInputs): Promise<ClusterReadinessOutputs> {
     const deadline = Date.now() + inputs.timeoutSeconds * 1000;
-    let reason = "not checked yet";
+    let reason: string;
     for (;;) {
         try {
             reason = (await notReadyReason(inputs)) ?? "";
@@ -90,9 +108,11 @@ export async function waitForCluster(inputs: ClusterReadinessInputs): Promise<Cl
         }
         if (reason === "") break;
         if (Date.now() + inputs.pollSeconds * 1000 > deadline) {
-            throw new Error(`cluster at ${inputs.server} is not ready after ${inputs.timeoutSeconds} s: ${reason}. ` +
-                "Check that this machine's address is in cluster.adminCidrs and the nodes' cloud-init log " +
-                "(/var/log/cloud-init-output.log); `pulumi up` again resumes waiting.");
+            throw new Error(
+                `cluster at ${inputs.server} is not ready after ${inputs.timeoutSeconds} s: ${reason}. ` +
+                    "Check that this machine's address is in cluster.adminCidrs and the nodes' cloud-init log " +
+                    "(/var/log/cloud-init-output.log); `pulumi up` again resumes waiting.",
+            );
         }
         await new Promise((r) => setTimeout(r, inputs.pollSeconds * 1000));
     }
@@ -120,9 +140,11 @@ export async function quorumProblem(olds: string[], news: string[], registered: 
     const kept = new Set(news);
     const extra = (await registered()).filter((n) => !kept.has(n));
     if (extra.length === 0) return undefined;
-    return `cluster.nodeCount: ${olds.length} -> ${news.length} at once would leave etcd without a quorum; first remove the servers from ` +
+    return (
+        `cluster.nodeCount: ${olds.length} -> ${news.length} at once would leave etcd without a quorum; first remove the servers from ` +
         `the cluster one at a time (\`kubectl delete node ${extra.join(" ")}\`: k3s removes each one's etcd member), ` +
-        "or scale down in steps that keep a majority (7 -> 5 -> 3)";
+        "or scale down in steps that keep a majority (7 -> 5 -> 3)"
+    );
 }
 
 export const readinessProvider: pulumi.dynamic.ResourceProvider<ClusterReadinessInputs, ClusterReadinessOutputs> = {
@@ -179,16 +201,23 @@ export class ClusterReadiness extends pulumi.dynamic.Resource {
     declare public readonly readyNodes: pulumi.Output<string[]>;
 
     constructor(name: string, args: ClusterReadinessArgs, opts?: pulumi.CustomResourceOptions) {
-        super(readinessProvider, name, {
-            server: args.server,
-            caCertificate: args.caCertificate,
-            clientCertificate: args.clientCertificate,
-            clientKey: pulumi.secret(args.clientKey),
-            nodeNames: args.nodeNames,
-            servers: args.servers,
-            timeoutSeconds: args.timeoutSeconds ?? 900,
-            pollSeconds: args.pollSeconds ?? 10,
-            readyNodes: undefined,
-        }, pulumi.mergeOptions(opts, { additionalSecretOutputs: ["clientKey"] }), "hobby-platform", "ClusterReadiness");
+        super(
+            readinessProvider,
+            name,
+            {
+                server: args.server,
+                caCertificate: args.caCertificate,
+                clientCertificate: args.clientCertificate,
+                clientKey: pulumi.secret(args.clientKey),
+                nodeNames: args.nodeNames,
+                servers: args.servers,
+                timeoutSeconds: args.timeoutSeconds ?? 900,
+                pollSeconds: args.pollSeconds ?? 10,
+                readyNodes: undefined,
+            },
+            pulumi.mergeOptions(opts, { additionalSecretOutputs: ["clientKey"] }),
+            "hobby-platform",
+            "ClusterReadiness",
+        );
     }
 }

@@ -56,8 +56,11 @@ function privateIp(vm: vultr.Instance, hostname: string): pulumi.Output<string> 
     // The provider copies the API's internal_ip, which can be empty (terraform-provider-vultr #173, #373).
     return vm.internalIp.apply((ip) => {
         if (!ip) {
-            throw new pulumi.ResourceError(`Vultr reported no VPC address (internalIp) for ${hostname}, so no server can join it: ` +
-                "check in the Vultr console that the instance is attached to the VPC, then run `pulumi refresh` and `pulumi up` again", vm);
+            throw new pulumi.ResourceError(
+                `Vultr reported no VPC address (internalIp) for ${hostname}, so no server can join it: ` +
+                    "check in the Vultr console that the instance is attached to the VPC, then run `pulumi refresh` and `pulumi up` again",
+                vm,
+            );
         }
         return ip;
     });
@@ -77,16 +80,26 @@ export const KEPT_BY_RUNNING_SERVERS = ["userData", "sshKeyIds", "hostname", "la
  * joining etcd members, and so that a resize never reboots two servers at once. Every server
  * waits for `guard`.
  */
-export function createServers(name: string, args: ServersArgs, network: ClusterNetwork, guard: pulumi.Resource, parent: pulumi.Resource): ClusterServers {
+export function createServers(
+    name: string,
+    args: ServersArgs,
+    network: ClusterNetwork,
+    guard: pulumi.Resource,
+    parent: pulumi.Resource,
+): ClusterServers {
     const userData = (role: pulumi.Input<Record<string, pulumi.Input<unknown>>>, seedFiles: pulumi.Input<SeedFile[]>) =>
-        pulumi.secret(pulumi.all([args.token, pulumi.output(role), seedFiles]).apply(([t, r, files]) => renderServerUserData({
-            k3sVersion: args.k3sVersion,
-            vpcCidr: args.vpcCidr,
-            podCidr: POD_CIDR,
-            serviceCidr: SERVICE_CIDR,
-            k3sConfig: { token: t, ...r, ...K3S_COMMON, ...args.k3sSettings },
-            seedFiles: files,
-        })));
+        pulumi.secret(
+            pulumi.all([args.token, pulumi.output(role), seedFiles]).apply(([t, r, files]) =>
+                renderServerUserData({
+                    k3sVersion: args.k3sVersion,
+                    vpcCidr: args.vpcCidr,
+                    podCidr: POD_CIDR,
+                    serviceCidr: SERVICE_CIDR,
+                    k3sConfig: { token: t, ...r, ...K3S_COMMON, ...args.k3sSettings },
+                    seedFiles: files,
+                }),
+            ),
+        );
 
     const instances: vultr.Instance[] = [];
     const hostnames: pulumi.Output<string>[] = [];
@@ -96,31 +109,36 @@ export function createServers(name: string, args: ServersArgs, network: ClusterN
     let previousReady: pulumi.Resource = guard;
     for (let i = 0; i < args.nodeCount; i++) {
         const hostname = `${args.hostnamePrefix}-${i + 1}`;
-        const vm = new vultr.Instance(`${name}-${i + 1}`, {
-            region: args.region,
-            plan: args.plan,
-            osId: args.osId,
-            hostname,
-            label: hostname,
-            enableIpv6: args.enableIpv6,
-            vpcIds: [network.vpc.id],
-            firewallGroupId: network.firewall.id,
-            sshKeyIds: network.sshKeys.map((k) => k.id),
-            backups: "disabled",
-            activationEmail: false,
-            tags: ["hobby-platform", `env-${args.environment}`],
-            // The first server initialises etcd with the seeded CAs; the others join it over
-            // the VPC by its private address, and get the CAs from the cluster, not user data.
-            userData: i === 0
-                ? userData({ "cluster-init": true }, args.seedFiles)
-                : userData({ server: pulumi.interpolate`https://${privateIps[0]}:6443` }, []),
-        }, {
-            parent,
-            protect: args.protect,
-            additionalSecretOutputs: ["userData"],
-            ignoreChanges: KEPT_BY_RUNNING_SERVERS,
-            dependsOn: [previousReady],
-        });
+        const vm = new vultr.Instance(
+            `${name}-${i + 1}`,
+            {
+                region: args.region,
+                plan: args.plan,
+                osId: args.osId,
+                hostname,
+                label: hostname,
+                enableIpv6: args.enableIpv6,
+                vpcIds: [network.vpc.id],
+                firewallGroupId: network.firewall.id,
+                sshKeyIds: network.sshKeys.map((k) => k.id),
+                backups: "disabled",
+                activationEmail: false,
+                tags: ["hobby-platform", `env-${args.environment}`],
+                // The first server initialises etcd with the seeded CAs; the others join it over
+                // the VPC by its private address, and get the CAs from the cluster, not user data.
+                userData:
+                    i === 0
+                        ? userData({ "cluster-init": true }, args.seedFiles)
+                        : userData({ server: pulumi.interpolate`https://${privateIps[0]}:6443` }, []),
+            },
+            {
+                parent,
+                protect: args.protect,
+                additionalSecretOutputs: ["userData"],
+                ignoreChanges: KEPT_BY_RUNNING_SERVERS,
+                dependsOn: [previousReady],
+            },
+        );
         instances.push(vm);
         hostnames.push(vm.hostname);
         generations.push(pulumi.interpolate`${vm.id} ${vm.plan}`);
@@ -128,15 +146,19 @@ export function createServers(name: string, args: ServersArgs, network: ClusterN
         apiServerUrl ??= pulumi.interpolate`https://${vm.mainIp}:6443`;
         if (i < args.nodeCount - 1) {
             // The next server waits for this one (and those before it) to be Ready again.
-            previousReady = new ClusterReadiness(`${name}-${i + 1}-ready`, {
-                server: apiServerUrl,
-                caCertificate: args.caCertificate,
-                clientCertificate: args.adminCertificate,
-                clientKey: args.adminKey,
-                nodeNames: [...hostnames],
-                servers: [...generations],
-                timeoutSeconds: args.readinessTimeoutSeconds,
-            }, { parent, dependsOn: [vm, ...network.rules] });
+            previousReady = new ClusterReadiness(
+                `${name}-${i + 1}-ready`,
+                {
+                    server: apiServerUrl,
+                    caCertificate: args.caCertificate,
+                    clientCertificate: args.adminCertificate,
+                    clientKey: args.adminKey,
+                    nodeNames: [...hostnames],
+                    servers: [...generations],
+                    timeoutSeconds: args.readinessTimeoutSeconds,
+                },
+                { parent, dependsOn: [vm, ...network.rules] },
+            );
         }
     }
     return { instances, apiServerUrl: apiServerUrl ?? pulumi.output(""), hostnames, generations, privateIps };

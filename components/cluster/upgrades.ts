@@ -14,7 +14,12 @@ const MANIFESTS = path.join(__dirname, "manifests", "system-upgrade-controller")
 /** The release's own objects: `kustomize build` of kustomization.yaml, CRD first. */
 const FILES = ["upgrade.cattle.io_plans.yaml", "clusterrole.yaml", "clusterrolebinding.yaml", "system-upgrade-controller.yaml"];
 
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown };
+type Manifest = {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+    [k: string]: unknown;
+};
 
 /** The typed resource class of each kind the release ships. */
 const KINDS: Record<string, new (name: string, args: never, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource> = {
@@ -36,17 +41,21 @@ const CLUSTER_SCOPED = new Set(["CustomResourceDefinition", "Namespace", "Cluste
  * the platform's labels added.
  */
 export function controllerManifests(labels: Record<string, string>): Manifest[] {
-    return FILES.flatMap((file) => YAML.parseAllDocuments(fs.readFileSync(path.join(MANIFESTS, file), "utf8"))
-        .map((d) => d.toJS() as Manifest | null)
-        .filter((o): o is Manifest => o !== null))
-        .map((o) => {
-            const text = JSON.stringify(o).replace(/"rancher\/system-upgrade-controller:[^"]+"/g, `"rancher/system-upgrade-controller:${SYSTEM_UPGRADE_CONTROLLER_VERSION}"`);
-            const m = JSON.parse(text) as Manifest & { subjects?: { kind: string; namespace?: string }[] };
-            m.metadata = { ...m.metadata, labels: { ...m.metadata.labels, ...labels } };
-            if (!CLUSTER_SCOPED.has(m.kind)) m.metadata.namespace = SYSTEM_UPGRADE_NAMESPACE;
-            for (const s of m.subjects ?? []) if (s.kind === "ServiceAccount") s.namespace = SYSTEM_UPGRADE_NAMESPACE;
-            return m;
-        });
+    return FILES.flatMap((file) =>
+        YAML.parseAllDocuments(fs.readFileSync(path.join(MANIFESTS, file), "utf8"))
+            .map((d) => d.toJS() as Manifest | null)
+            .filter((o): o is Manifest => o !== null),
+    ).map((o) => {
+        const text = JSON.stringify(o).replace(
+            /"rancher\/system-upgrade-controller:[^"]+"/g,
+            `"rancher/system-upgrade-controller:${SYSTEM_UPGRADE_CONTROLLER_VERSION}"`,
+        );
+        const m = JSON.parse(text) as Manifest & { subjects?: { kind: string; namespace?: string }[] };
+        m.metadata = { ...m.metadata, labels: { ...m.metadata.labels, ...labels } };
+        if (!CLUSTER_SCOPED.has(m.kind)) m.metadata.namespace = SYSTEM_UPGRADE_NAMESPACE;
+        for (const s of m.subjects ?? []) if (s.kind === "ServiceAccount") s.namespace = SYSTEM_UPGRADE_NAMESPACE;
+        return m;
+    });
 }
 
 /** The Plan: every server (control-plane node) to `version`, one at a time, cordoned and drained first. */
@@ -71,7 +80,8 @@ export function serverUpgradePlan(version: string, labels: Record<string, string
 /** Declares the controller and the Plan through `provider`, as children of `parent`. */
 export function createK3sUpgrades(name: string, version: string, labels: Record<string, string>, provider: k8s.Provider, parent: pulumi.Resource) {
     const opts = { parent, provider };
-    const created = controllerManifests(labels).map((m) =>
-        new KINDS[m.kind](`${name}-suc-${m.kind.toLowerCase()}-${m.metadata.name.replace(/[^a-z0-9-]/g, "-")}`, m as never, opts));
+    const created = controllerManifests(labels).map(
+        (m) => new KINDS[m.kind](`${name}-suc-${m.kind.toLowerCase()}-${m.metadata.name.replace(/[^a-z0-9-]/g, "-")}`, m as never, opts),
+    );
     return new k8s.apiextensions.CustomResource(`${name}-k3s-server-plan`, serverUpgradePlan(version, labels), { ...opts, dependsOn: created });
 }

@@ -3,7 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { assertArgs } from "../lib/invariants";
 import { GITLAB_TIERS } from "../lib/names";
 
-
 /** Characters GitLab accepts in a masked variable's value. */
 const MASKABLE = /^[a-zA-Z0-9_+=/@:.~-]*$/;
 /** Shortest value GitLab masks. */
@@ -80,65 +79,95 @@ export class GitlabProject extends pulumi.ComponentResource {
     constructor(name: string, args: GitlabProjectArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hobby-platform:gitlab:GitlabProject", name, {}, opts);
         const tier = GITLAB_TIERS[args.environment];
-        assertArgs(this, [!tier && `environment must be one of ${Object.keys(GITLAB_TIERS).join(", ")} (a stack with a GitLab environment), got "${args.environment}"`]);
+        assertArgs(this, [
+            !tier &&
+                `environment must be one of ${Object.keys(GITLAB_TIERS).join(", ")} (a stack with a GitLab environment), got "${args.environment}"`,
+        ]);
         const env = args.environment;
         const ENV = env.toUpperCase();
         const managed = `Managed by the hobby-platform stack ${pulumi.getStack()}`;
 
-        const environment = new gitlab.ProjectEnvironment(`${name}-environment`, {
-            project: args.gitlabProject,
-            name: env,
-            tier,
-            externalUrl: args.externalUrl,
-            // GitLab deletes only stopped environments: let `pulumi destroy` stop it first.
-            stopBeforeDestroy: true,
-        }, { parent: this, deleteBeforeReplace: true });
+        const environment = new gitlab.ProjectEnvironment(
+            `${name}-environment`,
+            {
+                project: args.gitlabProject,
+                name: env,
+                tier,
+                externalUrl: args.externalUrl,
+                // GitLab deletes only stopped environments: let `pulumi destroy` stop it first.
+                stopBeforeDestroy: true,
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
 
         // One line of base64: the form of a kubeconfig's certificate-authority-data, which is how
         // templates/microservice.gitlab-ci.yml uses it (`kubectl config set clusters.<env>.certificate-authority-data`).
         const caBase64 = pulumi.output(args.clusterCaCertificate).apply((pem) => {
             if (!/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----$/.test(pem.trim())) {
-                throw new pulumi.ResourceError(`clusterCaCertificate of ${args.service} must be a PEM certificate ("-----BEGIN CERTIFICATE-----\\n...")`, this);
+                throw new pulumi.ResourceError(
+                    `clusterCaCertificate of ${args.service} must be a PEM certificate ("-----BEGIN CERTIFICATE-----\\n...")`,
+                    this,
+                );
             }
             return Buffer.from(pem, "utf8").toString("base64");
         });
 
         const variables: VariableSpec[] = [
             { key: "GITLAB_DOMAIN", value: args.gitlabDomain, secret: false, description: "GitLab domain, for go get of private modules" },
-            { key: "GITLAB_TOKEN", value: args.goModulesToken, secret: true, description: "Read token for private Go modules (pass it to go through a BuildKit secret)" },
+            {
+                key: "GITLAB_TOKEN",
+                value: args.goModulesToken,
+                secret: true,
+                description: "Read token for private Go modules (pass it to go through a BuildKit secret)",
+            },
             { key: `K8S_${ENV}_SERVER`, value: args.clusterServer, secret: false, description: `Kubernetes API URL of ${env}` },
             { key: `K8S_${ENV}_NAMESPACE`, value: args.namespace, secret: false, description: `Namespace of ${args.service} in ${env}` },
             { key: `K8S_${ENV}_TOKEN`, value: args.deployerToken, secret: true, description: `Bearer token of ${args.service}-deployer in ${env}` },
-            { key: `K8S_${ENV}_CA`, value: caBase64, secret: false, description: `CA certificate of the Kubernetes API of ${env}, base64 PEM (certificate-authority-data)` },
+            {
+                key: `K8S_${ENV}_CA`,
+                value: caBase64,
+                secret: false,
+                description: `CA certificate of the Kubernetes API of ${env}, base64 PEM (certificate-authority-data)`,
+            },
         ];
 
         for (const v of variables) {
             const value = v.secret
-                // GitLab rejects a masked variable it cannot mask; say which one and why before it is sent.
-                // Known values (config secrets) are checked in preview too.
-                ? pulumi.secret(pulumi.output(v.value).apply((plain) => {
-                    const problem = maskingProblem(plain);
-                    if (problem) throw new pulumi.ResourceError(`CI/CD variable ${v.key} of ${args.service} (${env}) cannot be masked: ${problem}`, this);
-                    return plain;
-                }))
+                ? // GitLab rejects a masked variable it cannot mask; say which one and why before it is sent.
+                  // Known values (config secrets) are checked in preview too.
+                  pulumi.secret(
+                      pulumi.output(v.value).apply((plain) => {
+                          const problem = maskingProblem(plain);
+                          if (problem)
+                              throw new pulumi.ResourceError(
+                                  `CI/CD variable ${v.key} of ${args.service} (${env}) cannot be masked: ${problem}`,
+                                  this,
+                              );
+                          return plain;
+                      }),
+                  )
                 : v.value;
-            new gitlab.ProjectVariable(`${name}-${v.key}`, {
-                project: args.gitlabProject,
-                key: v.key,
-                value,
-                environmentScope: env,
-                protected: true,
-                masked: v.secret,
-                hidden: v.secret,
-                raw: true,
-                variableType: "env_var",
-                description: `${v.description}. ${managed}.`,
-            }, {
-                parent: this,
-                additionalSecretOutputs: v.secret ? ["value"] : [],
-                // Key and scope are unique in a project: the old variable must go before its replacement.
-                deleteBeforeReplace: true,
-            });
+            new gitlab.ProjectVariable(
+                `${name}-${v.key}`,
+                {
+                    project: args.gitlabProject,
+                    key: v.key,
+                    value,
+                    environmentScope: env,
+                    protected: true,
+                    masked: v.secret,
+                    hidden: v.secret,
+                    raw: true,
+                    variableType: "env_var",
+                    description: `${v.description}. ${managed}.`,
+                },
+                {
+                    parent: this,
+                    additionalSecretOutputs: v.secret ? ["value"] : [],
+                    // Key and scope are unique in a project: the old variable must go before its replacement.
+                    deleteBeforeReplace: true,
+                },
+            );
         }
 
         this.environmentName = environment.name;

@@ -15,10 +15,14 @@ export interface GitlabProviderArgs {
  * starts) and the components use no invokes (data sources). TLS stays verified.
  */
 export function gitlabProvider(name: string, args: GitlabProviderArgs, opts?: pulumi.ResourceOptions): gitlab.Provider {
-    return new gitlab.Provider(name, {
-        baseUrl: `https://${args.domain}/api/v4/`,
-        token: pulumi.secret(args.token),
-        earlyAuthCheck: false,
-        insecure: false,
-    }, opts);
+    return new gitlab.Provider(
+        name,
+        {
+            baseUrl: `https://${args.domain}/api/v4/`,
+            token: pulumi.secret(args.token),
+            earlyAuthCheck: false,
+            insecure: false,
+        },
+        opts,
+    );
 }

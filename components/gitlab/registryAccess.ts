@@ -38,20 +38,26 @@ export class GitlabRegistryAccess extends pulumi.ComponentResource {
         const tokenName = `${args.service}-${args.environment}-pull`;
         // GitLab keeps the default username (`gitlab+deploy-token-<n>`) unique, so a rotation
         // (replace: create the new token, then delete the old one) never collides with itself.
-        const token = new gitlab.ProjectDeployToken(`${name}-pull`, {
-            project: args.gitlabProject,
-            name: tokenName,
-            scopes: ["read_registry"],
-            // The provider wants RFC 3339; the config holds a date.
-            expiresAt: `${args.expiresAt}T00:00:00Z`,
-        }, { parent: this });
+        const token = new gitlab.ProjectDeployToken(
+            `${name}-pull`,
+            {
+                project: args.gitlabProject,
+                name: tokenName,
+                scopes: ["read_registry"],
+                // The provider wants RFC 3339; the config holds a date.
+                expiresAt: `${args.expiresAt}T00:00:00Z`,
+            },
+            { parent: this },
+        );
 
         this.tokenName = token.name;
-        this.registryCredentials = pulumi.secret(pulumi.all([token.username, token.token]).apply(([username, password]) => ({
-            server: args.registry,
-            username,
-            password,
-        })));
+        this.registryCredentials = pulumi.secret(
+            pulumi.all([token.username, token.token]).apply(([username, password]) => ({
+                server: args.registry,
+                username,
+                password,
+            })),
+        );
         this.registerOutputs({ tokenName: this.tokenName, registryCredentials: this.registryCredentials });
     }
 }

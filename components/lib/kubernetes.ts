@@ -32,16 +32,24 @@ export interface BoundServiceAccountArgs {
 
 /** A ServiceAccount, a Role and the RoleBinding between them, all named `name` in Pulumi. */
 export function boundServiceAccount(name: string, args: BoundServiceAccountArgs, opts: pulumi.CustomResourceOptions) {
-    const serviceAccount = new k8s.core.v1.ServiceAccount(name, {
-        metadata: args.metadata,
-        automountServiceAccountToken: args.automountToken,
-    }, opts);
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+        name,
+        {
+            metadata: args.metadata,
+            automountServiceAccountToken: args.automountToken,
+        },
+        opts,
+    );
     const role = new k8s.rbac.v1.Role(name, { metadata: args.metadata, rules: args.rules }, opts);
-    const binding = new k8s.rbac.v1.RoleBinding(name, {
-        metadata: args.metadata,
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-        subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: args.metadata.namespace }],
-    }, opts);
+    const binding = new k8s.rbac.v1.RoleBinding(
+        name,
+        {
+            metadata: args.metadata,
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+            subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: args.metadata.namespace }],
+        },
+        opts,
+    );
     return { serviceAccount, role, binding };
 }
 

@@ -53,90 +53,122 @@ export class CertManager extends pulumi.ComponentResource {
     public readonly version: pulumi.Output<string>;
 
     constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hobby-platform:platform:CertManager", name, {}, pulumi.mergeOptions(opts, {
-            aliases: [{ type: "hobby-platform:kubernetes:CertManager" }],
-        }));
+        super(
+            "hobby-platform:platform:CertManager",
+            name,
+            {},
+            pulumi.mergeOptions(opts, {
+                aliases: [{ type: "hobby-platform:kubernetes:CertManager" }],
+            }),
+        );
         const version = args.version ?? CERT_MANAGER_VERSION;
-        assertArgs(this, [!/^v\d+\.\d+\.\d+$/.test(version) && `version must be a cert-manager release such as "${CERT_MANAGER_VERSION}", got "${version}"`]);
+        assertArgs(this, [
+            !/^v\d+\.\d+\.\d+$/.test(version) && `version must be a cert-manager release such as "${CERT_MANAGER_VERSION}", got "${version}"`,
+        ]);
         const child = { parent: this };
         const labels = labelsFor("cert-manager", args);
 
         // Created here, not by the chart, so the API check below has a namespace to run in.
-        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, {
-            metadata: { name: CERT_MANAGER_NAMESPACE, labels },
-        }, child);
-
-        const chart = new k8s.apiextensions.CustomResource(`${name}-chart`, {
-            apiVersion: "helm.cattle.io/v1",
-            kind: "HelmChart",
-            metadata: { name: "cert-manager", namespace: "kube-system", labels },
-            spec: {
-                repo: CERT_MANAGER_CHART_REPO,
-                chart: "cert-manager",
-                version,
-                targetNamespace: namespace.metadata.name,
-                valuesContent: YAML.stringify({
-                    // CRDs come with the release; `keep` leaves them (and so every certificate)
-                    // in place if the release is ever uninstalled.
-                    crds: { enabled: true, keep: true },
-                    // The chart's own check runs as a Helm hook nobody waits on; ours below is
-                    // the one Pulumi waits for.
-                    startupapicheck: { enabled: false },
-                }),
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            {
+                metadata: { name: CERT_MANAGER_NAMESPACE, labels },
             },
-        }, child);
+            child,
+        );
+
+        const chart = new k8s.apiextensions.CustomResource(
+            `${name}-chart`,
+            {
+                apiVersion: "helm.cattle.io/v1",
+                kind: "HelmChart",
+                metadata: { name: "cert-manager", namespace: "kube-system", labels },
+                spec: {
+                    repo: CERT_MANAGER_CHART_REPO,
+                    chart: "cert-manager",
+                    version,
+                    targetNamespace: namespace.metadata.name,
+                    valuesContent: YAML.stringify({
+                        // CRDs come with the release; `keep` leaves them (and so every certificate)
+                        // in place if the release is ever uninstalled.
+                        crds: { enabled: true, keep: true },
+                        // The chart's own check runs as a Helm hook nobody waits on; ours below is
+                        // the one Pulumi waits for.
+                        startupapicheck: { enabled: false },
+                    }),
+                },
+            },
+            child,
+        );
 
         // The API check: cert-manager's startupapicheck image, with the permission the chart's own
         // startupapicheck Role gives it (deploy/charts/cert-manager/templates/startupapicheck-rbac.yaml):
         // create CertificateRequests in its namespace, which it only ever dry-runs.
         const checkName = "cert-manager-api-check";
-        const { serviceAccount, binding } = boundServiceAccount(`${name}-api-check`, {
-            metadata: { name: checkName, namespace: namespace.metadata.name, labels },
-            rules: API_CHECK_RULES,
-        }, child);
-        const apiCheck = new k8s.batch.v1.Job(`${name}-api-check`, {
-            // One Job a release: an upgrade replaces it, and the issuers wait for the new webhook.
-            metadata: { name: `${checkName}-${version.replace(/\./g, "-")}`, namespace: namespace.metadata.name, labels },
-            spec: {
-                backoffLimit: 2,
-                template: {
-                    metadata: { labels },
-                    spec: {
-                        restartPolicy: "Never",
-                        serviceAccountName: serviceAccount.metadata.name,
-                        securityContext: RESTRICTED_POD,
-                        containers: [{
-                            name: "check",
-                            image: `quay.io/jetstack/cert-manager-startupapicheck:${version}`,
-                            // The chart's helm-install Job, the image pulls and the webhook's
-                            // certificate take a few minutes on small nodes.
-                            args: ["check", "api", "--wait=8m"],
-                            env: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
-                            resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
-                            securityContext: HARDENED_CONTAINER,
-                        }],
+        const { serviceAccount, binding } = boundServiceAccount(
+            `${name}-api-check`,
+            {
+                metadata: { name: checkName, namespace: namespace.metadata.name, labels },
+                rules: API_CHECK_RULES,
+            },
+            child,
+        );
+        const apiCheck = new k8s.batch.v1.Job(
+            `${name}-api-check`,
+            {
+                // One Job a release: an upgrade replaces it, and the issuers wait for the new webhook.
+                metadata: { name: `${checkName}-${version.replace(/\./g, "-")}`, namespace: namespace.metadata.name, labels },
+                spec: {
+                    backoffLimit: 2,
+                    template: {
+                        metadata: { labels },
+                        spec: {
+                            restartPolicy: "Never",
+                            serviceAccountName: serviceAccount.metadata.name,
+                            securityContext: RESTRICTED_POD,
+                            containers: [
+                                {
+                                    name: "check",
+                                    image: `quay.io/jetstack/cert-manager-startupapicheck:${version}`,
+                                    // The chart's helm-install Job, the image pulls and the webhook's
+                                    // certificate take a few minutes on small nodes.
+                                    args: ["check", "api", "--wait=8m"],
+                                    env: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+                                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+                                    securityContext: HARDENED_CONTAINER,
+                                },
+                            ],
+                        },
                     },
                 },
             },
-        }, { ...child, dependsOn: [chart, binding], customTimeouts: { create: "30m", update: "30m" } });
+            { ...child, dependsOn: [chart, binding], customTimeouts: { create: "30m", update: "30m" } },
+        );
 
-        const issuers = Object.fromEntries(Object.entries(LETSENCRYPT_ISSUERS).map(([key, issuer]) => [key,
-            new k8s.apiextensions.CustomResource(`${name}-${issuer.name}`, {
-                apiVersion: "cert-manager.io/v1",
-                kind: "ClusterIssuer",
-                metadata: { name: issuer.name, labels },
-                spec: {
-                    acme: {
-                        server: issuer.server,
-                        email: args.email,
-                        // The ACME account key, kept in cert-manager's namespace.
-                        privateKeySecretRef: { name: `${issuer.name}-account-key` },
-                        // ClusterIP: Traefik reaches the solver pod directly; no NodePort is opened on the nodes.
-                        solvers: [{ http01: { ingress: { ingressClassName: args.ingressClassName, serviceType: "ClusterIP" } } }],
+        const issuers = Object.fromEntries(
+            Object.entries(LETSENCRYPT_ISSUERS).map(([key, issuer]) => [
+                key,
+                new k8s.apiextensions.CustomResource(
+                    `${name}-${issuer.name}`,
+                    {
+                        apiVersion: "cert-manager.io/v1",
+                        kind: "ClusterIssuer",
+                        metadata: { name: issuer.name, labels },
+                        spec: {
+                            acme: {
+                                server: issuer.server,
+                                email: args.email,
+                                // The ACME account key, kept in cert-manager's namespace.
+                                privateKeySecretRef: { name: `${issuer.name}-account-key` },
+                                // ClusterIP: Traefik reaches the solver pod directly; no NodePort is opened on the nodes.
+                                solvers: [{ http01: { ingress: { ingressClassName: args.ingressClassName, serviceType: "ClusterIP" } } }],
+                            },
+                        },
                     },
-                },
-            }, { ...child, dependsOn: [apiCheck] }),
-        ])) as Record<keyof typeof LETSENCRYPT_ISSUERS, k8s.apiextensions.CustomResource>;
+                    { ...child, dependsOn: [apiCheck] },
+                ),
+            ]),
+        ) as Record<keyof typeof LETSENCRYPT_ISSUERS, k8s.apiextensions.CustomResource>;
 
         const used = args.staging ? "staging" : "prod";
         // Derived from the issuer's URN: known at preview, yet Ingresses that name it depend on it.

@@ -27,26 +27,35 @@ export class HostCertificate extends pulumi.ComponentResource {
     public readonly secretName: pulumi.Output<string>;
 
     constructor(name: string, args: HostCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hobby-platform:platform:HostCertificate", name, {}, pulumi.mergeOptions(opts, {
-            aliases: [{ type: "hobby-platform:tls:HostCertificate" }],
-        }));
+        super(
+            "hobby-platform:platform:HostCertificate",
+            name,
+            {},
+            pulumi.mergeOptions(opts, {
+                aliases: [{ type: "hobby-platform:tls:HostCertificate" }],
+            }),
+        );
         const objectLabels = labels(args.project, args);
         const secretName = tlsSecretName(args.host);
         assertArgs(this, [secretName.length > 253 && `host "${args.host}" makes the TLS Secret name over 253 characters`]);
-        const certificate = new k8s.apiextensions.CustomResource(name, {
-            apiVersion: "cert-manager.io/v1",
-            kind: "Certificate",
-            metadata: { name: secretName, namespace: args.namespace, labels: objectLabels },
-            spec: {
-                secretName,
-                // The Secret gets the same labels, so `kubectl get secret -l env=dev` finds it too.
-                secretTemplate: { labels: objectLabels },
-                dnsNames: [args.host],
-                issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: args.clusterIssuer },
-                // A new key at each renewal (cert-manager's default from v1.18, stated here).
-                privateKey: { rotationPolicy: "Always" },
+        const certificate = new k8s.apiextensions.CustomResource(
+            name,
+            {
+                apiVersion: "cert-manager.io/v1",
+                kind: "Certificate",
+                metadata: { name: secretName, namespace: args.namespace, labels: objectLabels },
+                spec: {
+                    secretName,
+                    // The Secret gets the same labels, so `kubectl get secret -l env=dev` finds it too.
+                    secretTemplate: { labels: objectLabels },
+                    dnsNames: [args.host],
+                    issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: args.clusterIssuer },
+                    // A new key at each renewal (cert-manager's default from v1.18, stated here).
+                    privateKey: { rotationPolicy: "Always" },
+                },
             },
-        }, { parent: this });
+            { parent: this },
+        );
         // Through the Certificate, so that an Ingress naming the Secret is created after it.
         this.secretName = knownAfter(certificate, secretName);
         this.registerOutputs({ secretName: this.secretName });

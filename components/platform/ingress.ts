@@ -39,9 +39,7 @@ export function traefikValues(args: Pick<ClusterIngressArgs, "redirectToHttps" |
         ports: {
             // cert-manager's HTTP-01 challenge still passes: Let's Encrypt and cert-manager's
             // self-check both follow the redirect to 443 and do not verify the certificate there.
-            web: (args.redirectToHttps ?? true)
-                ? { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } }
-                : {},
+            web: (args.redirectToHttps ?? true) ? { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } } : {},
         },
         logs: { access: { enabled: args.accessLogs ?? true } },
     };
@@ -59,16 +57,25 @@ export class ClusterIngress extends pulumi.ComponentResource {
     public readonly publicAddresses: pulumi.Output<string[]>;
 
     constructor(name: string, args: ClusterIngressArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hobby-platform:platform:ClusterIngress", name, {}, pulumi.mergeOptions(opts, {
-            aliases: [{ type: "hobby-platform:kubernetes:ClusterIngress" }],
-        }));
+        super(
+            "hobby-platform:platform:ClusterIngress",
+            name,
+            {},
+            pulumi.mergeOptions(opts, {
+                aliases: [{ type: "hobby-platform:kubernetes:ClusterIngress" }],
+            }),
+        );
 
-        const config = new k8s.apiextensions.CustomResource(`${name}-traefik-config`, {
-            apiVersion: "helm.cattle.io/v1",
-            kind: "HelmChartConfig",
-            metadata: { name: TRAEFIK_CHART.name, namespace: TRAEFIK_CHART.namespace, labels: labels("traefik", args) },
-            spec: { valuesContent: YAML.stringify(traefikValues(args)) },
-        }, { parent: this });
+        const config = new k8s.apiextensions.CustomResource(
+            `${name}-traefik-config`,
+            {
+                apiVersion: "helm.cattle.io/v1",
+                kind: "HelmChartConfig",
+                metadata: { name: TRAEFIK_CHART.name, namespace: TRAEFIK_CHART.namespace, labels: labels("traefik", args) },
+                spec: { valuesContent: YAML.stringify(traefikValues(args)) },
+            },
+            { parent: this },
+        );
 
         // Every Ingress that uses the class depends on the configuration.
         this.ingressClassName = knownAfter(config, TRAEFIK_INGRESS_CLASS);

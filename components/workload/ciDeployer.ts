@@ -28,27 +28,37 @@ export class CiDeployer extends pulumi.ComponentResource {
         // the alias keeps them, and the token CI holds, across that move.
         const child = { parent: this, aliases: opts?.parent ? [{ parent: opts.parent }] : [] };
         const metadata = { name: deployerName(args.service), namespace: args.namespace, labels: labels(args.service, args) };
-        const { serviceAccount } = boundServiceAccount(name, {
-            metadata,
-            rules: [{
-                apiGroups: ["apps"],
-                resources: ["deployments"],
-                resourceNames: [args.service],
-                // get + patch: `kubectl set image`; get, list, watch (by name): `kubectl rollout status`.
-                verbs: ["get", "list", "watch", "patch"],
-            }],
-            // CI uses the token from outside; no pod runs as the deployer.
-            automountToken: false,
-        }, child);
-        // Since Kubernetes 1.24 no token Secret is made for a ServiceAccount: ask for one.
-        const tokenSecret = new k8s.core.v1.Secret(`${name}-token`, {
-            metadata: {
-                ...metadata,
-                name: `${metadata.name}-token`,
-                annotations: { "kubernetes.io/service-account.name": serviceAccount.metadata.name },
+        const { serviceAccount } = boundServiceAccount(
+            name,
+            {
+                metadata,
+                rules: [
+                    {
+                        apiGroups: ["apps"],
+                        resources: ["deployments"],
+                        resourceNames: [args.service],
+                        // get + patch: `kubectl set image`; get, list, watch (by name): `kubectl rollout status`.
+                        verbs: ["get", "list", "watch", "patch"],
+                    },
+                ],
+                // CI uses the token from outside; no pod runs as the deployer.
+                automountToken: false,
             },
-            type: "kubernetes.io/service-account-token",
-        }, child);
+            child,
+        );
+        // Since Kubernetes 1.24 no token Secret is made for a ServiceAccount: ask for one.
+        const tokenSecret = new k8s.core.v1.Secret(
+            `${name}-token`,
+            {
+                metadata: {
+                    ...metadata,
+                    name: `${metadata.name}-token`,
+                    annotations: { "kubernetes.io/service-account.name": serviceAccount.metadata.name },
+                },
+                type: "kubernetes.io/service-account-token",
+            },
+            child,
+        );
 
         this.serviceAccountName = serviceAccount.metadata.name;
         this.token = pulumi.secret(tokenSecret.data.apply((d) => Buffer.from(d?.token ?? "", "base64").toString("utf8")));

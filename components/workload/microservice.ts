@@ -82,12 +82,18 @@ export class Microservice extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
 
     constructor(name: string, args: MicroserviceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hobby-platform:workload:Microservice", name, {}, pulumi.mergeOptions(opts, {
-            aliases: [{ type: "hobby-platform:kubernetes:Microservice" }],
-        }));
+        super(
+            "hobby-platform:workload:Microservice",
+            name,
+            {},
+            pulumi.mergeOptions(opts, {
+                aliases: [{ type: "hobby-platform:kubernetes:Microservice" }],
+            }),
+        );
         assertArgs(this, [
             (!Number.isInteger(args.replicas) || args.replicas < 1) && `replicas must be an integer of at least 1, got ${args.replicas}`,
-            (!Number.isInteger(args.port) || args.port < 1024 || args.port > 65535) && `port must be 1024..65535 (the container is not root), got ${args.port}`,
+            (!Number.isInteger(args.port) || args.port < 1024 || args.port > 65535) &&
+                `port must be 1024..65535 (the container is not root), got ${args.port}`,
             !args.basePath.startsWith("/") && `basePath must start with "/", got "${args.basePath}"`,
         ]);
 
@@ -100,32 +106,42 @@ export class Microservice extends pulumi.ComponentResource {
 
         const configFile = `${env}_config.yml`;
         const configYaml = YAML.stringify(args.config);
-        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, {
-            metadata: meta(svc),
-            data: { [configFile]: configYaml },
-        }, child);
+        const configMap = new k8s.core.v1.ConfigMap(
+            `${name}-config`,
+            {
+                metadata: meta(svc),
+                data: { [configFile]: configYaml },
+            },
+            child,
+        );
 
         const pullSecretName = `${svc}-regcred`;
-        const pullSecret = new k8s.core.v1.Secret(`${name}-regcred`, {
-            metadata: meta(pullSecretName),
-            type: "kubernetes.io/dockerconfigjson",
-            stringData: {
-                ".dockerconfigjson": pulumi.secret(pulumi.output(args.registryCredentials).apply(dockerConfigJson)),
+        const pullSecret = new k8s.core.v1.Secret(
+            `${name}-regcred`,
+            {
+                metadata: meta(pullSecretName),
+                type: "kubernetes.io/dockerconfigjson",
+                stringData: {
+                    ".dockerconfigjson": pulumi.secret(pulumi.output(args.registryCredentials).apply(dockerConfigJson)),
+                },
             },
-        }, child);
+            child,
+        );
 
-        const service = new k8s.core.v1.Service(`${name}-service`, {
-            metadata: { ...meta(svc), annotations },
-            spec: {
-                type: "ClusterIP",
-                selector: { app: svc },
-                ports: [{ name: "http", port: args.port, targetPort: "http", protocol: "TCP" }],
+        const service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: { ...meta(svc), annotations },
+                spec: {
+                    type: "ClusterIP",
+                    selector: { app: svc },
+                    ports: [{ name: "http", port: args.port, targetPort: "http", protocol: "TCP" }],
+                },
             },
-        }, child);
+            child,
+        );
 
-        const probe = args.healthPath
-            ? { httpGet: { path: args.healthPath, port: "http" } }
-            : { tcpSocket: { port: "http" } };
+        const probe = args.healthPath ? { httpGet: { path: args.healthPath, port: "http" } } : { tcpSocket: { port: "http" } };
         const envVars = {
             BASE_PATH: args.basePath,
             CONFIG: `/configs/${configFile}`,
@@ -134,70 +150,88 @@ export class Microservice extends pulumi.ComponentResource {
             ...Object.fromEntries(Object.entries(args.env).map(([k, v]) => [k, String(v)])),
         };
 
-        const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
-            metadata: { ...meta(svc), annotations },
-            spec: {
-                replicas: args.replicas,
-                selector: { matchLabels: { app: svc } },
-                // A new pod must be ready before an old one goes: no unavailable pod in a rollout.
-                strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-                template: {
-                    metadata: {
-                        labels,
-                        // A config change rolls the pods, which read the file only at start.
-                        annotations: { "hobby-platform/config-sha256": createHash("sha256").update(configYaml).digest("hex") },
-                    },
-                    spec: {
-                        automountServiceAccountToken: false,
-                        imagePullSecrets: [{ name: pullSecretName }],
-                        securityContext: { ...RESTRICTED_POD, runAsUser: 65532, runAsGroup: 65532 },
-                        containers: [{
-                            name: svc,
-                            image: args.image,
-                            imagePullPolicy: "Always",
-                            ports: [{ name: "http", containerPort: args.port, protocol: "TCP" }],
-                            env: [
-                                ...Object.entries(envVars).map(([k, value]) => ({ name: k, value })),
-                                { name: "AGENT", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+        const deployment = new k8s.apps.v1.Deployment(
+            `${name}-deployment`,
+            {
+                metadata: { ...meta(svc), annotations },
+                spec: {
+                    replicas: args.replicas,
+                    selector: { matchLabels: { app: svc } },
+                    // A new pod must be ready before an old one goes: no unavailable pod in a rollout.
+                    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+                    template: {
+                        metadata: {
+                            labels,
+                            // A config change rolls the pods, which read the file only at start.
+                            annotations: { "hobby-platform/config-sha256": createHash("sha256").update(configYaml).digest("hex") },
+                        },
+                        spec: {
+                            automountServiceAccountToken: false,
+                            imagePullSecrets: [{ name: pullSecretName }],
+                            securityContext: { ...RESTRICTED_POD, runAsUser: 65532, runAsGroup: 65532 },
+                            containers: [
+                                {
+                                    name: svc,
+                                    image: args.image,
+                                    imagePullPolicy: "Always",
+                                    ports: [{ name: "http", containerPort: args.port, protocol: "TCP" }],
+                                    env: [
+                                        ...Object.entries(envVars).map(([k, value]) => ({ name: k, value })),
+                                        { name: "AGENT", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                                    ],
+                                    volumeMounts: [{ name: "configs", mountPath: "/configs", readOnly: true }],
+                                    readinessProbe: { ...probe, initialDelaySeconds: 2, periodSeconds: 5, failureThreshold: 3 },
+                                    livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+                                    resources: args.resources,
+                                    securityContext: HARDENED_CONTAINER,
+                                },
                             ],
-                            volumeMounts: [{ name: "configs", mountPath: "/configs", readOnly: true }],
-                            readinessProbe: { ...probe, initialDelaySeconds: 2, periodSeconds: 5, failureThreshold: 3 },
-                            livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
-                            resources: args.resources,
-                            securityContext: HARDENED_CONTAINER,
-                        }],
-                        // By name, known at preview: an unknown name would make the provider replace the
-                        // Deployment (and a replacement ignores ignoreChanges, so CI's image).
-                        volumes: [{ name: "configs", configMap: { name: svc } }],
+                            // By name, known at preview: an unknown name would make the provider replace the
+                            // Deployment (and a replacement ignores ignoreChanges, so CI's image).
+                            volumes: [{ name: "configs", configMap: { name: svc } }],
+                        },
                     },
                 },
             },
-        }, {
-            ...child,
-            dependsOn: [pullSecret, configMap],
-            // CI rolls out new tags with `kubectl set image`; the stack only sets the first image.
-            ignoreChanges: [IMAGE_PATH],
-        });
-
-        new k8s.networking.v1.Ingress(`${name}-ingress`, {
-            metadata: { ...meta(svc), annotations },
-            spec: {
-                ingressClassName: args.ingressClassName,
-                tls: [{ hosts: [args.host], secretName: args.tlsSecret }],
-                rules: [{
-                    host: args.host,
-                    http: {
-                        paths: [{
-                            path: args.basePath,
-                            pathType: "Prefix",
-                            backend: { service: { name: service.metadata.name, port: { name: "http" } } },
-                        }],
-                    },
-                }],
+            {
+                ...child,
+                dependsOn: [pullSecret, configMap],
+                // CI rolls out new tags with `kubectl set image`; the stack only sets the first image.
+                ignoreChanges: [IMAGE_PATH],
             },
-        }, child);
+        );
 
-        const deployer = new CiDeployer(`${name}-deployer`, { service: svc, namespace: args.namespace, client: args.client, environment: env }, child);
+        new k8s.networking.v1.Ingress(
+            `${name}-ingress`,
+            {
+                metadata: { ...meta(svc), annotations },
+                spec: {
+                    ingressClassName: args.ingressClassName,
+                    tls: [{ hosts: [args.host], secretName: args.tlsSecret }],
+                    rules: [
+                        {
+                            host: args.host,
+                            http: {
+                                paths: [
+                                    {
+                                        path: args.basePath,
+                                        pathType: "Prefix",
+                                        backend: { service: { name: service.metadata.name, port: { name: "http" } } },
+                                    },
+                                ],
+                            },
+                        },
+                    ],
+                },
+            },
+            child,
+        );
+
+        const deployer = new CiDeployer(
+            `${name}-deployer`,
+            { service: svc, namespace: args.namespace, client: args.client, environment: env },
+            child,
+        );
 
         this.namespace = pulumi.output(args.namespace);
         this.deployerServiceAccount = deployer.serviceAccountName;

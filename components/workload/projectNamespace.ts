@@ -16,20 +16,29 @@ export class ProjectNamespace extends pulumi.ComponentResource {
     public readonly name: pulumi.Output<string>;
 
     constructor(name: string, args: ProjectNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("hobby-platform:workload:ProjectNamespace", name, {}, pulumi.mergeOptions(opts, {
-            aliases: [{ type: "hobby-platform:kubernetes:ProjectNamespace" }],
-        }));
-        const namespace = new k8s.core.v1.Namespace(name, {
-            metadata: {
-                name: args.project,
-                labels: {
-                    ...labels(args.project, args),
-                    // Services run as non-root with no privileges: enforce it for every pod here.
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
+        super(
+            "hobby-platform:workload:ProjectNamespace",
+            name,
+            {},
+            pulumi.mergeOptions(opts, {
+                aliases: [{ type: "hobby-platform:kubernetes:ProjectNamespace" }],
+            }),
+        );
+        const namespace = new k8s.core.v1.Namespace(
+            name,
+            {
+                metadata: {
+                    name: args.project,
+                    labels: {
+                        ...labels(args.project, args),
+                        // Services run as non-root with no privileges: enforce it for every pod here.
+                        "pod-security.kubernetes.io/enforce": "restricted",
+                        "pod-security.kubernetes.io/enforce-version": "latest",
+                    },
                 },
             },
-        }, { parent: this });
+            { parent: this },
+        );
         this.name = namespace.metadata.name;
         this.registerOutputs({ name: this.name });
     }

@@ -47,11 +47,17 @@ describe("the cluster's change guard in the real engine (pulumi up, then preview
                 assert.match(preview.stdout + preview.stderr, message);
                 const up = ws.run("up", "--yes", "--skip-preview");
                 assert.notStrictEqual(up.status, 0, up.stdout);
-                assert.strictEqual(JSON.parse(ws.ok("stack", "export").stdout).deployment.resources.length,
-                    JSON.parse(before).deployment.resources.length);
+                assert.strictEqual(
+                    JSON.parse(ws.ok("stack", "export").stdout).deployment.resources.length,
+                    JSON.parse(before).deployment.resources.length,
+                );
             } finally {
-                ws.ok("config", "set", key, JSON.parse(before).deployment.resources
-                    .find((r: { type: string }) => r.type.endsWith("ClusterGuard")).inputs[key]);
+                ws.ok(
+                    "config",
+                    "set",
+                    key,
+                    JSON.parse(before).deployment.resources.find((r: { type: string }) => r.type.endsWith("ClusterGuard")).inputs[key],
+                );
             }
         });
     }

@@ -51,12 +51,15 @@ describe("local Kubernetes API (scripts/local-cluster.sh)", function () {
 
     it("fills in a ServiceAccount token Secret whose token the API server accepts", async () => {
         k("create", "serviceaccount", "probe", "-n", "default");
-        cluster!.kubectl(["apply", "-f", "-"], JSON.stringify({
-            apiVersion: "v1",
-            kind: "Secret",
-            metadata: { name: "probe-token", namespace: "default", annotations: { "kubernetes.io/service-account.name": "probe" } },
-            type: "kubernetes.io/service-account-token",
-        }));
+        cluster!.kubectl(
+            ["apply", "-f", "-"],
+            JSON.stringify({
+                apiVersion: "v1",
+                kind: "Secret",
+                metadata: { name: "probe-token", namespace: "default", annotations: { "kubernetes.io/service-account.name": "probe" } },
+                type: "kubernetes.io/service-account-token",
+            }),
+        );
         const token = await eventually("the token controller", 60, () => {
             const b64 = k("get", "secret", "probe-token", "-n", "default", "-o", "jsonpath={.data.token}");
             return b64 ? Buffer.from(b64, "base64").toString("utf8") : undefined;
@@ -64,8 +67,16 @@ describe("local Kubernetes API (scripts/local-cluster.sh)", function () {
         const server = k("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}");
         const ca = `${cluster!.dir}/pki/ca.crt`;
         // A kubeconfig-free call: only the token authenticates.
-        const who = cluster!.kubectl(["--kubeconfig=/dev/null", `--server=${server}`, `--certificate-authority=${ca}`,
-            `--token=${token}`, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]);
+        const who = cluster!.kubectl([
+            "--kubeconfig=/dev/null",
+            `--server=${server}`,
+            `--certificate-authority=${ca}`,
+            `--token=${token}`,
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username}",
+        ]);
         assert.strictEqual(who, "system:serviceaccount:default:probe");
     });
 
@@ -84,11 +95,15 @@ describe("local Kubernetes API (scripts/local-cluster.sh)", function () {
         assert.throws(() => k("get", "deployment", "dry", "-n", "default"), /NotFound/);
 
         const seedIngress = { apiVersion: "extensions/v1beta1", kind: "Ingress", metadata: { name: "old", namespace: "default" }, spec: {} };
-        assert.throws(() => cluster!.kubectl(["apply", "--dry-run=server", "-f", "-"], JSON.stringify(seedIngress)),
-            /no matches for kind "Ingress" in version "extensions\/v1beta1"/);
+        assert.throws(
+            () => cluster!.kubectl(["apply", "--dry-run=server", "-f", "-"], JSON.stringify(seedIngress)),
+            /no matches for kind "Ingress" in version "extensions\/v1beta1"/,
+        );
         const badReplicas = { ...deployment, spec: { ...deployment.spec, replicas: -1 } };
-        assert.throws(() => cluster!.kubectl(["apply", "--dry-run=server", "-f", "-"], JSON.stringify(badReplicas)),
-            /spec\.replicas: Invalid value: -1/);
+        assert.throws(
+            () => cluster!.kubectl(["apply", "--dry-run=server", "-f", "-"], JSON.stringify(badReplicas)),
+            /spec\.replicas: Invalid value: -1/,
+        );
     });
 
     it("deletes a namespace completely (namespace controller finalizes it)", () => {
@@ -99,8 +114,7 @@ describe("local Kubernetes API (scripts/local-cluster.sh)", function () {
     });
 
     it("stops every server and removes its state directory", () => {
-        const pids = ["etcd", "kube-apiserver", "kube-controller-manager"].map((p) =>
-            Number(fs.readFileSync(`${cluster!.dir}/${p}.pid`, "utf8")));
+        const pids = ["etcd", "kube-apiserver", "kube-controller-manager"].map((p) => Number(fs.readFileSync(`${cluster!.dir}/${p}.pid`, "utf8")));
         const dir = cluster!.dir;
         cluster!.stop();
         cluster = undefined;

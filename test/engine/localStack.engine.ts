@@ -52,14 +52,23 @@ describe("local stack on a real Kubernetes API (pulumi up, rerun, CI image, RBAC
         step("pulumi up (create)", "up", "--yes", "--skip-preview");
         const labels = { app: SVC, client: CLIENT, env: "local" };
         const objects: [string, string][] = [
-            ["service", SVC], ["configmap", SVC], ["deployment", SVC], ["ingress", SVC],
-            ["secret", `${SVC}-regcred`], ["serviceaccount", DEPLOYER], ["role", DEPLOYER],
-            ["rolebinding", DEPLOYER], ["secret", `${DEPLOYER}-token`],
+            ["service", SVC],
+            ["configmap", SVC],
+            ["deployment", SVC],
+            ["ingress", SVC],
+            ["secret", `${SVC}-regcred`],
+            ["serviceaccount", DEPLOYER],
+            ["role", DEPLOYER],
+            ["rolebinding", DEPLOYER],
+            ["secret", `${DEPLOYER}-token`],
         ];
         for (const [kind, name] of objects) {
             const o = json("get", kind, name, "-n", NS);
             assert.deepStrictEqual(
-                { app: o.metadata.labels.app, client: o.metadata.labels.client, env: o.metadata.labels.env }, labels, `${kind}/${name}`);
+                { app: o.metadata.labels.app, client: o.metadata.labels.client, env: o.metadata.labels.env },
+                labels,
+                `${kind}/${name}`,
+            );
         }
         const ns = json("get", "namespace", NS);
         assert.deepStrictEqual([ns.metadata.labels.app, ns.metadata.labels.client, ns.metadata.labels.env], [NS, CLIENT, "local"]);
@@ -67,7 +76,10 @@ describe("local stack on a real Kubernetes API (pulumi up, rerun, CI image, RBAC
         const dep = json("get", "deployment", SVC, "-n", NS);
         const c = dep.spec.template.spec.containers[0];
         assert.strictEqual(c.name, SVC);
-        assert.strictEqual(c.image, `${config["hobby-platform:gitlab"] && JSON.parse(config["hobby-platform:gitlab"]).registry}/${project.services[SVC].gitlabProject}:local-latest`);
+        assert.strictEqual(
+            c.image,
+            `${config["hobby-platform:gitlab"] && JSON.parse(config["hobby-platform:gitlab"]).registry}/${project.services[SVC].gitlabProject}:local-latest`,
+        );
         assert.deepStrictEqual(dep.spec.template.spec.imagePullSecrets, [{ name: `${SVC}-regcred` }]);
 
         const pull = json("get", "secret", `${SVC}-regcred`, "-n", NS);
@@ -147,8 +159,14 @@ describe("local stack on a real Kubernetes API (pulumi up, rerun, CI image, RBAC
         const after = json("get", "deployment", SVC, "-n", NS).spec.template;
         const container = after.spec.containers[0];
         // The template did change (a new ReplicaSet rolls), and the image is still CI's.
-        assert.ok(container.env.some((e: { name: string; value?: string }) => e.name === "LOG_LEVEL" && e.value === "debug"), JSON.stringify(container.env));
-        assert.notStrictEqual(after.metadata.annotations["hobby-platform/config-sha256"], before.metadata.annotations["hobby-platform/config-sha256"]);
+        assert.ok(
+            container.env.some((e: { name: string; value?: string }) => e.name === "LOG_LEVEL" && e.value === "debug"),
+            JSON.stringify(container.env),
+        );
+        assert.notStrictEqual(
+            after.metadata.annotations["hobby-platform/config-sha256"],
+            before.metadata.annotations["hobby-platform/config-sha256"],
+        );
         assert.strictEqual(container.image, image);
         step("pulumi preview --expect-no-changes (after the template change)", "preview", "--expect-no-changes");
     });
@@ -187,29 +205,50 @@ describe("local stack on a real Kubernetes API (pulumi up, rerun, CI image, RBAC
         const rows = matrix.map(([what, args, want]) => ({ what, args, want, got: can(...args) }));
         console.log(`\n    RBAC matrix for system:serviceaccount:${NS}:${DEPLOYER}:`);
         for (const r of rows) console.log(`      ${r.got.padEnd(4)} ${r.what.padEnd(40)} kubectl auth can-i ${r.args.join(" ")}`);
-        assert.deepStrictEqual(rows.map((r) => `${r.what}: ${r.got}`), rows.map((r) => `${r.what}: ${r.want}`));
+        assert.deepStrictEqual(
+            rows.map((r) => `${r.what}: ${r.got}`),
+            rows.map((r) => `${r.what}: ${r.want}`),
+        );
         k("delete", "deployment", "other", "-n", NS);
     });
 
     it("the deployer's token Secret works for CI's own commands: set image and rollout status, not secrets", () => {
         const b64 = k("get", "secret", `${DEPLOYER}-token`, "-n", NS, "-o", "jsonpath={.data.token}");
         const server = k("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}");
-        const ci = (...args: string[]) => cluster.kubectl(["--kubeconfig=/dev/null", `--server=${server}`,
-            `--certificate-authority=${cluster.dir}/pki/ca.crt`, `--token=${Buffer.from(b64, "base64").toString()}`, "-n", NS, ...args]);
+        const ci = (...args: string[]) =>
+            cluster.kubectl([
+                "--kubeconfig=/dev/null",
+                `--server=${server}`,
+                `--certificate-authority=${cluster.dir}/pki/ca.crt`,
+                `--token=${Buffer.from(b64, "base64").toString()}`,
+                "-n",
+                NS,
+                ...args,
+            ]);
         const image = `registry.example.com/${project.services[SVC].gitlabProject}:local-4343`;
         ci("set", "image", `deployment/${SVC}`, `${SVC}=${image}`);
         assert.strictEqual(json("get", "deployment", SVC, "-n", NS).spec.template.spec.containers[0].image, image);
         // No kubelet, so the rollout never completes: a timeout (not Forbidden) shows it may watch.
-        assert.throws(() => ci("rollout", "status", `deployment/${SVC}`, "--timeout=3s"), (e: any) =>
-            /timed out waiting for the condition|Waiting for deployment/.test(`${e.stdout}${e.stderr}`) && !/forbidden/i.test(`${e.stderr}`));
+        assert.throws(
+            () => ci("rollout", "status", `deployment/${SVC}`, "--timeout=3s"),
+            (e: any) =>
+                /timed out waiting for the condition|Waiting for deployment/.test(`${e.stdout}${e.stderr}`) && !/forbidden/i.test(`${e.stderr}`),
+        );
         assert.throws(() => ci("get", "secrets"), /forbidden/i);
     });
 
     it("pulumi destroy leaves nothing of ours behind", () => {
         step("pulumi destroy", "destroy", "--yes", "--skip-preview");
         assert.throws(() => k("get", "namespace", NS), /NotFound/);
-        const leftovers = k("get", "all,configmaps,secrets,serviceaccounts,roles,rolebindings,ingresses,certificates", "-A",
-            "-l", `client=${CLIENT},env=local`, "-o", "name");
+        const leftovers = k(
+            "get",
+            "all,configmaps,secrets,serviceaccounts,roles,rolebindings,ingresses,certificates",
+            "-A",
+            "-l",
+            `client=${CLIENT},env=local`,
+            "-o",
+            "name",
+        );
         assert.strictEqual(leftovers.trim(), "");
         const state = JSON.parse(ws.ok("stack", "export").stdout);
         assert.deepStrictEqual(state.deployment.resources ?? [], []);

@@ -27,12 +27,18 @@ describe("server-side validation of every stack's rendered manifests on a real A
         installCertManagerCrds(cluster);
         installSystemUpgradeCrd(cluster);
         // group/version:Kind of every kind the server knows (built in, cert-manager's, the upgrade Plan).
-        served = new Set(cluster.kubectl(["api-resources", "-o", "wide", "--no-headers"]).trim().split("\n").map((line) => {
-            const cols = line.trim().split(/\s+/);
-            // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND VERBS [CATEGORIES]
-            const i = cols.findIndex((c) => c === "true" || c === "false");
-            return `${cols[i - 1]}:${cols[i + 1]}`;
-        }));
+        served = new Set(
+            cluster
+                .kubectl(["api-resources", "-o", "wide", "--no-headers"])
+                .trim()
+                .split("\n")
+                .map((line) => {
+                    const cols = line.trim().split(/\s+/);
+                    // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND VERBS [CATEGORIES]
+                    const i = cols.findIndex((c) => c === "true" || c === "false");
+                    return `${cols[i - 1]}:${cols[i + 1]}`;
+                }),
+        );
     });
     after(() => cluster?.stop());
 
@@ -41,8 +47,11 @@ describe("server-side validation of every stack's rendered manifests on a real A
             const objects = (await rendered(stack)).map((r) => r.inputs);
             const known = objects.filter((o) => served.has(`${o.apiVersion}:${o.kind}`));
             const crdKinds = [...new Set(objects.filter((o) => !known.includes(o)).map((o) => `${o.apiVersion}/${o.kind}`))];
-            assert.deepStrictEqual(crdKinds.filter((k) => !/^helm\.cattle\.io\//.test(k)), [],
-                "only the known CRD kinds are skipped");
+            assert.deepStrictEqual(
+                crdKinds.filter((k) => !/^helm\.cattle\.io\//.test(k)),
+                [],
+                "only the known CRD kinds are skipped",
+            );
             // Namespaced objects need their namespace to exist, even in a dry run.
             const namespaces = known.filter((o) => o.kind === "Namespace");
             const rest = known.filter((o) => o.kind !== "Namespace");
@@ -50,10 +59,15 @@ describe("server-side validation of every stack's rendered manifests on a real A
             cluster.kubectl(["apply", "--server-side", "--field-manager=validation", "-f", "-"], list(namespaces));
             try {
                 const out = cluster.kubectl(["apply", "--server-side", "--dry-run=server", "--field-manager=validation", "-f", "-"], list(rest));
-                const accepted = out.trim().split("\n").filter((l) => /serverside-applied \(server dry run\)$/.test(l));
+                const accepted = out
+                    .trim()
+                    .split("\n")
+                    .filter((l) => /serverside-applied \(server dry run\)$/.test(l));
                 assert.strictEqual(accepted.length, rest.length, out);
-                console.log(`      ${stack}: ${known.length} objects accepted (${[...new Set(known.map((o) => o.kind))].join(", ")}); ` +
-                    `not checked (CRDs absent): ${crdKinds.join(", ") || "none"}`);
+                console.log(
+                    `      ${stack}: ${known.length} objects accepted (${[...new Set(known.map((o) => o.kind))].join(", ")}); ` +
+                        `not checked (CRDs absent): ${crdKinds.join(", ") || "none"}`,
+                );
             } finally {
                 for (const ns of namespaces) cluster.kubectl(["delete", "namespace", ns.metadata.name, "--timeout=60s"]);
             }

@@ -9,24 +9,32 @@ x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoPro
 
 /** A key pair in the PEM encodings the tls provider returns. */
 function generateKey(algorithm: string, rsaBits = 2048): { privateKeyPem: string; publicKeyPem: string; privateKeyPemPkcs8: string } {
-    const pair = algorithm === "RSA"
-        ? generateKeyPairSync("rsa", { modulusLength: rsaBits })
-        : algorithm === "ECDSA"
-            ? generateKeyPairSync("ec", { namedCurve: "P-256" })
-            : generateKeyPairSync("ed25519");
+    const pair =
+        algorithm === "RSA"
+            ? generateKeyPairSync("rsa", { modulusLength: rsaBits })
+            : algorithm === "ECDSA"
+              ? generateKeyPairSync("ec", { namedCurve: "P-256" })
+              : generateKeyPairSync("ed25519");
     const pkcs8 = pair.privateKey.export({ type: "pkcs8", format: "pem" }) as string;
     // Like the provider: PKCS#1 for RSA, SEC 1 for ECDSA, PKCS#8 for Ed25519.
-    const native = algorithm === "RSA"
-        ? pair.privateKey.export({ type: "pkcs1", format: "pem" }) as string
-        : algorithm === "ECDSA" ? pair.privateKey.export({ type: "sec1", format: "pem" }) as string : pkcs8;
+    const native =
+        algorithm === "RSA"
+            ? (pair.privateKey.export({ type: "pkcs1", format: "pem" }) as string)
+            : algorithm === "ECDSA"
+              ? (pair.privateKey.export({ type: "sec1", format: "pem" }) as string)
+              : pkcs8;
     return { privateKeyPem: native, privateKeyPemPkcs8: pkcs8, publicKeyPem: pair.publicKey.export({ type: "spki", format: "pem" }) as string };
 }
 
 /** WebCrypto parameters for a key's type. */
 function algorithmOf(key: KeyObject): webcrypto.EcKeyImportParams & webcrypto.RsaHashedImportParams {
-    return (key.asymmetricKeyType === "rsa"
-        ? { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }
-        : key.asymmetricKeyType === "ed25519" ? { name: "Ed25519" } : { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" }) as never;
+    return (
+        key.asymmetricKeyType === "rsa"
+            ? { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }
+            : key.asymmetricKeyType === "ed25519"
+              ? { name: "Ed25519" }
+              : { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" }
+    ) as never;
 }
 
 /** The WebCrypto key pair of a PEM private key. */
@@ -36,8 +44,8 @@ async function cryptoKeys(privateKeyPem: string): Promise<webcrypto.CryptoKeyPai
     const der = key.export({ type: "pkcs8", format: "der" });
     const spki = createPublicKey(key).export({ type: "spki", format: "der" });
     return {
-        privateKey: await webcrypto.subtle.importKey("pkcs8", der, alg, true, ["sign"]) as webcrypto.CryptoKey,
-        publicKey: await webcrypto.subtle.importKey("spki", spki, alg, true, ["verify"]) as webcrypto.CryptoKey,
+        privateKey: (await webcrypto.subtle.importKey("pkcs8", der, alg, true, ["sign"])) as webcrypto.CryptoKey,
+        publicKey: (await webcrypto.subtle.importKey("spki", spki, alg, true, ["verify"])) as webcrypto.CryptoKey,
     };
 }
 
@@ -71,7 +79,10 @@ function extensions(spec: CertSpec): x509.Extension[] {
     if (usage) ext.push(new x509.KeyUsagesExtension(usage, true));
     const eku = spec.allowedUses.filter((u) => u in EXT_USAGES).map((u) => EXT_USAGES[u]);
     if (eku.length) ext.push(new x509.ExtendedKeyUsageExtension(eku));
-    const names = [...(spec.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value })), ...(spec.dnsNames ?? []).map((value) => ({ type: "dns" as const, value }))];
+    const names = [
+        ...(spec.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value })),
+        ...(spec.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })),
+    ];
     if (names.length) ext.push(new x509.SubjectAlternativeNameExtension(names));
     return ext;
 }
@@ -96,7 +107,11 @@ export async function selfSignedCert(privateKeyPem: string, spec: CertSpec): Pro
 /** A certificate request, as `tls.CertRequest` makes it. */
 export async function certRequest(privateKeyPem: string, subject: Subject): Promise<string> {
     const keys = await cryptoKeys(privateKeyPem);
-    const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: dn(subject), keys, signingAlgorithm: algorithmOf(createPrivateKey(privateKeyPem)) });
+    const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+        name: dn(subject),
+        keys,
+        signingAlgorithm: algorithmOf(createPrivateKey(privateKeyPem)),
+    });
     return csr.toString("pem") + "\n";
 }
 
@@ -120,7 +135,12 @@ export async function locallySignedCert(certRequestPem: string, caCertPem: strin
 /** Node N of a cluster (resource name `<cluster>-N`) gets public 203.0.113.(10+N) and private 10.99.0.(10+N). */
 function instanceAddresses(name: string): Record<string, string> {
     const n = Number(/-(\d+)$/.exec(name)?.[1] ?? 0);
-    return { mainIp: `203.0.113.${10 + n}`, internalIp: `10.99.0.${10 + n}`, v6MainIp: `2001:db8::${10 + n}`, defaultPassword: `mock-root-password-${n}` };
+    return {
+        mainIp: `203.0.113.${10 + n}`,
+        internalIp: `10.99.0.${10 + n}`,
+        v6MainIp: `2001:db8::${10 + n}`,
+        defaultPassword: `mock-root-password-${n}`,
+    };
 }
 
 /**
@@ -128,30 +148,40 @@ function instanceAddresses(name: string): Record<string, string> {
  * inputs stay the same: a rerun sees the same keys (and the suite skips regenerating them).
  */
 const made = new Map<string, Promise<Record<string, any>>>();
-const kept = (make: (inputs: Record<string, any>) => Promise<Record<string, any>> | Record<string, any>) =>
-    (inputs: Record<string, any>, name: string) => {
+const kept =
+    (make: (inputs: Record<string, any>) => Promise<Record<string, any>> | Record<string, any>) => (inputs: Record<string, any>, name: string) => {
         const key = `${name}|${JSON.stringify(inputs)}`;
         if (!made.has(key)) made.set(key, Promise.resolve(make(inputs)));
         return made.get(key)!;
     };
 
 /** Computed outputs of the tls and Vultr resources and of the readiness gate, by type token. */
-export const CLUSTER_MOCK_STATES: Record<string, (inputs: Record<string, any>, name: string) => Promise<Record<string, any>> | Record<string, any>> = {
-    "tls:index/privateKey:PrivateKey": kept((inputs) => generateKey(inputs.algorithm, inputs.rsaBits)),
-    "tls:index/selfSignedCert:SelfSignedCert": kept(async (inputs) => ({ certPem: await selfSignedCert(inputs.privateKeyPem, inputs as CertSpec) })),
-    "tls:index/certRequest:CertRequest": kept(async (inputs) => ({ certRequestPem: await certRequest(inputs.privateKeyPem, inputs.subject) })),
-    "tls:index/locallySignedCert:LocallySignedCert": kept(async (inputs) => ({
-        certPem: await locallySignedCert(inputs.certRequestPem, inputs.caCertPem, inputs.caPrivateKeyPem, inputs as CertSpec),
-    })),
-    "vultr:index/instance:Instance": (_inputs, name) => instanceAddresses(name),
-    "vultr:index/objectStorage:ObjectStorage": (_inputs, name) => ({
-        s3Hostname: "ams1.vultrobjects.com", s3AccessKey: `MOCKACCESSKEY${name.length}`, s3SecretKey: `mock-s3-secret-key-of-${name}`,
-    }),
-    // The gate's create returns the nodes it saw Ready: all it was asked for.
-    "pulumi-nodejs:dynamic/hobby-platform:ClusterReadiness": (inputs) => ({ readyNodes: inputs.nodeNames }),
-};
+export const CLUSTER_MOCK_STATES: Record<string, (inputs: Record<string, any>, name: string) => Promise<Record<string, any>> | Record<string, any>> =
+    {
+        "tls:index/privateKey:PrivateKey": kept((inputs) => generateKey(inputs.algorithm, inputs.rsaBits)),
+        "tls:index/selfSignedCert:SelfSignedCert": kept(async (inputs) => ({
+            certPem: await selfSignedCert(inputs.privateKeyPem, inputs as CertSpec),
+        })),
+        "tls:index/certRequest:CertRequest": kept(async (inputs) => ({ certRequestPem: await certRequest(inputs.privateKeyPem, inputs.subject) })),
+        "tls:index/locallySignedCert:LocallySignedCert": kept(async (inputs) => ({
+            certPem: await locallySignedCert(inputs.certRequestPem, inputs.caCertPem, inputs.caPrivateKeyPem, inputs as CertSpec),
+        })),
+        "vultr:index/instance:Instance": (_inputs, name) => instanceAddresses(name),
+        "vultr:index/objectStorage:ObjectStorage": (_inputs, name) => ({
+            s3Hostname: "ams1.vultrobjects.com",
+            s3AccessKey: `MOCKACCESSKEY${name.length}`,
+            s3SecretKey: `mock-s3-secret-key-of-${name}`,
+        }),
+        // The gate's create returns the nodes it saw Ready: all it was asked for.
+        "pulumi-nodejs:dynamic/hobby-platform:ClusterReadiness": (inputs) => ({ readyNodes: inputs.nodeNames }),
+    };
 
 /** What the Vultr data sources answer, by invoke token: Object Storage cluster 4 is Amsterdam's here. */
 export const CLUSTER_MOCK_CALLS: Record<string, (inputs: Record<string, any>) => Record<string, any>> = {
-    "vultr:index/getObjectStorageCluster:getObjectStorageCluster": (inputs) => ({ id: 4, region: inputs.filters?.[0]?.values?.[0], hostname: "ams1.vultrobjects.com", deploy: "yes" }),
+    "vultr:index/getObjectStorageCluster:getObjectStorageCluster": (inputs) => ({
+        id: 4,
+        region: inputs.filters?.[0]?.values?.[0],
+        hostname: "ams1.vultrobjects.com",
+        deploy: "yes",
+    }),
 };

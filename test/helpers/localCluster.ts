@@ -39,7 +39,11 @@ export function startLocalCluster(): LocalCluster {
         script("start", dir);
     } catch (e) {
         // Leave nothing running; the start failure is the error worth reporting.
-        try { script("stop", dir); } catch { /* already reported by the script on stderr */ }
+        try {
+            script("stop", dir);
+        } catch {
+            /* already reported by the script on stderr */
+        }
         throw e;
     }
     const binDir = fs.readFileSync(path.join(dir, "bin"), "utf8").trim();
@@ -50,8 +54,7 @@ export function startLocalCluster(): LocalCluster {
         kubeconfig,
         binDir,
         env,
-        kubectl: (args, input) =>
-            execFileSync(path.join(binDir, "kubectl"), args, { env, input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
+        kubectl: (args, input) => execFileSync(path.join(binDir, "kubectl"), args, { env, input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
         stop: () => {
             script("stop", dir);
             fs.rmSync(path.dirname(dir), { recursive: true, force: true });

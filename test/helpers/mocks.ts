@@ -74,21 +74,33 @@ export async function installMocks(stack: string, preview = false, overrides: Re
     options = new Map();
     const list = recorded;
     const opts = options;
-    await pulumi.runtime.setMocks({
-        async newResource(args: pulumi.runtime.MockResourceArgs) {
-            args = { ...args, inputs: unwrap(args.inputs) };
-            const state = MOCK_STATES[args.type] ?? CLUSTER_MOCK_STATES[args.type];
-            // In a preview, computed outputs are unknown: nothing to compute.
-            const extra = preview ? {} : (await state?.(args.inputs, args.name)) ?? {};
-            const id = args.inputs.metadata?.name ?? `${args.name}-id`;
-            list.push({ type: args.type, name: args.name, inputs: args.inputs, id, provider: args.provider, ...(opts.get(`${args.type}::${args.name}`) ?? { opts: {}, secretInputs: Promise.resolve([]) }) });
-            // In a preview, computed outputs are unknown: only inputs come back.
-            return { id, state: preview ? args.inputs : { ...args.inputs, ...extra, ...overrides[args.name] } };
+    await pulumi.runtime.setMocks(
+        {
+            async newResource(args: pulumi.runtime.MockResourceArgs) {
+                args = { ...args, inputs: unwrap(args.inputs) };
+                const state = MOCK_STATES[args.type] ?? CLUSTER_MOCK_STATES[args.type];
+                // In a preview, computed outputs are unknown: nothing to compute.
+                const extra = preview ? {} : ((await state?.(args.inputs, args.name)) ?? {});
+                const id = args.inputs.metadata?.name ?? `${args.name}-id`;
+                list.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs: args.inputs,
+                    id,
+                    provider: args.provider,
+                    ...(opts.get(`${args.type}::${args.name}`) ?? { opts: {}, secretInputs: Promise.resolve([]) }),
+                });
+                // In a preview, computed outputs are unknown: only inputs come back.
+                return { id, state: preview ? args.inputs : { ...args.inputs, ...extra, ...overrides[args.name] } };
+            },
+            call(args: pulumi.runtime.MockCallArgs) {
+                return CLUSTER_MOCK_CALLS[args.token]?.(args.inputs) ?? args.inputs;
+            },
         },
-        call(args: pulumi.runtime.MockCallArgs) {
-            return CLUSTER_MOCK_CALLS[args.token]?.(args.inputs) ?? args.inputs;
-        },
-    }, PROJECT, stack, preview);
+        PROJECT,
+        stack,
+        preview,
+    );
     return list;
 }
 
@@ -99,13 +111,21 @@ export async function settle(list: Recorded[] = recorded): Promise<void> {
     while (quiet < 5) {
         await new Promise((r) => setTimeout(r, 2));
         if (list.length === last) quiet++;
-        else { quiet = 0; last = list.length; }
+        else {
+            quiet = 0;
+            last = list.length;
+        }
     }
 }
 
 /** Value of an Output (unknown values resolve to undefined). */
 export function valueOf<T>(o: pulumi.Input<T>): Promise<T> {
-    return new Promise((resolve) => pulumi.output(o).apply((v) => { resolve(v as T); return v; }));
+    return new Promise((resolve) =>
+        pulumi.output(o).apply((v) => {
+            resolve(v as T);
+            return v;
+        }),
+    );
 }
 
 /** Whether an Output is marked secret. */

@@ -17,10 +17,15 @@ export function toolchainEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
         stdio: ["ignore", "pipe", "inherit"],
     }).trim();
     const dump = execFileSync("bash", ["-c", '. "$1" && env -0', "_", envSh], { env: base, encoding: "utf8" });
-    return Object.fromEntries(dump.split("\0").filter(Boolean).map((kv) => {
-        const i = kv.indexOf("=");
-        return [kv.slice(0, i), kv.slice(i + 1)];
-    }));
+    return Object.fromEntries(
+        dump
+            .split("\0")
+            .filter(Boolean)
+            .map((kv) => {
+                const i = kv.indexOf("=");
+                return [kv.slice(0, i), kv.slice(i + 1)];
+            }),
+    );
 }
 
 export interface PulumiResult {
@@ -37,7 +42,10 @@ export class PulumiWorkspace {
     readonly env: NodeJS.ProcessEnv;
 
     /** Copies the program and creates `stack` in a new local backend. */
-    constructor(readonly stack: string, baseEnv: NodeJS.ProcessEnv) {
+    constructor(
+        readonly stack: string,
+        baseEnv: NodeJS.ProcessEnv,
+    ) {
         this.root = fs.mkdtempSync(path.join(os.tmpdir(), "hp-pulumi-"));
         this.dir = path.join(this.root, "program");
         fs.cpSync(ROOT, this.dir, {

@@ -27,7 +27,7 @@ function stable(value: unknown): unknown {
 /** `type$type$...` of a resource's ancestors, as in its URN. */
 function typeChain(parent: pulumi.Resource | undefined): string {
     const types: string[] = [];
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK keeps these internal
+
     for (let p: any = parent; p && p.__pulumiType !== "pulumi:pulumi:Stack"; p = p.__parentResource) types.unshift(p.__pulumiType);
     return types.join("$");
 }
@@ -42,14 +42,26 @@ export interface ResourceRecord {
 
 export async function recordOf(r: Recorded): Promise<ResourceRecord> {
     const o = r.opts;
-    const deps = o.dependsOn === undefined ? undefined : ([] as unknown[]).concat(await Promise.resolve(o.dependsOn as unknown)).map(nameOf).sort();
+    const deps =
+        o.dependsOn === undefined
+            ? undefined
+            : ([] as unknown[])
+                  .concat(await Promise.resolve(o.dependsOn as unknown))
+                  .map(nameOf)
+                  .sort();
     const options = {
-        protect: o.protect, ignoreChanges: o.ignoreChanges, dependsOn: deps, deleteBeforeReplace: o.deleteBeforeReplace,
-        additionalSecretOutputs: o.additionalSecretOutputs, customTimeouts: o.customTimeouts,
+        protect: o.protect,
+        ignoreChanges: o.ignoreChanges,
+        dependsOn: deps,
+        deleteBeforeReplace: o.deleteBeforeReplace,
+        additionalSecretOutputs: o.additionalSecretOutputs,
+        customTimeouts: o.customTimeouts,
         // Aliases are plain values here (the SDK's own type aliases, the components' old type tokens).
-        aliases: (o.aliases as Array<string | Record<string, unknown>> | undefined)
-            ?.map((a) => (typeof a === "string" ? a : { ...a, parent: a.parent === undefined ? undefined : nameOf(a.parent) })),
-        provider: r.provider?.replace(/::[0-9a-f-]+$/, ""), secretInputs: (await r.secretInputs).sort(),
+        aliases: (o.aliases as Array<string | Record<string, unknown>> | undefined)?.map((a) =>
+            typeof a === "string" ? a : { ...a, parent: a.parent === undefined ? undefined : nameOf(a.parent) },
+        ),
+        provider: r.provider?.replace(/::[0-9a-f-]+$/, ""),
+        secretInputs: (await r.secretInputs).sort(),
     };
     return {
         urn: `${[typeChain(o.parent), r.type].filter(Boolean).join("$")}::${r.name}`,

@@ -6,7 +6,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { ROOT } from "./mocks";
 
-interface Model { validate(): void }
+interface Model {
+    validate(): void;
+}
 type ModelClass = new (data: unknown) => Model;
 
 /** Package folders that hold models, by API group ("" = core). */

@@ -7,9 +7,13 @@ import * as path from "path";
 
 /** Directory of `module@version` in the module cache, downloading it on first use. */
 export function goModuleDir(module: string, version: string): string {
-    const { Dir, Error: error } = JSON.parse(execFileSync("go", ["mod", "download", "-json", `${module}@${version}`], {
-        cwd: os.tmpdir(), encoding: "utf8", stdio: ["ignore", "pipe", "inherit"],
-    })) as { Dir?: string; Error?: string };
+    const { Dir, Error: error } = JSON.parse(
+        execFileSync("go", ["mod", "download", "-json", `${module}@${version}`], {
+            cwd: os.tmpdir(),
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "inherit"],
+        }),
+    ) as { Dir?: string; Error?: string };
     if (!Dir) throw new Error(`go mod download ${module}@${version}: ${error}`);
     return Dir;
 }

@@ -35,13 +35,17 @@ describe("HobbyCluster user data, checked by cloud-init, shellcheck and nft", fu
             const broken = cloudConfig(instances[1]);
             (broken.write_files[0] as Record<string, unknown>).permissions = 644;
             const docs = [instances[0].inputs.userData, instances[1].inputs.userData, `#cloud-config\n${YAML.stringify(broken)}`];
-            const [first, joiner, bad] = await Promise.all(docs.map((doc, i) => {
-                const f = path.join(dir, `user-data-${i}.yaml`);
-                fs.writeFileSync(f, doc, { mode: 0o600 });
-                return new Promise<{ code: number; out: string }>((resolve) =>
-                    execFile("cloud-init", ["schema", "--config-file", f], (err, stdout, stderr) =>
-                        resolve({ code: err ? 1 : 0, out: `${stdout}${stderr}` })));
-            }));
+            const [first, joiner, bad] = await Promise.all(
+                docs.map((doc, i) => {
+                    const f = path.join(dir, `user-data-${i}.yaml`);
+                    fs.writeFileSync(f, doc, { mode: 0o600 });
+                    return new Promise<{ code: number; out: string }>((resolve) =>
+                        execFile("cloud-init", ["schema", "--config-file", f], (err, stdout, stderr) =>
+                            resolve({ code: err ? 1 : 0, out: `${stdout}${stderr}` }),
+                        ),
+                    );
+                }),
+            );
             for (const r of [first, joiner]) {
                 assert.strictEqual(r.code, 0, r.out);
                 assert.match(r.out, /Valid cloud-config/);

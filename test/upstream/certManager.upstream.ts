@@ -19,11 +19,17 @@ function rolesOfTemplate(template: string): { rules: Rule[] }[] {
         .filter((line) => !/^\s*\{\{-?.*-?\}\}\s*$/.test(line)) // if/end/with/include lines
         .join("\n")
         .replace(/\{\{.*?\}\}/g, "placeholder");
-    return YAML.parseAllDocuments(yaml).map((d) => d.toJS()).filter((o) => o?.kind === "Role");
+    return YAML.parseAllDocuments(yaml)
+        .map((d) => d.toJS())
+        .filter((o) => o?.kind === "Role");
 }
 
-const covers = (ours: Rule[], theirs: Rule) => theirs.apiGroups.every((g) => theirs.resources.every((r) => theirs.verbs.every((v) =>
-    ours.some((o) => o.apiGroups.includes(g) && o.resources.includes(r) && o.verbs.includes(v)))));
+const covers = (ours: Rule[], theirs: Rule) =>
+    theirs.apiGroups.every((g) =>
+        theirs.resources.every((r) =>
+            theirs.verbs.every((v) => ours.some((o) => o.apiGroups.includes(g) && o.resources.includes(r) && o.verbs.includes(v))),
+        ),
+    );
 
 describe(`cert-manager ${CERT_MANAGER_VERSION} (its Go module)`, function () {
     this.timeout(300_000);

@@ -1,9 +1,7 @@
 // Kubernetes and image-name rules the config validation encodes, read from the upstream Go
 // sources of the Kubernetes release that the default k3s version runs.
 import * as assert from "assert";
-import {
-    DEFAULT_K3S_VERSION, DNS_1035_LABEL, DNS_1123_LABEL, INVALID_PATH_SEQUENCES, INVALID_PATH_SUFFIXES, OCI_PATH_COMPONENT,
-} from "../../config";
+import { DEFAULT_K3S_VERSION, DNS_1035_LABEL, DNS_1123_LABEL, INVALID_PATH_SEQUENCES, INVALID_PATH_SUFFIXES, OCI_PATH_COMPONENT } from "../../config";
 import { goModuleFile, goStringConstant, goStringSlice } from "../helpers/upstream";
 
 /** v1.33.5+k3s1 runs Kubernetes v1.33.5, whose staging modules are tagged v0.33.5. */
