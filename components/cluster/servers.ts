@@ -4,20 +4,25 @@ import * as vultr from "@ediri/vultr";
 import * as pulumi from "@pulumi/pulumi";
 import { POD_CIDR, SERVICE_CIDR } from "../lib/clusterFacts";
 import { renderServerUserData, SeedFile } from "./cloudConfig";
+import type { HobbyClusterArgs } from "./hobbyCluster";
 import { ClusterNetwork } from "./network";
 import { ClusterReadiness } from "./readiness";
 
-export interface ServersArgs {
-    region: string;
-    plan: string;
-    nodeCount: number;
-    k3sVersion: string;
-    osId: number;
-    enableIpv6: boolean;
-    vpcCidr: string;
-    hostnamePrefix: string;
-    environment: string;
-    protect: boolean;
+/** The cluster's settings a server is made from (documented on HobbyClusterArgs), and what the PKI made. */
+export interface ServersArgs extends Pick<
+    HobbyClusterArgs,
+    | "region"
+    | "plan"
+    | "nodeCount"
+    | "k3sVersion"
+    | "osId"
+    | "enableIpv6"
+    | "vpcCidr"
+    | "hostnamePrefix"
+    | "environment"
+    | "protect"
+    | "readinessTimeoutSeconds"
+> {
     /** The cluster's join token (secret). */
     token: pulumi.Output<string>;
     /** Files the first server needs before k3s first starts (the CAs). */
@@ -28,7 +33,6 @@ export interface ServersArgs {
     caCertificate: pulumi.Output<string>;
     adminCertificate: pulumi.Output<string>;
     adminKey: pulumi.Output<string>;
-    readinessTimeoutSeconds?: number;
 }
 
 export interface ClusterServers {
