@@ -3,12 +3,9 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { SECRET_KEYS } from "../config";
-import { isSecret, ofType, placeholderSecrets, ProgramRun, runProgram, stackConfig, valueOf } from "./helpers/mocks";
+import { isSecret, ofType, ProgramRun, valueOf } from "./helpers/mocks";
 import { OBJECT_STORAGE_PRICE_USD } from "../components/lib/clusterFacts";
-
-const SECRETS = placeholderSecrets([...Object.values(SECRET_KEYS), "vultr:apiKey"]);
-const run = (stack: string): Promise<ProgramRun> => runProgram(stack, { ...stackConfig(stack), ...SECRETS }, Object.keys(SECRETS));
+import { stackRun } from "./helpers/stacks";
 
 const kubernetesObjects = (r: ProgramRun) => r.resources.filter((x) => x.type.startsWith("kubernetes:"));
 
@@ -22,7 +19,7 @@ describe("cluster through the program", function () {
         describe(`stack ${stack}`, () => {
             let result: ProgramRun;
             before(async () => {
-                result = await run(stack);
+                result = await stackRun(stack);
             });
 
             it("creates three servers of the stack's plan and sends every Kubernetes object to them", () => {
@@ -62,7 +59,7 @@ describe("cluster through the program", function () {
     }
 
     it("uses the current kubeconfig context and creates no VM for the local stack", async () => {
-        const result = await run("local");
+        const result = await stackRun("local");
         assert.deepStrictEqual(
             result.resources.filter((r) => r.type.startsWith("vultr:") || r.type.startsWith("tls:")),
             [],

@@ -1,13 +1,9 @@
 // The GitLab wiring of the whole program, per stack: deploy token -> pull Secret, Microservice
 // deployer -> K8S_<ENV>_TOKEN, one provider from config, nothing in GitLab for `local`.
 import * as assert from "assert";
-import { SECRET_KEYS } from "../config";
 import { DEPLOY_TOKEN, deployTokenState, ENVIRONMENT, VARIABLE } from "./helpers/gitlabMocks";
-import { ofType, placeholderSecrets, ProgramRun, Recorded, runProgram, stackConfig, valueOf } from "./helpers/mocks";
-
-const SECRETS = placeholderSecrets([...Object.values(SECRET_KEYS), "vultr:apiKey"]);
-const run = (stack: string, preview = false): Promise<ProgramRun> =>
-    runProgram(stack, { ...stackConfig(stack), ...SECRETS }, Object.keys(SECRETS), preview);
+import { ofType, ProgramRun, Recorded, stackConfig, valueOf } from "./helpers/mocks";
+import { PLACEHOLDER_SECRETS, stackRun } from "./helpers/stacks";
 
 const gitlabResources = (rs: Recorded[]) => rs.filter((r) => r.type.startsWith("gitlab:"));
 const pullSecret = (rs: Recorded[]) => ofType(rs, "kubernetes:core/v1:Secret").find((r) => r.inputs.type === "kubernetes.io/dockerconfigjson")!;
@@ -17,7 +13,7 @@ for (const env of ["dev", "stg", "prod"]) {
         const ENV = env.toUpperCase();
         let result: ProgramRun;
         before(async () => {
-            result = await run(env);
+            result = await stackRun(env);
         });
 
         it("logs the service's pull Secret in with its own read_registry deploy token", () => {
@@ -43,7 +39,7 @@ for (const env of ["dev", "stg", "prod"]) {
             ]);
             for (const v of vars.values()) assert.strictEqual(v.environmentScope, env);
             assert.strictEqual(vars.get("GITLAB_DOMAIN")!.value, "gitlab.example.com");
-            assert.strictEqual(vars.get("GITLAB_TOKEN")!.value, SECRETS["hobby-platform:goModulesToken"]);
+            assert.strictEqual(vars.get("GITLAB_TOKEN")!.value, PLACEHOLDER_SECRETS["hobby-platform:goModulesToken"]);
             assert.strictEqual(vars.get(`K8S_${ENV}_SERVER`)!.value, await valueOf(result.outputs.apiServerUrl as string));
             assert.strictEqual(vars.get(`K8S_${ENV}_NAMESPACE`)!.value, "the-project");
             assert.match(Buffer.from(vars.get(`K8S_${ENV}_CA`)!.value, "base64").toString(), /^-----BEGIN CERTIFICATE-----\n/);
@@ -59,7 +55,7 @@ for (const env of ["dev", "stg", "prod"]) {
             assert.strictEqual(providers.length, 1);
             assert.strictEqual(providers[0].inputs.baseUrl, "https://gitlab.example.com/api/v4/");
             assert.strictEqual(providers[0].inputs.earlyAuthCheck, "false");
-            assert.strictEqual(providers[0].inputs.token, SECRETS["hobby-platform:gitlabApiToken"]);
+            assert.strictEqual(providers[0].inputs.token, PLACEHOLDER_SECRETS["hobby-platform:gitlabApiToken"]);
             for (const r of gitlabResources(result.resources)) {
                 assert.match(r.provider ?? "", /pulumi:providers:gitlab::gitlab::/, `${r.type} ${r.name}`);
             }
@@ -80,7 +76,7 @@ for (const env of ["dev", "stg", "prod"]) {
 
 describe("program GitLab wiring in a preview", () => {
     it("declares the same GitLab resources while the cluster and tokens are unknown, without failing", async () => {
-        const previewed = await run("dev", true);
+        const previewed = await stackRun("dev", true);
         assert.deepStrictEqual(
             gitlabResources(previewed.resources)
                 .map((r) => `${r.type}::${r.name}`)
@@ -98,12 +94,12 @@ describe("program GitLab wiring in a preview", () => {
 
 describe("program GitLab wiring, stack local (gitlab.enabled false)", () => {
     it("creates nothing in GitLab and logs the pull Secret in with the configured registry user and password", async () => {
-        const { resources } = await run("local");
+        const { resources } = await stackRun("local");
         assert.deepStrictEqual(
             resources.filter((r) => r.type.includes("gitlab")).map((r) => r.type),
             [],
         );
         const auth = JSON.parse(pullSecret(resources).inputs.stringData[".dockerconfigjson"]).auths["registry.example.com"];
-        assert.deepStrictEqual([auth.username, auth.password], ["local-deploy-token", SECRETS["hobby-platform:registryPassword"]]);
+        assert.deepStrictEqual([auth.username, auth.password], ["local-deploy-token", PLACEHOLDER_SECRETS["hobby-platform:registryPassword"]]);
     });
 });

@@ -1,10 +1,11 @@
 // The program's wiring of the ingress controller and cert-manager into every service's Ingress.
 import * as assert from "assert";
 import { LETSENCRYPT_ISSUERS } from "../components/platform/certManager";
-import { SECRET_KEYS } from "../config";
 import { TRAEFIK_INGRESS_CLASS } from "../components/platform/ingress";
 import { ofType, placeholderSecrets, ProgramRun, Recorded, runProgram, stackConfig, withObjects } from "./helpers/mocks";
+import { stackRun } from "./helpers/stacks";
 
+/** The only secret the `local` stack reads. */
 const SECRETS = placeholderSecrets(["registryPassword"]);
 
 /** The `local` stack (no VMs, no GitLab API) with some structured keys replaced. */
@@ -159,8 +160,7 @@ describe("program: ingress controller and cert-manager", () => {
     });
 
     it("dev: the controller publishes the cluster's node addresses, and both go through the cluster's provider", async () => {
-        const secrets = placeholderSecrets([...Object.values(SECRET_KEYS), "vultr:apiKey"]);
-        const { resources, outputs } = await runProgram("dev", { ...stackConfig("dev"), ...secrets }, Object.keys(secrets));
+        const { resources, outputs } = await stackRun("dev");
         assert.deepStrictEqual(outputs.ingressAddresses, outputs.nodePublicIps);
         assert.strictEqual(outputs.ingressAddresses.length, 3);
         const clusterProvider = ingresses(resources)[0].provider;
@@ -172,7 +172,7 @@ describe("program: ingress controller and cert-manager", () => {
     });
 
     it("the local stack file, as committed, creates neither", async () => {
-        const { resources } = await runProgram("local", { ...stackConfig("local"), ...SECRETS }, Object.keys(SECRETS));
+        const { resources } = await stackRun("local");
         for (const type of PLATFORM_TYPES) assert.deepStrictEqual(ofType(resources, type), [], type);
         assert.ok(ingresses(resources).length > 0);
     });

@@ -1,26 +1,15 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { SECRET_KEYS } from "../config";
-import { isSecret, ofType, placeholderSecrets, ProgramRun, Recorded, runProgram, stackConfig, valueOf } from "./helpers/mocks";
+import { isSecret, ofType, ProgramRun, Recorded, valueOf } from "./helpers/mocks";
 import { hasSchema, schemaErrors } from "./helpers/schemas";
-
-const STACKS = ["dev", "stg", "prod", "local"] as const;
-/** Every secret the program or its providers may read, with placeholder values. */
-const SECRETS = placeholderSecrets([...Object.values(SECRET_KEYS), "vultr:apiKey"]);
-const SECRET_NAMES = Object.keys(SECRETS);
-
-function run(stack: string, patch: (config: Record<string, string>) => void = () => {}, preview = false): Promise<ProgramRun> {
-    const config = { ...stackConfig(stack), ...SECRETS };
-    patch(config);
-    return runProgram(stack, config, SECRET_NAMES, preview);
-}
+import { PLACEHOLDER_SECRETS, runStack, stackRun, STACKS } from "./helpers/stacks";
 
 const k8sObjects = (rs: Recorded[]) => rs.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers"));
 
 /** Walks exported Outputs and returns the names of those holding a secret value unmarked. */
 async function plainSecrets(exports: Record<string, unknown>): Promise<string[]> {
-    const secretValues = Object.values(SECRETS);
+    const secretValues = Object.values(PLACEHOLDER_SECRETS);
     const leaks: string[] = [];
     for (const [name, value] of Object.entries(exports)) {
         const o = pulumi.output(value as pulumi.Input<unknown>);
@@ -38,7 +27,7 @@ for (const stack of STACKS) {
         const projects = file["hobby-platform:projects"] as Record<string, { services: Record<string, any> }>;
 
         before(async () => {
-            result = await run(stack);
+            result = await stackRun(stack);
         });
 
         it("deploys every configured service with its seed objects", () => {
@@ -112,7 +101,7 @@ for (const stack of STACKS) {
         });
 
         it("declares the same graph in a preview, where computed values are unknown", async () => {
-            const previewed = await run(stack, () => {}, true);
+            const previewed = await stackRun(stack, true);
             assert.deepStrictEqual(
                 previewed.resources.map((r) => `${r.type}::${r.name}`).sort(),
                 result.resources.map((r) => `${r.type}::${r.name}`).sort(),
@@ -120,7 +109,8 @@ for (const stack of STACKS) {
         });
 
         it("names and labels objects deterministically (a second run declares the same inputs)", async () => {
-            const again = await run(stack);
+            // A fresh run, not the shared one.
+            const again = await runStack(stack);
             const key = (rs: Recorded[]) =>
                 rs
                     .filter((r) => r.type.startsWith("kubernetes:"))
@@ -133,7 +123,7 @@ for (const stack of STACKS) {
 
 describe("program: stack files", () => {
     it("dev reproduces the seed's example service", async () => {
-        const { resources } = await run("dev");
+        const { resources } = await stackRun("dev");
         const d = ofType(resources, "kubernetes:apps/v1:Deployment").find((r) => r.inputs.metadata.name === "example-microservice")!;
         assert.strictEqual(d.inputs.metadata.namespace, "the-project");
         const c = d.inputs.spec.template.spec.containers[0];
@@ -152,7 +142,7 @@ describe("program: stack files", () => {
             ["stg", 2],
             ["prod", 3],
         ] as const) {
-            const { resources } = await run(stack);
+            const { resources } = await stackRun(stack);
             const d = ofType(resources, "kubernetes:apps/v1:Deployment").find((r) => r.inputs.metadata.namespace === "the-project")!;
             const env = Object.fromEntries(d.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
             assert.strictEqual(env.DEBUG, "false", stack);
@@ -165,7 +155,7 @@ describe("program: stack files", () => {
     });
 
     it("creates a project's namespace once, however many services it has", async () => {
-        const { resources } = await run("local", (c) => {
+        const { resources } = await runStack("local", (c) => {
             const projects = JSON.parse(c["hobby-platform:projects"]);
             projects["the-project"].services["second-service"] = { basePath: "/second" };
             c["hobby-platform:projects"] = JSON.stringify(projects);
@@ -178,7 +168,7 @@ describe("program: stack files", () => {
         let resources: Recorded[] = [];
         await assert.rejects(
             async () => {
-                const r = await run("dev", (c) => {
+                const r = await runStack("dev", (c) => {
                     const projects = JSON.parse(c["hobby-platform:projects"]);
                     projects["the-project"].services["example-microservice"].replicas = 0;
                     c["hobby-platform:projects"] = JSON.stringify(projects);
@@ -193,7 +183,7 @@ describe("program: stack files", () => {
 
     it("a missing secret stops the run, naming the key", async () => {
         await assert.rejects(
-            run("local", (c) => {
+            runStack("local", (c) => {
                 delete c["hobby-platform:registryPassword"];
             }),
             (e: Error) => /hobby-platform:registryPassword: secret is missing/.test(e.message),

@@ -1,13 +1,26 @@
 // Runs the program (or one component) under Pulumi's mocks and records the resource graph.
 import * as pulumi from "@pulumi/pulumi";
-import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import { PROJECT } from "../../config";
 import { CLUSTER_MOCK_CALLS, CLUSTER_MOCK_STATES } from "./clusterMocks";
 import { DEPLOY_TOKEN, deployTokenState } from "./gitlabMocks";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
+
+// Pulumi stamps every promise it makes with `new Error().stack`, only to print it should the
+// promise leak at exit; capturing and formatting those is a third of a mocked run. The stamp is
+// left empty (a leak report still names each promise's context); errors keep their stacks.
+const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: (p: Promise<unknown>, ctx: unknown) => Promise<unknown> };
+const stampPromise = debuggable.debuggablePromise;
+debuggable.debuggablePromise = (p, ctx) => {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+        return stampPromise(p, ctx);
+    } finally {
+        Error.stackTraceLimit = limit;
+    }
+};
 
 /** One registered resource, as the engine would see it. */
 export interface Recorded {
@@ -133,12 +146,7 @@ export function isSecret(o: pulumi.Output<unknown>): Promise<boolean> {
     return (o as any).isSecret as Promise<boolean>;
 }
 
-/** Flat `namespace:key` -> string config of a stack file, as the engine hands it to the program. */
-export function stackConfig(stack: string): Record<string, string> {
-    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
-    const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
-    return Object.fromEntries(Object.entries(doc.config ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-}
+export { stackConfig } from "../../scripts/stackConfig";
 
 /** Placeholder values for secret config keys (the real ones are set per stack, never committed). */
 export function placeholderSecrets(keys: string[]): Record<string, string> {

@@ -2,13 +2,10 @@
 // state by (parent type chain, type, name), inputs and options. A restructure that changes
 // nothing for a user leaves every record as it was (test/resources.test.ts).
 import * as pulumi from "@pulumi/pulumi";
-import { SECRET_KEYS } from "../../config";
-import { placeholderSecrets, Recorded, runProgram, stackConfig } from "./mocks";
+import { Recorded } from "./mocks";
+import { stackRun, STACKS } from "./stacks";
 
-export const RECORDED_STACKS = ["dev", "stg", "prod", "local"] as const;
-
-/** Every secret the program or its providers may read, with placeholder values. */
-export const PLACEHOLDER_SECRETS = placeholderSecrets([...Object.values(SECRET_KEYS), "vultr:apiKey"]);
+export const RECORDED_STACKS = STACKS;
 
 /** Keys and certificates are made afresh by each mocked run: record their kind, not their bytes. */
 function stable(value: unknown): unknown {
@@ -72,7 +69,7 @@ export async function recordOf(r: Recorded): Promise<ResourceRecord> {
 
 /** The record of one stack's committed configuration, sorted by URN. */
 export async function recordStack(stack: string): Promise<ResourceRecord[]> {
-    const { resources } = await runProgram(stack, { ...stackConfig(stack), ...PLACEHOLDER_SECRETS }, Object.keys(PLACEHOLDER_SECRETS));
+    const { resources } = await stackRun(stack);
     const records = await Promise.all(resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map(recordOf));
     return records.sort((a, b) => a.urn.localeCompare(b.urn));
 }
