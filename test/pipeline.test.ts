@@ -4,6 +4,7 @@
 // rules: it is listed exactly when GitLab would start the pipeline.
 import * as assert from "assert";
 import { execFile } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -64,7 +65,8 @@ interface Listed {
     needs?: { job: string }[];
 }
 
-async function listJobs(cwd: string, file: string, event: Event): Promise<Listed[]> {
+/** The stdout of `--list-json` for an event. */
+async function listJobs(cwd: string, file: string, event: Event): Promise<string> {
     const args = [
         GCL,
         "--file",
@@ -77,12 +79,14 @@ async function listJobs(cwd: string, file: string, event: Event): Promise<Listed
         ...(event.unset ?? []).flatMap((v) => ["--unset-variable", v]),
     ];
     const { stdout } = await run(process.execPath, args, { cwd, maxBuffer: 1 << 24 });
-    return (JSON.parse(stdout) as Listed[]).filter((j) => j.when !== "never");
+    return stdout;
 }
+const listed = (stdout: string) => (JSON.parse(stdout) as Listed[]).filter((j) => j.when !== "never");
 
-async function preview(cwd: string): Promise<Record<string, any>> {
+/** The stdout of `--preview`: the expanded config. */
+async function preview(cwd: string): Promise<string> {
     const { stdout } = await run(process.execPath, [GCL, "--preview", "--json-schema-validation"], { cwd, maxBuffer: 1 << 24 });
-    return YAML.parse(stdout);
+    return stdout;
 }
 
 /** Runs the calls two at a time (the machine has two cores). */
@@ -106,17 +110,18 @@ const infraYaml = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
 const templateYaml = fs.readFileSync(path.join(ROOT, "templates", "microservice.gitlab-ci.yml"), "utf8");
 const SERVICE_CI = "include:\n  - local: templates/microservice.gitlab-ci.yml\n";
 
-describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservice.gitlab-ci.yml)", function () {
-    // Generous: the calls take about 1 s of CPU each, longer on a busy machine.
-    this.timeout(180_000);
-    const infra = new Map<string, Listed[]>();
-    const service = new Map<string, Listed[]>();
-    let infraPreview: Record<string, any>;
-    let servicePreview: Record<string, any>;
-    let tmp: string;
+/** What gitlab-ci-local printed: the expanded configs and the jobs listed for each event. */
+interface Answers {
+    infraPreview: string;
+    servicePreview: string;
+    infra: [string, string][];
+    service: [string, string][];
+}
 
-    before(async () => {
-        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hp-pipeline-"));
+/** Asks gitlab-ci-local, in two throwaway repositories; the events two at a time. */
+async function askGitlabCiLocal(): Promise<Answers> {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hp-pipeline-"));
+    try {
         const infraDir = path.join(tmp, "hobby-platform");
         const serviceDir = path.join(tmp, "example-microservice");
         await gitRepo(infraDir, {
@@ -128,24 +133,62 @@ describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservic
             "templates/microservice.gitlab-ci.yml": templateYaml,
             "probe.yml": withProbe(SERVICE_CI, YAML.parse(templateYaml).workflow.rules),
         });
+        const answers: Answers = { infraPreview: "", servicePreview: "", infra: [], service: [] };
         const tasks: (() => Promise<void>)[] = [
             async () => {
-                infraPreview = await preview(infraDir);
+                answers.infraPreview = await preview(infraDir);
             },
             async () => {
-                servicePreview = await preview(serviceDir);
+                answers.servicePreview = await preview(serviceDir);
             },
             ...EVENTS.map((e) => async () => {
-                infra.set(e.name, await listJobs(infraDir, "probe.yml", e));
+                answers.infra.push([e.name, await listJobs(infraDir, "probe.yml", e)]);
             }),
             ...SERVICE_EVENTS.map((e) => async () => {
-                service.set(e.name, await listJobs(serviceDir, "probe.yml", e));
+                answers.service.push([e.name, await listJobs(serviceDir, "probe.yml", e)]);
             }),
         ];
         await inPairs(tasks);
-    });
+        return answers;
+    } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+    }
+}
 
-    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+/**
+ * The answers depend only on the two CI files, this test file (the probes, events and calls) and
+ * gitlab-ci-local itself: they are kept under node_modules/.cache by a hash of all of these, and
+ * a rerun with none of them changed reuses them instead of making the 14 calls (8 s of CPU).
+ * `npm ci` (as in CI) or removing the folder makes the calls again.
+ */
+async function answers(): Promise<Answers> {
+    const key = createHash("sha256");
+    for (const input of [fs.readFileSync(GCL), fs.readFileSync(__filename), infraYaml, templateYaml, process.version]) key.update(input).update("\0");
+    const dir = path.join(ROOT, "node_modules", ".cache", "hobby-platform-pipeline");
+    const file = path.join(dir, `${key.digest("hex")}.json`);
+    if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as Answers;
+    const fresh = await askGitlabCiLocal();
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(fresh));
+    fs.renameSync(`${file}.${process.pid}.tmp`, file);
+    return fresh;
+}
+
+describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservice.gitlab-ci.yml)", function () {
+    // Generous: the calls take about 1 s of CPU each, longer on a busy machine.
+    this.timeout(180_000);
+    let infra = new Map<string, Listed[]>();
+    let service = new Map<string, Listed[]>();
+    let infraPreview: Record<string, any>;
+    let servicePreview: Record<string, any>;
+
+    before(async () => {
+        const a = await answers();
+        infraPreview = YAML.parse(a.infraPreview);
+        servicePreview = YAML.parse(a.servicePreview);
+        infra = new Map(a.infra.map(([event, stdout]) => [event, listed(stdout)]));
+        service = new Map(a.service.map(([event, stdout]) => [event, listed(stdout)]));
+    });
 
     const names = (jobs: Listed[] | undefined) =>
         (jobs ?? [])
