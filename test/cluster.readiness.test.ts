@@ -98,7 +98,7 @@ describe("HobbyCluster readiness gate", function () {
             clientKey: pki.client.key,
             nodeNames: ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3"],
             servers: ["id-1 vc2-1c-2gb", "id-2 vc2-1c-2gb", "id-3 vc2-1c-2gb"],
-            timeoutSeconds: 0.5,
+            timeoutSeconds: 0.2,
             pollSeconds: 0.05,
         };
     });
@@ -116,13 +116,13 @@ describe("HobbyCluster readiness gate", function () {
         api.nodes = [{ name: "hobby-dev-1", ready: true }];
         setTimeout(() => {
             api.readyz = 200;
-        }, 150);
+        }, 60);
         setTimeout(() => {
             api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true }));
-        }, 300);
+        }, 120);
         const started = Date.now();
         await waitForCluster({ ...inputs, timeoutSeconds: 5 });
-        assert.ok(Date.now() - started >= 300, "it did not open before every node was Ready");
+        assert.ok(Date.now() - started >= 120, "it did not open before every node was Ready");
         assert.ok(api.requests >= 4);
     });
 
@@ -135,7 +135,7 @@ describe("HobbyCluster readiness gate", function () {
         await assert.rejects(waitForCluster(inputs), (e: Error) => {
             assert.match(
                 e.message,
-                new RegExp(`cluster at ${inputs.server} is not ready after 0.5 s: nodes not Ready yet: hobby-dev-2, hobby-dev-3`),
+                new RegExp(`cluster at ${inputs.server} is not ready after 0.2 s: nodes not Ready yet: hobby-dev-2, hobby-dev-3`),
             );
             assert.match(e.message, /cluster\.adminCidrs/);
             assert.doesNotMatch(e.message, /BEGIN|PRIVATE/);
@@ -155,7 +155,7 @@ describe("HobbyCluster readiness gate", function () {
         const other = await makePki();
         inputs.server = await api.start(pki, other.server);
         api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true }));
-        await assert.rejects(waitForCluster(inputs), /not ready after 0.5 s: .*(certificate|self.signed|verify)/i);
+        await assert.rejects(waitForCluster(inputs), /not ready after 0.2 s: .*(certificate|self.signed|verify)/i);
         assert.strictEqual(api.requests, 0, "no request reached the impostor");
     });
 

@@ -35,22 +35,27 @@ const KINDS: Record<string, new (name: string, args: never, opts?: pulumi.Custom
 };
 const CLUSTER_SCOPED = new Set(["CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding"]);
 
+/** The release's objects as JSON, image at the release's tag: parsed once a process, as the files never change. */
+let releaseJson: string | undefined;
+function releaseObjects(): Manifest[] {
+    releaseJson ??= JSON.stringify(
+        FILES.flatMap((file) =>
+            YAML.parseAllDocuments(fs.readFileSync(path.join(MANIFESTS, file), "utf8"))
+                .map((d) => d.toJS() as Manifest | null)
+                .filter((o): o is Manifest => o !== null),
+        ),
+    ).replace(/"rancher\/system-upgrade-controller:[^"]+"/g, `"rancher/system-upgrade-controller:${SYSTEM_UPGRADE_CONTROLLER_VERSION}"`);
+    return JSON.parse(releaseJson) as Manifest[];
+}
+
 /**
  * The controller's objects as its release builds them (kustomization.yaml: every namespaced
  * object and ServiceAccount subject in `system-upgrade`, the image at the release's tag), with
  * the platform's labels added.
  */
 export function controllerManifests(labels: Record<string, string>): Manifest[] {
-    return FILES.flatMap((file) =>
-        YAML.parseAllDocuments(fs.readFileSync(path.join(MANIFESTS, file), "utf8"))
-            .map((d) => d.toJS() as Manifest | null)
-            .filter((o): o is Manifest => o !== null),
-    ).map((o) => {
-        const text = JSON.stringify(o).replace(
-            /"rancher\/system-upgrade-controller:[^"]+"/g,
-            `"rancher/system-upgrade-controller:${SYSTEM_UPGRADE_CONTROLLER_VERSION}"`,
-        );
-        const m = JSON.parse(text) as Manifest & { subjects?: { kind: string; namespace?: string }[] };
+    return releaseObjects().map((o) => {
+        const m = o as Manifest & { subjects?: { kind: string; namespace?: string }[] };
         m.metadata = { ...m.metadata, labels: { ...m.metadata.labels, ...labels } };
         if (!CLUSTER_SCOPED.has(m.kind)) m.metadata.namespace = SYSTEM_UPGRADE_NAMESPACE;
         for (const s of m.subjects ?? []) if (s.kind === "ServiceAccount") s.namespace = SYSTEM_UPGRADE_NAMESPACE;

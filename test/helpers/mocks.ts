@@ -75,6 +75,8 @@ function unwrap(value: any): any {
 }
 
 let recorded: Recorded[] = [];
+/** Mocked registrations still computing their outputs (e.g. a certificate signed off the main thread). */
+let pending = 0;
 /** Options and secret input paths by `type::name`, captured by a stack transformation. */
 let options = new Map<string, { opts: pulumi.CustomResourceOptions; secretInputs: Promise<string[]> }>();
 
@@ -84,27 +86,19 @@ let options = new Map<string, { opts: pulumi.CustomResourceOptions; secretInputs
  */
 export async function installMocks(stack: string, preview = false, overrides: Record<string, Record<string, unknown>> = {}): Promise<Recorded[]> {
     recorded = [];
+    pending = 0;
     options = new Map();
     const list = recorded;
     const opts = options;
     await pulumi.runtime.setMocks(
         {
             async newResource(args: pulumi.runtime.MockResourceArgs) {
-                args = { ...args, inputs: unwrap(args.inputs) };
-                const state = MOCK_STATES[args.type] ?? CLUSTER_MOCK_STATES[args.type];
-                // In a preview, computed outputs are unknown: nothing to compute.
-                const extra = preview ? {} : ((await state?.(args.inputs, args.name)) ?? {});
-                const id = args.inputs.metadata?.name ?? `${args.name}-id`;
-                list.push({
-                    type: args.type,
-                    name: args.name,
-                    inputs: args.inputs,
-                    id,
-                    provider: args.provider,
-                    ...(opts.get(`${args.type}::${args.name}`) ?? { opts: {}, secretInputs: Promise.resolve([]) }),
-                });
-                // In a preview, computed outputs are unknown: only inputs come back.
-                return { id, state: preview ? args.inputs : { ...args.inputs, ...extra, ...overrides[args.name] } };
+                pending++;
+                try {
+                    return await record(args);
+                } finally {
+                    pending--;
+                }
             },
             call(args: pulumi.runtime.MockCallArgs) {
                 return CLUSTER_MOCK_CALLS[args.token]?.(args.inputs) ?? args.inputs;
@@ -115,15 +109,36 @@ export async function installMocks(stack: string, preview = false, overrides: Re
         preview,
     );
     return list;
+
+    async function record(args: pulumi.runtime.MockResourceArgs) {
+        args = { ...args, inputs: unwrap(args.inputs) };
+        const state = MOCK_STATES[args.type] ?? CLUSTER_MOCK_STATES[args.type];
+        // In a preview, computed outputs are unknown: nothing to compute.
+        const extra = preview ? {} : ((await state?.(args.inputs, args.name)) ?? {});
+        const id = args.inputs.metadata?.name ?? `${args.name}-id`;
+        list.push({
+            type: args.type,
+            name: args.name,
+            inputs: args.inputs,
+            id,
+            provider: args.provider,
+            ...(opts.get(`${args.type}::${args.name}`) ?? { opts: {}, secretInputs: Promise.resolve([]) }),
+        });
+        // In a preview, computed outputs are unknown: only inputs come back.
+        return { id, state: preview ? args.inputs : { ...args.inputs, ...extra, ...overrides[args.name] } };
+    }
 }
 
-/** Waits until no resource has been registered for a few event-loop turns. */
-export async function settle(list: Recorded[] = recorded): Promise<void> {
+/**
+ * Waits until no registration is in flight and none has been made for a few event-loop turns:
+ * what is left of the program then is promise callbacks, which all run within a turn.
+ */
+async function settle(list: Recorded[] = recorded): Promise<void> {
     let last = -1;
     let quiet = 0;
     while (quiet < 5) {
-        await new Promise((r) => setTimeout(r, 2));
-        if (list.length === last) quiet++;
+        await new Promise((r) => setImmediate(r));
+        if (pending === 0 && list.length === last) quiet++;
         else {
             quiet = 0;
             last = list.length;
