@@ -98,7 +98,11 @@ interface ClassShape {
     statics: Record<string, ts.MethodDeclaration>;
 }
 
-/** The SDK's public API as TypeScript sees it: what `import * as gitlab from ...` exports. */
+/**
+ * The SDK's public API as TypeScript sees it: what `import * as gitlab from ...` exports. Only the
+ * SDK's own files are read (no @pulumi/pulumi, no lib): that it type-checks is proven by `npm ci`,
+ * whose build of bin/ uses its tsconfig.json, and by npm test's `tsc -b`, which includes sdks/.
+ */
 function readSdk() {
     const config = ts.readConfigFile(path.join(SDK_DIR, "tsconfig.json"), ts.sys.readFile);
     const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, SDK_DIR);
