@@ -13,9 +13,9 @@ export default tseslint.config(
         },
     },
     {
-        // Tests read mocked resources, whose inputs are untyped JSON, and load the program (and
+        // Tests and the harness read mocked resources, whose inputs are untyped JSON, and load the program (and
         // ES-module-only model files) afresh by path with require.
-        files: ["test/**/*.ts", "bench/**/*.ts"],
+        files: ["test/**/*.ts", "harness/**/*.ts", "bench/**/*.ts"],
         rules: { "@typescript-eslint/no-explicit-any": "off", "@typescript-eslint/no-require-imports": "off" },
     },
     {

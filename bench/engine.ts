@@ -1,6 +1,7 @@
 // Wall time of a real `pulumi preview` (the offline toolchain of scripts/toolchain.sh) of the
 // program with 1, 10 and 50 services, against the same Kubernetes objects declared raw with
-// @pulumi/kubernetes (bench/raw) in the same engine. Each preview is a whole CLI run: start-up,
+// @pulumi/kubernetes (bench/raw: the objects the program declares under the mocks for that
+// size) in the same engine. Each preview is a whole CLI run: start-up,
 // the TypeScript compile of the program, the language host, the provider, the plan.
 // The generated stack config is the `local` layout (no VMs, no GitLab), the one whose
 // providers the toolchain can build offline (README: "The offline toolchain").
@@ -11,9 +12,9 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { PROJECT, SECRET_KEYS } from "../config";
-import { ROOT } from "../test/helpers/mocks";
-import { toolchainEnv } from "../test/helpers/pulumiWorkspace";
-import { localConfigWith } from "./workload";
+import { ROOT } from "../harness/mocks";
+import { toolchainEnv } from "../harness/pulumiWorkspace";
+import { localConfigWith, programRun } from "./workload";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,10,50").split(",").map(Number);
 const STACK = "local";
@@ -41,7 +42,7 @@ function preview(env: NodeJS.ProcessEnv, cwd: string, configFile: string): { ms:
     return { ms, resources };
 }
 
-function main(): void {
+async function main(): Promise<void> {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hp-bench-engine-"));
     try {
         const env: NodeJS.ProcessEnv = {
@@ -81,7 +82,9 @@ function main(): void {
                 ]);
             }
             const rawConfig = `${tmp}/raw/Pulumi.${STACK}.${n}.yaml`;
-            writeStackConfig(rawConfig, { "hobby-platform-bench-raw:services": n });
+            const objectsFile = `${tmp}/raw/objects.${n}.json`;
+            fs.writeFileSync(objectsFile, JSON.stringify((await programRun(n)).objects));
+            writeStackConfig(rawConfig, { "hobby-platform-bench-raw:objectsFile": objectsFile });
 
             const program = preview(env, ROOT, programConfig);
             const raw = preview(env, rawDir, rawConfig);
@@ -106,4 +109,7 @@ function main(): void {
     }
 }
 
-main();
+main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+});

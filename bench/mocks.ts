@@ -1,9 +1,9 @@
 // Program evaluation under Pulumi's mocks: the whole program (config validation, components)
-// for N services, against the same Kubernetes objects declared raw, in the same mocks.
+// for N services, against the same Kubernetes objects declared raw (the objects that very run
+// declared, bench/workload.ts), in the same mocks.
 // Run with `npm run bench`; numbers depend on the machine, the ratio is what to watch.
-import { SECRET_KEYS } from "../config";
-import { installMocks, placeholderSecrets, runInStack, runProgram } from "../test/helpers/mocks";
-import { declareRaw, localConfigWith } from "./workload";
+import { installMocks, runInStack } from "../harness/mocks";
+import { declareRaw, programRun, RawObject } from "./workload";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,10,100,500").split(",").map(Number);
 interface Measure {
@@ -24,19 +24,21 @@ async function measure(run: () => Promise<number>): Promise<Measure> {
 
 async function main(): Promise<void> {
     if (!global.gc) console.warn("(run with --expose-gc for steadier memory figures: npm run bench does)");
-    const secrets = placeholderSecrets(Object.values(SECRET_KEYS));
     // Warm up module loading and the mocks once, so the first row is not all start-up.
-    await runProgram("local", { ...localConfigWith(1), ...secrets }, Object.keys(secrets));
+    await programRun(1);
 
     const rows: string[][] = [];
     for (const n of SIZES) {
-        const program = await measure(
-            async () => (await runProgram("local", { ...localConfigWith(n), ...secrets }, Object.keys(secrets))).resources.length,
-        );
+        let objects: RawObject[] = [];
+        const program = await measure(async () => {
+            const run = await programRun(n);
+            objects = run.objects;
+            return run.resources;
+        });
         const raw = await measure(async () => {
             const resources = await installMocks("local");
             await runInStack(() => {
-                declareRaw(n);
+                declareRaw(objects);
                 return {};
             });
             return resources.length;

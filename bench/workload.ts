@@ -1,20 +1,22 @@
 // The workload both benchmarks declare: N services spread over projects of ten, as the
-// program's stack config (the `local` stack: no VMs, no GitLab) and as the same Kubernetes
-// objects declared raw with @pulumi/kubernetes, the baseline.
+// program's stack config (the `local` stack: no VMs, no GitLab), and as the baseline: the very
+// objects that program run declares (type, name, inputs, as the mocks recorded them), declared
+// raw with @pulumi/kubernetes. The difference is what the program adds: config validation, the
+// components and the Outputs between them.
 import * as k8s from "@pulumi/kubernetes";
-import { tlsSecretName } from "../components/lib/names";
-import { stackConfig } from "../test/helpers/mocks";
+import * as pulumi from "@pulumi/pulumi";
+import { SECRET_KEYS } from "../config";
+import { placeholderSecrets, runProgram } from "../harness/mocks";
+import { stackConfig } from "../scripts/stackConfig";
 
 const SERVICES_PER_PROJECT = 10;
-
-export function serviceNames(n: number): Array<[string, string]> {
-    return Array.from({ length: n }, (_, i) => [`project-${Math.floor(i / SERVICES_PER_PROJECT)}`, `service-${i}`]);
-}
+const SECRETS = placeholderSecrets(Object.values(SECRET_KEYS));
 
 export function localConfigWith(n: number): Record<string, string> {
     const projects: Record<string, { services: Record<string, unknown> }> = {};
-    for (const [project, service] of serviceNames(n)) {
-        (projects[project] ??= { services: {} }).services[service] = {
+    for (let i = 0; i < n; i++) {
+        const service = `service-${i}`;
+        (projects[`project-${Math.floor(i / SERVICES_PER_PROJECT)}`] ??= { services: {} }).services[service] = {
             basePath: `/${service}/api`,
             config: { something: service },
             env: { DEBUG: "false" },
@@ -23,85 +25,35 @@ export function localConfigWith(n: number): Record<string, string> {
     return { ...stackConfig("local"), "hobby-platform:projects": JSON.stringify(projects) };
 }
 
-/** The same objects a Microservice makes, declared directly: the baseline. */
-export function declareRaw(n: number): void {
-    const namespaces = new Set<string>();
-    for (const [project, svc] of serviceNames(n)) {
-        const labels = { app: svc, client: "internal", env: "local" };
-        const metadata = { name: svc, namespace: project, labels };
-        const host = `api.${project}.local.localtest.me`;
-        const tlsSecret = tlsSecretName(host);
-        if (!namespaces.has(project)) {
-            namespaces.add(project);
-            const projectLabels = { ...labels, app: project };
-            new k8s.core.v1.Namespace(project, { metadata: { name: project, labels: projectLabels } });
-            new k8s.apiextensions.CustomResource(`${project}-${host}`, {
-                apiVersion: "cert-manager.io/v1",
-                kind: "Certificate",
-                metadata: { name: tlsSecret, namespace: project, labels: projectLabels },
-                spec: {
-                    secretName: tlsSecret,
-                    dnsNames: [host],
-                    issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: "letsencrypt-staging" },
-                },
-            });
-        }
-        new k8s.core.v1.ConfigMap(`${project}-${svc}-config`, { metadata, data: { "local_config.yml": `something: ${svc}\n` } });
-        new k8s.core.v1.Secret(`${project}-${svc}-regcred`, {
-            metadata: { ...metadata, name: `${svc}-regcred` },
-            type: "kubernetes.io/dockerconfigjson",
-            stringData: { ".dockerconfigjson": "{}" },
-        });
-        new k8s.core.v1.Service(`${project}-${svc}-service`, {
-            metadata,
-            spec: { selector: { app: svc }, ports: [{ name: "http", port: 8080, targetPort: "http" }] },
-        });
-        new k8s.apps.v1.Deployment(`${project}-${svc}-deployment`, {
-            metadata,
-            spec: {
-                replicas: 1,
-                selector: { matchLabels: { app: svc } },
-                template: {
-                    metadata: { labels },
-                    spec: {
-                        containers: [
-                            {
-                                name: svc,
-                                image: `registry.example.com/${project}/${svc}:local-latest`,
-                                ports: [{ name: "http", containerPort: 8080 }],
-                            },
-                        ],
-                    },
-                },
-            },
-        });
-        new k8s.networking.v1.Ingress(`${project}-${svc}-ingress`, {
-            metadata,
-            spec: {
-                ingressClassName: "traefik",
-                tls: [{ hosts: [host], secretName: tlsSecret }],
-                rules: [
-                    {
-                        host,
-                        http: { paths: [{ path: `/${svc}/api`, pathType: "Prefix", backend: { service: { name: svc, port: { name: "http" } } } }] },
-                    },
-                ],
-            },
-        });
-        const deployer = { ...metadata, name: `${svc}-deployer` };
-        new k8s.core.v1.ServiceAccount(`${project}-${svc}-deployer`, { metadata: deployer });
-        new k8s.rbac.v1.Role(`${project}-${svc}-deployer`, {
-            metadata: deployer,
-            rules: [{ apiGroups: ["apps"], resources: ["deployments"], resourceNames: [svc], verbs: ["get", "list", "watch", "patch"] }],
-        });
-        new k8s.rbac.v1.RoleBinding(`${project}-${svc}-deployer`, {
-            metadata: deployer,
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: deployer.name },
-            subjects: [{ kind: "ServiceAccount", name: deployer.name, namespace: project }],
-        });
-        new k8s.core.v1.Secret(`${project}-${svc}-deployer-token`, {
-            metadata: { ...deployer, name: `${svc}-deployer-token`, annotations: { "kubernetes.io/service-account.name": deployer.name } },
-            type: "kubernetes.io/service-account-token",
-        });
-    }
+/** One object as the engine receives it. */
+export interface RawObject {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+}
+
+/** Runs the program for `n` services under the mocks: its resource count, and its objects without the components. */
+export async function programRun(n: number): Promise<{ resources: number; objects: RawObject[] }> {
+    const { resources } = await runProgram("local", { ...localConfigWith(n), ...SECRETS }, Object.keys(SECRETS));
+    const objects = resources
+        .filter((r) => r.type.startsWith("kubernetes:") || r.type === "pulumi:providers:kubernetes")
+        .map(({ type, name, inputs }) => ({ type, name, inputs }));
+    return { resources: resources.length, objects };
+}
+
+type KubernetesClass = new (name: string, args: never, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
+
+/** The typed class of a token such as `kubernetes:apps/v1:Deployment`; a CRD's kinds by the generic class. */
+function classOf(type: string): KubernetesClass {
+    const [, group, version, kind] = /^kubernetes:([^/]+)\/([^:]+):(\w+)$/.exec(type)!;
+    const module = (k8s as unknown as Record<string, Record<string, Record<string, unknown>> | undefined>)[group.split(".")[0]];
+    const cls = group.includes(".") && !group.endsWith(".k8s.io") ? undefined : module?.[version]?.[kind];
+    return typeof cls === "function" ? (cls as KubernetesClass) : (k8s.apiextensions.CustomResource as unknown as KubernetesClass);
+}
+
+/** Declares `objects` directly: the Kubernetes provider first, every object through it. */
+export function declareRaw(objects: RawObject[]): void {
+    const spec = objects.find((o) => o.type === "pulumi:providers:kubernetes");
+    const provider = spec && new k8s.Provider(spec.name, spec.inputs as k8s.ProviderArgs);
+    for (const o of objects) if (o !== spec) new (classOf(o.type))(o.name, o.inputs as never, { provider });
 }

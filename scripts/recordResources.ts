@@ -2,7 +2,7 @@
 // when a change to the declared resources is intended, and commit the diff with the change.
 import * as fs from "fs";
 import * as path from "path";
-import { RECORDED_STACKS, recordStack } from "../test/helpers/record";
+import { RECORDED_STACKS, recordStack } from "../harness/record";
 
 async function main(): Promise<void> {
     for (const stack of RECORDED_STACKS) {

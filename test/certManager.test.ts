@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { CERT_MANAGER_VERSION, CertManager, CertManagerArgs, LETSENCRYPT_ISSUERS } from "../components/platform/certManager";
-import { installMocks, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
+import { installMocks, ofType, Recorded, runInStack, valueOf } from "../harness/mocks";
 
 interface Built {
     resources: Recorded[];

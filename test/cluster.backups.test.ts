@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { CREATE_BUCKET_SCRIPT, ETCD_S3_SECRET } from "../components/cluster/backups";
 import { OBJECT_STORAGE_PRICE_USD, planPrice } from "../components/lib/clusterFacts";
 import { ClusterRun, INSTANCE, k3sConfig, runCluster } from "./helpers/cluster";
-import { ofType, valueOf } from "./helpers/mocks";
+import { ofType, valueOf } from "../harness/mocks";
 
 const STORAGE = "vultr:index/objectStorage:ObjectStorage";
 const SECRET = "kubernetes:core/v1:Secret";

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { guardProvider, unsafeChanges } from "../components/cluster/guard";
 import { KEPT_BY_RUNNING_SERVERS } from "../components/cluster/servers";
 import { INSTANCE, READINESS, runCluster } from "./helpers/cluster";
-import { ofType, Recorded } from "./helpers/mocks";
+import { ofType, Recorded } from "../harness/mocks";
 
 const GUARD = "pulumi-nodejs:dynamic/hobby-platform:ClusterGuard";
 const VPC = "vultr:index/vpc:Vpc";

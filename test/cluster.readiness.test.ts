@@ -5,8 +5,8 @@ import { generateKeyPairSync } from "crypto";
 import * as https from "https";
 import { AddressInfo } from "net";
 import { ClusterReadiness, ClusterReadinessInputs, readinessProvider, waitForCluster } from "../components/cluster/readiness";
-import { certRequest, locallySignedCert, selfSignedCert } from "./helpers/clusterMocks";
-import { installMocks, runInStack, valueOf } from "./helpers/mocks";
+import { certRequest, locallySignedCert, selfSignedCert } from "../harness/clusterMocks";
+import { installMocks, runInStack, valueOf } from "../harness/mocks";
 
 const ecKey = () => generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "sec1", format: "pem" }) as string;
 const CA = { isCaCertificate: true, validityPeriodHours: 24, allowedUses: ["cert_signing", "digital_signature"] };

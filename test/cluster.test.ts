@@ -17,7 +17,7 @@ import {
     RULE,
     runCluster,
 } from "./helpers/cluster";
-import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
+import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "../harness/mocks";
 
 /** The unhandled rejections while `f` runs, which would otherwise fail the test run. */
 async function unhandledRejections(f: () => Promise<unknown>): Promise<Error[]> {

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { SYSTEM_UPGRADE_CONTROLLER_VERSION } from "../components/cluster/upgrades";
 import { ClusterRun, runCluster } from "./helpers/cluster";
-import { Recorded } from "./helpers/mocks";
+import { Recorded } from "../harness/mocks";
 
 const MANIFESTS = path.join(__dirname, "..", "components", "cluster", "manifests", "system-upgrade-controller");
 const PLAN = "kubernetes:upgrade.cattle.io/v1:Plan";

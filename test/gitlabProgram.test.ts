@@ -1,9 +1,9 @@
 // The GitLab wiring of the whole program, per stack: deploy token -> pull Secret, Microservice
 // deployer -> K8S_<ENV>_TOKEN, one provider from config, nothing in GitLab for `local`.
 import * as assert from "assert";
-import { DEPLOY_TOKEN, deployTokenState, ENVIRONMENT, VARIABLE } from "./helpers/gitlabMocks";
-import { ofType, ProgramRun, Recorded, stackConfig, valueOf } from "./helpers/mocks";
-import { PLACEHOLDER_SECRETS, stackRun } from "./helpers/stacks";
+import { DEPLOY_TOKEN, deployTokenState, ENVIRONMENT, VARIABLE } from "../harness/gitlabMocks";
+import { ofType, ProgramRun, Recorded, stackConfig, valueOf } from "../harness/mocks";
+import { PLACEHOLDER_SECRETS, stackRun } from "../harness/stacks";
 
 const gitlabResources = (rs: Recorded[]) => rs.filter((r) => r.type.startsWith("gitlab:"));
 const pullSecret = (rs: Recorded[]) => ofType(rs, "kubernetes:core/v1:Secret").find((r) => r.inputs.type === "kubernetes.io/dockerconfigjson")!;

@@ -4,8 +4,8 @@ import { GitlabProject, GitlabProjectArgs, maskingProblem } from "../components/
 import { gitlabProvider } from "../components/gitlab/provider";
 import { GitlabRegistryAccess, GitlabRegistryAccessArgs } from "../components/gitlab/registryAccess";
 import { Microservice } from "../components/workload/microservice";
-import { DEPLOY_TOKEN, deployTokenState, ENVIRONMENT, VARIABLE } from "./helpers/gitlabMocks";
-import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
+import { DEPLOY_TOKEN, deployTokenState, ENVIRONMENT, VARIABLE } from "../harness/gitlabMocks";
+import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "../harness/mocks";
 
 const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2gAwIBAgIBADAKBggqhkjOPQQDAjAjMSEwHwYDVQQDDBhrM3Mtc2Vy\n-----END CERTIFICATE-----\n";
 const GO_TOKEN = "glpat-Go0dModulesReadToken_123";

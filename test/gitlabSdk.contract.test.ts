@@ -11,7 +11,7 @@ import * as path from "path";
 import * as ts from "typescript";
 import { gunzipSync } from "zlib";
 import * as gitlab from "@hobby-platform/gitlab";
-import { installMocks, ROOT, runInStack } from "./helpers/mocks";
+import { installMocks, ROOT, runInStack } from "../harness/mocks";
 
 const SDK_DIR = path.join(ROOT, "sdks", "gitlab");
 /** The official provider's published schema (v10.1.1), gzipped beside the SDK so the test runs in any clone. */

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { tlsSecretName } from "../components/lib/names";
 import { HostCertificate } from "../components/platform/hostCertificate";
-import { installMocks, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
+import { installMocks, ofType, Recorded, runInStack, valueOf } from "../harness/mocks";
 import { schemaErrors } from "./helpers/schemas";
 
 const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";

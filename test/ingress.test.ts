@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as YAML from "yaml";
 import { ClusterIngress, ClusterIngressArgs, TRAEFIK_INGRESS_CLASS } from "../components/platform/ingress";
-import { installMocks, Recorded, runInStack, valueOf } from "./helpers/mocks";
+import { installMocks, Recorded, runInStack, valueOf } from "../harness/mocks";
 
 interface Built {
     resources: Recorded[];

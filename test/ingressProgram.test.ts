@@ -2,8 +2,8 @@
 import * as assert from "assert";
 import { LETSENCRYPT_ISSUERS } from "../components/platform/certManager";
 import { TRAEFIK_INGRESS_CLASS } from "../components/platform/ingress";
-import { ofType, placeholderSecrets, ProgramRun, Recorded, runProgram, stackConfig, withObjects } from "./helpers/mocks";
-import { stackRun } from "./helpers/stacks";
+import { ofType, placeholderSecrets, ProgramRun, Recorded, runProgram, stackConfig, withObjects } from "../harness/mocks";
+import { stackRun } from "../harness/stacks";
 
 /** The only secret the `local` stack reads. */
 const SECRETS = placeholderSecrets(["registryPassword"]);

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "./helpers/mocks";
+import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "../harness/mocks";
 import { IMAGE_PATH, Microservice, MicroserviceArgs } from "../components/workload/microservice";
 import { ProjectNamespace } from "../components/workload/projectNamespace";
 

@@ -1,9 +1,9 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { isSecret, ofType, ProgramRun, Recorded, valueOf } from "./helpers/mocks";
+import { isSecret, ofType, ProgramRun, Recorded, valueOf } from "../harness/mocks";
 import { hasSchema, schemaErrors } from "./helpers/schemas";
-import { PLACEHOLDER_SECRETS, runStack, stackRun, STACKS } from "./helpers/stacks";
+import { PLACEHOLDER_SECRETS, runStack, stackRun, STACKS } from "../harness/stacks";
 
 const k8sObjects = (rs: Recorded[]) => rs.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers"));
 

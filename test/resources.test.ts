@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { RECORDED_STACKS, recordStack } from "./helpers/record";
+import { RECORDED_STACKS, recordStack } from "../harness/record";
 
 // What each stack declares is what the engine compares with the state at the next `up`: any
 // change to it (a name, an input, an option) changes a running environment. The committed

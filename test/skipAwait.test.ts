@@ -3,7 +3,7 @@
 // where pods do run.
 import * as assert from "assert";
 import { ConfigError, parseConfig, SECRET_KEYS } from "../config";
-import { ofType, placeholderSecrets, Recorded, runProgram, stackConfig, withObjects } from "./helpers/mocks";
+import { ofType, placeholderSecrets, Recorded, runProgram, stackConfig, withObjects } from "../harness/mocks";
 
 const SECRETS = placeholderSecrets(Object.values(SECRET_KEYS));
 const AWAITED = ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:networking.k8s.io/v1:Ingress"];

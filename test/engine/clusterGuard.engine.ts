@@ -4,7 +4,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { PulumiWorkspace } from "../helpers/pulumiWorkspace";
+import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
 
 const PROGRAM = `// The change guard alone (test/engine/clusterGuard.engine.ts).
 import * as pulumi from "@pulumi/pulumi";

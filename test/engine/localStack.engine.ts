@@ -6,8 +6,8 @@ import * as assert from "assert";
 import * as YAML from "yaml";
 import { tlsSecretName } from "../../components/lib/names";
 import { installCertManagerCrds, LocalCluster, startLocalCluster } from "../helpers/localCluster";
-import { stackConfig } from "../helpers/mocks";
-import { PulumiWorkspace } from "../helpers/pulumiWorkspace";
+import { stackConfig } from "../../harness/mocks";
+import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
 
 const config = stackConfig("local");
 const NS = Object.keys(JSON.parse(config["hobby-platform:projects"]))[0];

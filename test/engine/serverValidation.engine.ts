@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import { SECRET_KEYS } from "../../config";
 import { installCertManagerCrds, installSystemUpgradeCrd, LocalCluster, startLocalCluster } from "../helpers/localCluster";
-import { placeholderSecrets, Recorded, runProgram, stackConfig } from "../helpers/mocks";
+import { placeholderSecrets, Recorded, runProgram, stackConfig } from "../../harness/mocks";
 
 const STACKS = ["dev", "stg", "prod", "local"] as const;
 const SECRETS = placeholderSecrets([...Object.values(SECRET_KEYS), "vultr:apiKey"]);

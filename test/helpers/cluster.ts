@@ -2,7 +2,7 @@
 import * as YAML from "yaml";
 import { DEFAULT_K3S_VERSION } from "../../config";
 import { HobbyCluster, HobbyClusterArgs } from "../../components/cluster/hobbyCluster";
-import { installMocks, Recorded, runInStack } from "./mocks";
+import { installMocks, Recorded, runInStack } from "../../harness/mocks";
 
 export const INSTANCE = "vultr:index/instance:Instance";
 export const RULE = "vultr:index/firewallRule:FirewallRule";

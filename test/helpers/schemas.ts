@@ -4,7 +4,7 @@
 // CommonJS, so the model file is loaded by its path (Node 22+ can `require` an ES module).
 import * as fs from "fs";
 import * as path from "path";
-import { ROOT } from "./mocks";
+import { ROOT } from "../../harness/mocks";
 
 interface Model {
     validate(): void;

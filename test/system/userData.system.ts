@@ -10,7 +10,7 @@ import * as YAML from "yaml";
 import { CREATE_BUCKET_SCRIPT } from "../../components/cluster/backups";
 import { POD_CIDR, SERVICE_CIDR } from "../../components/lib/clusterFacts";
 import { cloudConfig, file, INSTANCE, installScript, runCluster } from "../helpers/cluster";
-import { ofType, Recorded } from "../helpers/mocks";
+import { ofType, Recorded } from "../../harness/mocks";
 
 /** A tool from the Debian packages `npm run test:system` installs; a clear failure when it is missing. */
 function requireTool(tool: string, pkg: string): void {

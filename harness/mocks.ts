@@ -1,11 +1,11 @@
 // Runs the program (or one component) under Pulumi's mocks and records the resource graph.
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { PROJECT } from "../../config";
+import { PROJECT } from "../config";
 import { CLUSTER_MOCK_CALLS, CLUSTER_MOCK_STATES } from "./clusterMocks";
 import { DEPLOY_TOKEN, deployTokenState } from "./gitlabMocks";
 
-export const ROOT = path.resolve(__dirname, "..", "..");
+export const ROOT = path.resolve(__dirname, "..");
 
 // Pulumi stamps every promise it makes with `new Error().stack`, only to print it should the
 // promise leak at exit; capturing and formatting those is a third of a mocked run. The stamp is
@@ -78,7 +78,7 @@ let recorded: Recorded[] = [];
 /** Mocked registrations still computing their outputs (e.g. a certificate signed off the main thread). */
 let pending = 0;
 /** Options and secret input paths by `type::name`, captured by a stack transformation. */
-let options = new Map<string, { opts: pulumi.CustomResourceOptions; secretInputs: Promise<string[]> }>();
+let options = new Map<string, { opts: pulumi.CustomResourceOptions; props: pulumi.Inputs }>();
 
 /**
  * Installs mocks that record every resource; returns the live list of records. `overrides`
@@ -116,13 +116,19 @@ export async function installMocks(stack: string, preview = false, overrides: Re
         // In a preview, computed outputs are unknown: nothing to compute.
         const extra = preview ? {} : ((await state?.(args.inputs, args.name)) ?? {});
         const id = args.inputs.metadata?.name ?? `${args.name}-id`;
+        const given = opts.get(`${args.type}::${args.name}`);
+        let secretInputs: Promise<string[]> | undefined;
         list.push({
             type: args.type,
             name: args.name,
             inputs: args.inputs,
             id,
             provider: args.provider,
-            ...(opts.get(`${args.type}::${args.name}`) ?? { opts: {}, secretInputs: Promise.resolve([]) }),
+            opts: given?.opts ?? {},
+            // Walking every input for secrets costs as much as the rest of a run: only when asked.
+            get secretInputs() {
+                return (secretInputs ??= given ? secretPaths(given.props) : Promise.resolve([]));
+            },
         });
         // In a preview, computed outputs are unknown: only inputs come back.
         return { id, state: preview ? args.inputs : { ...args.inputs, ...extra, ...overrides[args.name] } };
@@ -161,7 +167,7 @@ export function isSecret(o: pulumi.Output<unknown>): Promise<boolean> {
     return (o as any).isSecret as Promise<boolean>;
 }
 
-export { stackConfig } from "../../scripts/stackConfig";
+export { stackConfig } from "../scripts/stackConfig";
 
 /** Placeholder values for secret config keys (the real ones are set per stack, never committed). */
 export function placeholderSecrets(keys: string[]): Record<string, string> {
@@ -173,7 +179,7 @@ export async function runInStack(init: () => Promise<Record<string, unknown>> | 
     const opts = options;
     const outputs = await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((args) => {
-            opts.set(`${args.type}::${args.name}`, { opts: args.opts as pulumi.CustomResourceOptions, secretInputs: secretPaths(args.props) });
+            opts.set(`${args.type}::${args.name}`, { opts: args.opts as pulumi.CustomResourceOptions, props: args.props });
             return undefined;
         });
         return await init();
@@ -198,7 +204,8 @@ export async function runProgram(stack: string, config: Record<string, string>, 
     const resources = await installMocks(stack, preview);
     pulumi.runtime.setAllConfig(config, secretKeys);
     for (const key of Object.keys(require.cache)) {
-        if (key.startsWith(ROOT) && !key.includes(`${path.sep}node_modules${path.sep}`) && !key.includes(`${path.sep}test${path.sep}`)) {
+        const program = key.startsWith(ROOT) && !/[/\\](node_modules|test|harness)[/\\]/.test(key.slice(ROOT.length));
+        if (program) {
             delete require.cache[key];
         }
     }

@@ -1,7 +1,7 @@
 // The program with a committed stack file and placeholder secrets. Most test files only read what
 // such a run declared: `stackRun` makes one run per stack and mode and shares it (a dev run costs
 // about half a second), `runStack` makes a fresh one for a test that changes the config.
-import { SECRET_KEYS } from "../../config";
+import { SECRET_KEYS } from "../config";
 import { placeholderSecrets, ProgramRun, runProgram, stackConfig } from "./mocks";
 
 export const STACKS = ["dev", "stg", "prod", "local"] as const;
