@@ -1,15 +1,16 @@
 // Reads the validated configuration and composes the components, in the order of the seed's
 // workflow: cluster, ingress and TLS, then per project its namespace and certificates, and per
-// service its registry access, workload and GitLab wiring. Nothing else happens here.
+// service its registry access, workload and GitLab wiring; last, the agent for Kubernetes.
 import * as pulumi from "@pulumi/pulumi";
 import { clusterAccess } from "./components/cluster/access";
-import { GitlabProject } from "./components/gitlab/project";
+import { AgentAuthorization, agentKubeContext, GitlabAgent } from "./components/gitlab/agent";
+import { GitlabProject, PipelineClusterAccess } from "./components/gitlab/project";
 import { gitlabProvider } from "./components/gitlab/provider";
-import { GitlabRegistryAccess } from "./components/gitlab/registryAccess";
-import { hostResourceName, serviceResourceName } from "./components/lib/names";
-import { CertManager } from "./components/platform/certManager";
+import { fixedRegistryCredentials, GitlabRegistryAccess } from "./components/gitlab/registryAccess";
+import { deployerName, hostResourceName, serviceResourceName } from "./components/lib/names";
+import { Agentk } from "./components/platform/agentk";
 import { HostCertificate } from "./components/platform/hostCertificate";
-import { ClusterIngress } from "./components/platform/ingress";
+import { clusterPlatform } from "./components/platform/platform";
 import { Microservice } from "./components/workload/microservice";
 import { ProjectNamespace } from "./components/workload/projectNamespace";
 import { loadConfig } from "./config";
@@ -19,73 +20,37 @@ const env = cfg.environment;
 const labels = { environment: env, client: cfg.client };
 
 const { provider, cluster } = clusterAccess(cfg.cluster, labels);
+const platform = clusterPlatform(cfg, labels, cluster?.publicIps, provider);
 
-// The stack's own ingress controller and cert-manager, or (e.g. `local`) the ones present.
-const ingress = cfg.ingress.install
-    ? new ClusterIngress("ingress", { ...labels, publicAddresses: cluster?.publicIps }, { provider })
-    : { ingressClassName: pulumi.output(cfg.ingress.className), publicAddresses: pulumi.output<string[]>([]) };
-const clusterIssuer = cfg.certManager.install
-    ? new CertManager(
-          "cert-manager",
-          {
-              ...labels,
-              email: cfg.certManager.email,
-              staging: cfg.certManager.staging,
-              ingressClassName: ingress.ingressClassName,
-          },
-          { provider },
-      ).clusterIssuer
-    : cfg.certManager.issuer;
-
-// GitLab (dev, stg, prod): deploy tokens feed the pull Secrets, CI/CD variables carry the
-// cluster and the deployer's token. Without it (`local`) the pull Secrets use fixed credentials.
+// GitLab (dev, stg, prod): deploy tokens feed the pull Secrets, CI/CD variables tell pipelines
+// how to reach the cluster. Without it (`local`) the pull Secrets use fixed credentials.
 const gitlab = cfg.gitlab.enabled
     ? { ...cfg.gitlab, provider: gitlabProvider("gitlab", { domain: cfg.gitlab.domain, token: cfg.gitlab.apiToken }) }
-    : {
-          ...cfg.gitlab,
-          credentials: pulumi.secret(
-              pulumi
-                  .all([cfg.gitlab.registry, cfg.gitlab.registryUsername, cfg.gitlab.registryPassword])
-                  .apply(([server, username, password]) => ({ server, username, password })),
-          ),
-      };
+    : cfg.gitlab;
+const agent = gitlab.enabled && gitlab.clusterAccess.mode === "agent" ? gitlab.clusterAccess : undefined;
 
 const serviceUrls: Record<string, pulumi.Output<string>> = {};
+const authorizations: AgentAuthorization[] = [];
+const deployers: Microservice[] = [];
 for (const [project, p] of Object.entries(cfg.projects)) {
     const projectLabels = { ...labels, client: p.client };
     const namespace = new ProjectNamespace(project, { ...projectLabels, project }, { provider });
     // One certificate per host of the project, named by every Ingress on that host.
     const tlsSecrets = Object.fromEntries(
-        p.hosts.map((host) => [
-            host,
-            new HostCertificate(
-                hostResourceName(project, host),
-                {
-                    ...projectLabels,
-                    host,
-                    project,
-                    namespace: namespace.name,
-                    clusterIssuer,
-                },
-                { provider },
-            ).secretName,
-        ]),
+        p.hosts.map((host) => {
+            const args = { ...projectLabels, host, project, namespace: namespace.name, clusterIssuer: platform.clusterIssuer };
+            return [host, new HostCertificate(hostResourceName(project, host), args, { provider }).secretName];
+        }),
     );
     for (const [service, s] of Object.entries(p.services)) {
         const name = serviceResourceName(project, service);
         const registryCredentials = gitlab.enabled
             ? new GitlabRegistryAccess(
                   name,
-                  {
-                      gitlabProject: s.gitlabProject,
-                      environment: env,
-                      service,
-                      registry: gitlab.registry,
-                      expiresAt: gitlab.deployTokenExpiresAt,
-                  },
+                  { gitlabProject: s.gitlabProject, environment: env, service, registry: gitlab.registry, expiresAt: gitlab.deployTokenExpiresAt },
                   { provider: gitlab.provider },
               ).registryCredentials
-            : gitlab.credentials;
+            : fixedRegistryCredentials(gitlab);
         const ms = new Microservice(
             name,
             {
@@ -93,33 +58,54 @@ for (const [project, p] of Object.entries(cfg.projects)) {
                 ...s,
                 service,
                 namespace: namespace.name,
-                ingressClassName: ingress.ingressClassName,
+                ingressClassName: platform.ingressClassName,
                 tlsSecret: tlsSecrets[s.host],
                 registryCredentials,
                 skipAwait: !cfg.cluster.enabled && cfg.cluster.skipAwait,
+                issueDeployerToken: !agent,
             },
             { provider },
         );
-        if (gitlab.enabled && cluster) {
-            new GitlabProject(
-                name,
-                {
-                    gitlabProject: s.gitlabProject,
-                    environment: env,
-                    service,
-                    clusterServer: cluster.apiServerUrl,
-                    clusterCaCertificate: cluster.caCertificate,
-                    namespace: ms.namespace,
-                    deployerToken: ms.deployerToken,
-                    gitlabDomain: gitlab.domain,
-                    goModulesToken: gitlab.goModulesToken,
-                    externalUrl: ms.url,
-                },
-                { provider: gitlab.provider },
-            );
+        // The agent path, or the token path (the deployer has a token): what the pipeline is told.
+        const access: PipelineClusterAccess | undefined = agent
+            ? { mode: "agent", kubeContext: agentKubeContext(agent) }
+            : cluster &&
+              ms.deployerToken && {
+                  mode: "token",
+                  server: cluster.apiServerUrl,
+                  caCertificate: cluster.caCertificate,
+                  deployerToken: ms.deployerToken,
+              };
+        if (gitlab.enabled && access) {
+            const args = {
+                gitlabProject: s.gitlabProject,
+                environment: env,
+                service,
+                clusterAccess: access,
+                namespace: ms.namespace,
+                externalUrl: ms.url,
+            };
+            new GitlabProject(name, { ...args, gitlabDomain: gitlab.domain, goModulesToken: gitlab.goModulesToken }, { provider: gitlab.provider });
         }
+        authorizations.push({ gitlabProject: s.gitlabProject, namespace: project, serviceAccount: deployerName(service) });
+        deployers.push(ms);
         serviceUrls[`${project}/${service}`] = ms.url;
     }
+}
+
+// The agent path: the agent registered in GitLab with its configuration, and agentk in the cluster.
+if (gitlab.enabled && agent) {
+    const registered = new GitlabAgent(
+        "gitlab-agent",
+        { project: agent.project, agentName: agent.name, branch: agent.branch, environment: env, authorizations },
+        { provider: gitlab.provider },
+    );
+    const impersonates = authorizations.map(({ namespace, serviceAccount }) => ({ namespace, serviceAccount }));
+    new Agentk(
+        "gitlab-agent",
+        { ...labels, kasAddress: agent.kasAddress, token: registered.token, tokenId: registered.tokenId, impersonates },
+        { provider, dependsOn: deployers },
+    );
 }
 
 // Only a stack with its own cluster has the cluster's outputs: an exported `undefined` would
@@ -136,7 +122,7 @@ export = {
     }),
     serviceUrls,
     /** Addresses every service host must resolve to (none known when the controller is not the stack's). */
-    ingressAddresses: ingress.publicAddresses,
+    ingressAddresses: platform.publicAddresses,
     /** ClusterIssuer that signs this environment's certificates. */
-    certificateIssuer: clusterIssuer,
+    certificateIssuer: platform.clusterIssuer,
 };

@@ -54,6 +54,23 @@ export interface ExistingCluster {
     skipAwait: boolean;
 }
 
+/** Service pipelines reach the cluster with the API server, its CA and a deployer token in CI/CD variables. */
+export interface TokenAccess {
+    mode: "token";
+}
+/** Service pipelines reach the cluster through GitLab's agent for Kubernetes (`ci_access`). */
+export interface AgentAccess {
+    mode: "agent";
+    /** Path of the project holding the agent's configuration. */
+    project: string;
+    /** The agent's name, `hobby-<environment>` unless configured. */
+    name: string;
+    /** Branch the agent reads its configuration from. */
+    branch: string;
+    /** `wss://` or `grpcs://` address of GitLab's agent server (KAS). */
+    kasAddress: string;
+}
+
 /** GitLab managed by the stack: deploy tokens and CI/CD variables. */
 export interface ManagedGitlab<S> {
     enabled: true;
@@ -62,6 +79,7 @@ export interface ManagedGitlab<S> {
     deployTokenExpiresAt: string;
     apiToken: S;
     goModulesToken: S;
+    clusterAccess: TokenAccess | AgentAccess;
 }
 /** No GitLab API: the pull Secrets use fixed registry credentials. */
 export interface UnmanagedGitlab<S> {
@@ -193,6 +211,16 @@ function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>): PlatformConf
                   deployTokenExpiresAt: gitlab.deployTokenExpiresAt ?? "",
                   apiToken: secrets.gitlabApiToken,
                   goModulesToken: secrets.goModulesToken,
+                  clusterAccess:
+                      gitlab.clusterAccess === "agent"
+                          ? {
+                                mode: "agent",
+                                project: gitlab.agent.project ?? "",
+                                name: gitlab.agent.name ?? `hobby-${env}`,
+                                branch: gitlab.agent.branch,
+                                kasAddress: gitlab.agent.kasAddress ?? "",
+                            }
+                          : { mode: "token" },
               }
             : { enabled: false, registry, registryUsername: gitlab.registryUsername ?? "", registryPassword: secrets.registryPassword },
         ingress: ingressInstall ? { install: true } : { install: false, className: raw.ingress.className ?? "" },

@@ -6,6 +6,7 @@ import { clusterSchema, DATE, gitlabSchema, keyOf, resourcesSchema, urlPath } fr
 import { requiredSecrets, SECRET_KEYS, SecretKey } from "./secrets";
 import { isCalendarDate } from "../components/lib/formats";
 import {
+    AGENTK_NAMESPACE,
     CERT_MANAGER_NAMESPACE,
     SYSTEM_UPGRADE_NAMESPACE,
     GITLAB_TIERS,
@@ -32,7 +33,15 @@ export const INVALID_PATH_SEQUENCES = ["//", "/./", "/../", "%2f", "%2F"];
 export const INVALID_PATH_SUFFIXES = ["/..", "/."];
 
 /** Namespaces every cluster has, or that the stack itself creates: no project may take one. */
-export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", CERT_MANAGER_NAMESPACE, SYSTEM_UPGRADE_NAMESPACE];
+export const RESERVED_NAMESPACES = [
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    CERT_MANAGER_NAMESPACE,
+    SYSTEM_UPGRADE_NAMESPACE,
+    AGENTK_NAMESPACE,
+];
 
 /** The factors of the Kubernetes quantity suffixes K8S_QUANTITY accepts. */
 const QUANTITY_FACTORS: Record<string, number> = {
@@ -64,8 +73,9 @@ const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the input as read: every use is guarded
 export function crossFieldRules(raw: Record<string, any>, report: Report, hasSecret: (key: SecretKey) => boolean, today: string): void {
     // A section of the wrong type is the schema's to report: no rule reads it as a default.
-    const section = (key: string, fallback: Record<string, unknown> = {}) =>
-        raw[key] === undefined ? fallback : isRecord(raw[key]) ? raw[key] : undefined;
+    const sectionOf = (value: unknown, fallback: Record<string, unknown> = {}) =>
+        value === undefined ? fallback : isRecord(value) ? value : undefined;
+    const section = (key: string, fallback?: Record<string, unknown>) => sectionOf(raw[key], fallback);
     const cluster = section("cluster", clusterSchema.parse({}));
     const gitlab = section("gitlab", gitlabSchema.parse({}));
     if (!cluster || !gitlab) return;
@@ -85,6 +95,21 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
                 report(
                     ["gitlab", "deployTokenExpiresAt"],
                     `"${gitlab.deployTokenExpiresAt}" is not after today (${today}): the deploy tokens would be expired; set a later date, which rotates them, e.g. "${Number(today.slice(0, 4)) + 1}-06-30"`,
+                );
+            }
+        }
+        const agent = gitlab.clusterAccess === "agent" ? sectionOf(gitlab.agent) : undefined;
+        if (agent) {
+            if (!agent.project) {
+                report(
+                    ["gitlab", "agent", "project"],
+                    `is required when gitlab.clusterAccess is "agent" (the project that holds .gitlab/agents/<name>/config.yaml), e.g. "the-project/cluster-agents"`,
+                );
+            }
+            if (!agent.kasAddress) {
+                report(
+                    ["gitlab", "agent", "kasAddress"],
+                    `is required when gitlab.clusterAccess is "agent" (the agent server agentk dials), e.g. "wss://kas.gitlab.example.com"`,
                 );
             }
         }

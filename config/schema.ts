@@ -25,6 +25,10 @@ const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-
 const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const K8S_QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
 export const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** agentk dials KAS over TLS only: WebSocket (`wss://`) or gRPC (`grpcs://`), host, optional port and path. */
+const KAS_ADDRESS = /^(wss|grpcs):\/\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/;
+
+export const CLUSTER_ACCESS_MODES = ["token", "agent"] as const;
 
 /** A string matching `pattern`; the same message (with an example) for a wrong type or shape. */
 const matching = (pattern: RegExp, error: string) => z.string({ error }).regex(pattern, { error });
@@ -47,6 +51,18 @@ const quantity = (example: string) => matching(K8S_QUANTITY, `must be a Kubernet
 
 export const urlPath = (example: string) => matching(/^\/[A-Za-z0-9._~/-]*$/, `must be an absolute URL path, e.g. "${example}"`);
 
+/** A GitLab project's full path, as GitLab and the registry's image names accept it. */
+const gitlabProjectPath = (example: string) =>
+    z.string({ error: `must be a GitLab project path "group/project", e.g. "${example}"` }).check((ctx) => {
+        const problem = gitlabPathProblem(ctx.value);
+        if (problem)
+            ctx.issues.push({
+                code: "custom",
+                input: ctx.value,
+                message: `${problem}; it must be a GitLab project path "group/project" in lower case, e.g. "${example}"`,
+            });
+    });
+
 export const resourcesSchema = z.strictObject({
     requests: z.strictObject({ cpu: quantity("50m").default("50m"), memory: quantity("64Mi").default("64Mi") }).prefault({}),
     limits: z.strictObject({ cpu: quantity("500m").default("500m"), memory: quantity("128Mi").default("128Mi") }).prefault({}),
@@ -54,18 +70,7 @@ export const resourcesSchema = z.strictObject({
 
 const serviceSchema = z.strictObject({
     /** GitLab project path, e.g. `the-project/example-microservice`; default `<project>/<service>`. */
-    gitlabProject: z
-        .string({ error: `must be a GitLab project path "group/project", e.g. "the-project/example-microservice"` })
-        .check((ctx) => {
-            const problem = gitlabPathProblem(ctx.value);
-            if (problem)
-                ctx.issues.push({
-                    code: "custom",
-                    input: ctx.value,
-                    message: `${problem}; it must be a GitLab project path "group/project" in lower case, e.g. "the-project/example-microservice"`,
-                });
-        })
-        .optional(),
+    gitlabProject: gitlabProjectPath("the-project/example-microservice").optional(),
     replicas: z
         .int({ error: "must be an integer, e.g. 2" })
         .min(1, { error: "must be at least 1, e.g. 2" })
@@ -192,6 +197,24 @@ export const gitlabSchema = z.strictObject({
     deployTokenExpiresAt: matching(DATE, `must be a date YYYY-MM-DD, e.g. "2027-06-30"`).optional(),
     /** Registry user for the pull Secrets when `enabled` is false (password: secret `registryPassword`). */
     registryUsername: z.string().min(1).optional(),
+    /**
+     * How service pipelines reach the cluster: `token` (CI/CD variables with the API server, its CA
+     * and the deployer's token) or `agent` (GitLab's agent for Kubernetes, `ci_access`).
+     */
+    clusterAccess: z.enum(CLUSTER_ACCESS_MODES, { error: `must be "token" or "agent", e.g. "agent"` }).default("token"),
+    /** The agent for Kubernetes, when `clusterAccess` is `agent`. */
+    agent: z
+        .strictObject({
+            /** Path of the project that holds the agent's configuration, e.g. `the-project/cluster-agents`. */
+            project: gitlabProjectPath("the-project/cluster-agents").optional(),
+            /** The agent's name (its config is `.gitlab/agents/<name>/config.yaml`); default `hobby-<environment>`. */
+            name: dnsLabel("hobby-dev").optional(),
+            /** Branch of the agent project the agent reads its configuration from (its default branch). */
+            branch: z.string({ error: `must be a branch name, e.g. "main"` }).min(1, { error: `must be a branch name, e.g. "main"` }).default("main"),
+            /** Address agentk dials: GitLab's KAS, over WebSocket or gRPC with TLS. */
+            kasAddress: matching(KAS_ADDRESS, `must be the KAS address, wss:// or grpcs:// (TLS), e.g. "wss://kas.gitlab.example.com"`).optional(),
+        })
+        .prefault({}),
 });
 
 const acmeSchema = z.strictObject({

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { GitlabProject, GitlabProjectArgs, maskingProblem } from "../components/gitlab/project";
+import { GitlabProject, GitlabProjectArgs, maskingProblem, PipelineClusterAccess } from "../components/gitlab/project";
 import { gitlabProvider } from "../components/gitlab/provider";
 import { GitlabRegistryAccess, GitlabRegistryAccessArgs } from "../components/gitlab/registryAccess";
 import { Microservice } from "../components/workload/microservice";
@@ -11,14 +11,23 @@ const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2gAwIBAgIBADAKBggqhkjOPQQ
 const GO_TOKEN = "glpat-Go0dModulesReadToken_123";
 const DEPLOYER_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJl";
 
+/** The token path's settings, with `overrides`. */
+const tokenAccess = (
+    overrides: Partial<{ server: string; caCertificate: string; deployerToken: pulumi.Input<string> }> = {},
+): PipelineClusterAccess => ({
+    mode: "token",
+    server: "https://203.0.113.10:6443",
+    caCertificate: CA_PEM,
+    deployerToken: pulumi.secret(DEPLOYER_TOKEN),
+    ...overrides,
+});
+
 const projectArgs = (environment: string, overrides: Partial<GitlabProjectArgs> = {}): GitlabProjectArgs => ({
     gitlabProject: "the-project/example-microservice",
     environment,
     service: "example-microservice",
-    clusterServer: "https://203.0.113.10:6443",
-    clusterCaCertificate: CA_PEM,
+    clusterAccess: tokenAccess(),
     namespace: "the-project",
-    deployerToken: pulumi.secret(DEPLOYER_TOKEN),
     gitlabDomain: "gitlab.example.com",
     goModulesToken: pulumi.secret(GO_TOKEN),
     externalUrl: `https://api.the-project.${environment}.example.com/example/api/endpoint`,
@@ -242,13 +251,15 @@ describe("GitlabProject", () => {
         it("checks the deployer token once it is known, and lets the preview pass while it is not", async () => {
             const resources = await installMocks("dev", true);
             const unknown = pulumi.secret(pulumi.output(new Promise<string>(() => undefined)));
-            const failures = await runCollectingFailures(() => new GitlabProject("p", projectArgs("dev", { deployerToken: unknown })));
+            const failures = await runCollectingFailures(
+                () => new GitlabProject("p", projectArgs("dev", { clusterAccess: tokenAccess({ deployerToken: unknown }) })),
+            );
             assert.deepStrictEqual(failures, []);
             assert.strictEqual(variables(resources).size, 5, "the other variables are previewed");
 
             await installMocks("dev");
             const refused = await runCollectingFailures(
-                () => new GitlabProject("p", projectArgs("dev", { deployerToken: pulumi.secret("line1\nline2") })),
+                () => new GitlabProject("p", projectArgs("dev", { clusterAccess: tokenAccess({ deployerToken: pulumi.secret("line1\nline2") }) })),
             );
             assert.ok(
                 refused.some((f) => /K8S_DEV_TOKEN .* cannot be masked: .*outside/.test(f)),
@@ -265,7 +276,9 @@ describe("GitlabProject", () => {
 
     it("refuses a CA that is not a PEM certificate", async () => {
         await installMocks("dev");
-        const failures = await runCollectingFailures(() => new GitlabProject("p", projectArgs("dev", { clusterCaCertificate: "LS0tLS1CRUdJTi" })));
+        const failures = await runCollectingFailures(
+            () => new GitlabProject("p", projectArgs("dev", { clusterAccess: tokenAccess({ caCertificate: "LS0tLS1CRUdJTi" }) })),
+        );
         assert.ok(
             failures.some((f) => /clusterCaCertificate of example-microservice must be a PEM certificate/.test(f)),
             failures.join("\n"),

@@ -230,8 +230,8 @@ describe("Microservice", () => {
     });
 
     it("exposes the deployer token decoded and as a secret", async () => {
-        assert.strictEqual(await valueOf(built.ms.deployerToken), "mock-sa-token-for-example-microservice-deployer-token");
-        assert.strictEqual(await isSecret(built.ms.deployerToken), true);
+        assert.strictEqual(await valueOf(built.ms.deployerToken!), "mock-sa-token-for-example-microservice-deployer-token");
+        assert.strictEqual(await isSecret(built.ms.deployerToken!), true);
     });
 
     it("reports its public URL", async () => {
@@ -241,7 +241,7 @@ describe("Microservice", () => {
     it("in a preview (unknown token), still declares every object and keeps the token secret", async () => {
         const { resources, ms } = await build({}, true);
         assert.strictEqual(ofType(resources, "kubernetes:core/v1:Secret").length, 2);
-        assert.strictEqual(await isSecret(ms.deployerToken), true);
+        assert.strictEqual(await isSecret(ms.deployerToken!), true);
     });
 
     it("skips await annotations only when asked (for API servers with no controllers)", async () => {

@@ -23,6 +23,17 @@ export function maskingProblem(value: string): string | undefined {
     return undefined;
 }
 
+/**
+ * The token path writes the API URL (`K8S_<ENV>_SERVER`), its PEM CA certificate (stored base64 in
+ * `K8S_<ENV>_CA`, so the pipeline verifies TLS) and the CI deployer's bearer token
+ * (`Microservice.deployerToken`, in `K8S_<ENV>_TOKEN`). The agent path writes only the kube
+ * context GitLab gives the job for the agent (`<agent project>:<agent name>`, in `K8S_<ENV>_CONTEXT`):
+ * no cluster credential is stored in GitLab.
+ */
+export type PipelineClusterAccess =
+    | { mode: "token"; server: pulumi.Input<string>; caCertificate: pulumi.Input<string>; deployerToken: pulumi.Input<string> }
+    | { mode: "agent"; kubeContext: string };
+
 export interface GitlabProjectArgs {
     /** GitLab project of the service: full path (`group/project`) or numeric id. */
     gitlabProject: pulumi.Input<string>;
@@ -30,14 +41,10 @@ export interface GitlabProjectArgs {
     environment: string;
     /** Service name, for the variables' descriptions. */
     service: string;
-    /** Kubernetes API URL the pipeline deploys to (`K8S_<ENV>_SERVER`), e.g. `https://203.0.113.10:6443`. */
-    clusterServer: pulumi.Input<string>;
-    /** PEM CA certificate of the Kubernetes API, stored base64-encoded in `K8S_<ENV>_CA` so the pipeline verifies TLS. */
-    clusterCaCertificate: pulumi.Input<string>;
+    /** How the pipeline reaches the cluster: the variables of the token path, or the agent's kube context. */
+    clusterAccess: PipelineClusterAccess;
     /** Namespace of the service's Deployment (`K8S_<ENV>_NAMESPACE`), which the GitLab group need not match. */
     namespace: pulumi.Input<string>;
-    /** Bearer token of the service's CI deployer (`Microservice.deployerToken`), for `K8S_<ENV>_TOKEN`. */
-    deployerToken: pulumi.Input<string>;
     /** Domain of the GitLab instance (`GITLAB_DOMAIN`), e.g. `gitlab.example.com`. */
     gitlabDomain: string;
     /** Read token for the team's private Go modules (`GITLAB_TOKEN`), from a config secret. */
@@ -63,11 +70,12 @@ interface VariableSpec {
  * Variables (`<ENV>` is the environment in upper case, e.g. `DEV`):
  * - `GITLAB_DOMAIN`: the instance's domain, plain.
  * - `GITLAB_TOKEN`: the private Go modules read token, masked and hidden.
- * - `K8S_<ENV>_SERVER`: the Kubernetes API URL, plain.
  * - `K8S_<ENV>_NAMESPACE`: the namespace of the service's Deployment, plain.
- * - `K8S_<ENV>_TOKEN`: the CI deployer's bearer token, masked and hidden.
- * - `K8S_<ENV>_CA`: the API's CA certificate, PEM then base64 on one line (no line breaks): the
- *   form of a kubeconfig's `certificate-authority-data`; plain, as a CA certificate is public.
+ * - token path: `K8S_<ENV>_SERVER`, the Kubernetes API URL, plain; `K8S_<ENV>_TOKEN`, the CI
+ *   deployer's bearer token, masked and hidden; `K8S_<ENV>_CA`, the API's CA certificate, PEM then
+ *   base64 on one line (the form of a kubeconfig's `certificate-authority-data`), plain, as a CA
+ *   certificate is public.
+ * - agent path: `K8S_<ENV>_CONTEXT`, the agent's kube context, plain.
  * All are `env_var` variables with `raw` set (no `$` expansion of their values).
  */
 export class GitlabProject extends pulumi.ComponentResource {
@@ -100,18 +108,7 @@ export class GitlabProject extends pulumi.ComponentResource {
             { parent: this, deleteBeforeReplace: true },
         );
 
-        // One line of base64: the form of a kubeconfig's certificate-authority-data, which is how
-        // templates/microservice.gitlab-ci.yml uses it (`kubectl config set clusters.<env>.certificate-authority-data`).
-        const caBase64 = pulumi.output(args.clusterCaCertificate).apply((pem) => {
-            if (!/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----$/.test(pem.trim())) {
-                throw new pulumi.ResourceError(
-                    `clusterCaCertificate of ${args.service} must be a PEM certificate ("-----BEGIN CERTIFICATE-----\\n...")`,
-                    this,
-                );
-            }
-            return Buffer.from(pem, "utf8").toString("base64");
-        });
-
+        const access = args.clusterAccess;
         const variables: VariableSpec[] = [
             { key: "GITLAB_DOMAIN", value: args.gitlabDomain, secret: false, description: "GitLab domain, for go get of private modules" },
             {
@@ -120,15 +117,33 @@ export class GitlabProject extends pulumi.ComponentResource {
                 secret: true,
                 description: "Read token for private Go modules (pass it to go through a BuildKit secret)",
             },
-            { key: `K8S_${ENV}_SERVER`, value: args.clusterServer, secret: false, description: `Kubernetes API URL of ${env}` },
+            ...(access.mode === "token"
+                ? [{ key: `K8S_${ENV}_SERVER`, value: access.server, secret: false, description: `Kubernetes API URL of ${env}` }]
+                : []),
             { key: `K8S_${ENV}_NAMESPACE`, value: args.namespace, secret: false, description: `Namespace of ${args.service} in ${env}` },
-            { key: `K8S_${ENV}_TOKEN`, value: args.deployerToken, secret: true, description: `Bearer token of ${args.service}-deployer in ${env}` },
-            {
-                key: `K8S_${ENV}_CA`,
-                value: caBase64,
-                secret: false,
-                description: `CA certificate of the Kubernetes API of ${env}, base64 PEM (certificate-authority-data)`,
-            },
+            ...(access.mode === "token"
+                ? [
+                      {
+                          key: `K8S_${ENV}_TOKEN`,
+                          value: access.deployerToken,
+                          secret: true,
+                          description: `Bearer token of ${args.service}-deployer in ${env}`,
+                      },
+                      {
+                          key: `K8S_${ENV}_CA`,
+                          value: this.caBase64(access.caCertificate, args.service),
+                          secret: false,
+                          description: `CA certificate of the Kubernetes API of ${env}, base64 PEM (certificate-authority-data)`,
+                      },
+                  ]
+                : [
+                      {
+                          key: `K8S_${ENV}_CONTEXT`,
+                          value: access.kubeContext,
+                          secret: false,
+                          description: `Kube context of the agent for Kubernetes that deploys to ${env} (ci_access)`,
+                      },
+                  ]),
         ];
 
         for (const v of variables) {
@@ -173,5 +188,21 @@ export class GitlabProject extends pulumi.ComponentResource {
         this.environmentName = environment.name;
         this.variableKeys = pulumi.output(variables.map((v) => v.key));
         this.registerOutputs({ environmentName: this.environmentName, variableKeys: this.variableKeys });
+    }
+
+    /**
+     * One line of base64: the form of a kubeconfig's certificate-authority-data, which is how
+     * templates/microservice.gitlab-ci.yml uses it (`kubectl config set clusters.<env>.certificate-authority-data`).
+     */
+    private caBase64(caCertificate: pulumi.Input<string>, service: string): pulumi.Output<string> {
+        return pulumi.output(caCertificate).apply((pem) => {
+            if (!/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----$/.test(pem.trim())) {
+                throw new pulumi.ResourceError(
+                    `clusterCaCertificate of ${service} must be a PEM certificate ("-----BEGIN CERTIFICATE-----\\n...")`,
+                    this,
+                );
+            }
+            return Buffer.from(pem, "utf8").toString("base64");
+        });
     }
 }

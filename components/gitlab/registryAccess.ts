@@ -2,6 +2,7 @@ import * as gitlab from "@hobby-platform/gitlab";
 import * as pulumi from "@pulumi/pulumi";
 import { isCalendarDate, REGISTRY_HOST } from "../lib/formats";
 import { assertArgs } from "../lib/invariants";
+import type { UnmanagedGitlab } from "../../config";
 import type { RegistryCredentials } from "../workload/microservice";
 
 export interface GitlabRegistryAccessArgs {
@@ -60,4 +61,11 @@ export class GitlabRegistryAccess extends pulumi.ComponentResource {
         );
         this.registerOutputs({ tokenName: this.tokenName, registryCredentials: this.registryCredentials });
     }
+}
+
+/** The pull Secrets' credentials without GitLab (e.g. `local`): the configured registry user and password (secret). */
+export function fixedRegistryCredentials(g: UnmanagedGitlab<pulumi.Output<string>>): pulumi.Output<RegistryCredentials> {
+    return pulumi.secret(
+        pulumi.all([g.registry, g.registryUsername, g.registryPassword]).apply(([server, username, password]) => ({ server, username, password })),
+    );
 }

@@ -19,5 +19,8 @@ export const CERT_MANAGER_NAMESPACE = "cert-manager";
 /** The namespace of the k3s upgrade controller, which the stack creates. */
 export const SYSTEM_UPGRADE_NAMESPACE = "system-upgrade";
 
+/** The namespace of GitLab's agent for Kubernetes (agentk), which the stack creates in agent mode. */
+export const AGENTK_NAMESPACE = "gitlab-agent";
+
 /** GitLab deployment tier of each environment that has one. */
 export const GITLAB_TIERS: Readonly<Record<string, string>> = { dev: "development", stg: "staging", prod: "production" };

@@ -9,18 +9,23 @@ export interface CiDeployerArgs extends LabelArgs {
     service: string;
     /** Namespace of the Deployment. */
     namespace: pulumi.Input<string>;
+    /**
+     * Issue a long-lived token for the pipeline (default true): the token path's credential. The
+     * agent path impersonates the ServiceAccount instead, and a token nobody uses is not made.
+     */
+    issueToken?: boolean;
 }
 
 /**
  * The identity a service's pipeline deploys as: a ServiceAccount that may read and patch its
- * own Deployment and nothing else (`kubectl set image`, `kubectl rollout status`), and a
- * long-lived token for it, which the stack writes to the service's CI/CD variables.
+ * own Deployment and nothing else (`kubectl set image`, `kubectl rollout status`), and (token
+ * path) a long-lived token for it, which the stack writes to the service's CI/CD variables.
  */
 export class CiDeployer extends pulumi.ComponentResource {
     /** ServiceAccount name, `<service>-deployer`. */
     public readonly serviceAccountName: pulumi.Output<string>;
-    /** Bearer token of the ServiceAccount (secret). */
-    public readonly token: pulumi.Output<string>;
+    /** Bearer token of the ServiceAccount (secret), when one is issued. */
+    public readonly token?: pulumi.Output<string>;
 
     constructor(name: string, args: CiDeployerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hobby-platform:workload:CiDeployer", name, {}, opts);
@@ -46,22 +51,23 @@ export class CiDeployer extends pulumi.ComponentResource {
             },
             child,
         );
-        // Since Kubernetes 1.24 no token Secret is made for a ServiceAccount: ask for one.
-        const tokenSecret = new k8s.core.v1.Secret(
-            `${name}-token`,
-            {
-                metadata: {
-                    ...metadata,
-                    name: `${metadata.name}-token`,
-                    annotations: { "kubernetes.io/service-account.name": serviceAccount.metadata.name },
-                },
-                type: "kubernetes.io/service-account-token",
-            },
-            child,
-        );
-
         this.serviceAccountName = serviceAccount.metadata.name;
-        this.token = pulumi.secret(tokenSecret.data.apply((d) => Buffer.from(d?.token ?? "", "base64").toString("utf8")));
+        if (args.issueToken ?? true) {
+            // Since Kubernetes 1.24 no token Secret is made for a ServiceAccount: ask for one.
+            const tokenSecret = new k8s.core.v1.Secret(
+                `${name}-token`,
+                {
+                    metadata: {
+                        ...metadata,
+                        name: `${metadata.name}-token`,
+                        annotations: { "kubernetes.io/service-account.name": serviceAccount.metadata.name },
+                    },
+                    type: "kubernetes.io/service-account-token",
+                },
+                child,
+            );
+            this.token = pulumi.secret(tokenSecret.data.apply((d) => Buffer.from(d?.token ?? "", "base64").toString("utf8")));
+        }
         this.registerOutputs({ serviceAccountName: this.serviceAccountName, token: this.token });
     }
 }

@@ -49,6 +49,8 @@ export interface MicroserviceArgs extends LabelArgs {
     tlsSecret: pulumi.Input<string>;
     /** Credentials for the image-pull Secret (a secret Output). */
     registryCredentials: pulumi.Input<RegistryCredentials>;
+    /** Issue the CI deployer a long-lived token (default true; the agent path needs none). */
+    issueDeployerToken?: boolean;
     /**
      * Do not wait for rollouts and load balancers. Only for API servers with no controllers or
      * kubelets behind them (the loopback test cluster); a real cluster should be awaited.
@@ -68,14 +70,14 @@ export function dockerConfigJson(c: RegistryCredentials): string {
 /**
  * One service in one environment: the seed's `k8s/<env>/10..50` manifests (the namespace is a
  * `ProjectNamespace`, shared by a project's services) plus what was done by hand: the image-pull
- * Secret, and a least-privilege `CiDeployer` whose token the component exposes as a secret.
+ * Secret, and a least-privilege `CiDeployer` whose token (if issued) the component exposes as a secret.
  */
 export class Microservice extends pulumi.ComponentResource {
     public readonly namespace: pulumi.Output<string>;
     /** ServiceAccount the service's pipeline deploys as. */
     public readonly deployerServiceAccount: pulumi.Output<string>;
-    /** Bearer token of the deployer ServiceAccount (secret). */
-    public readonly deployerToken: pulumi.Output<string>;
+    /** Bearer token of the deployer ServiceAccount (secret), when one is issued. */
+    public readonly deployerToken?: pulumi.Output<string>;
     /** Name of the Deployment (and of its container), which CI's `kubectl set image` targets. */
     public readonly deploymentName: pulumi.Output<string>;
     /** Public URL of the service. */
@@ -229,7 +231,7 @@ export class Microservice extends pulumi.ComponentResource {
 
         const deployer = new CiDeployer(
             `${name}-deployer`,
-            { service: svc, namespace: args.namespace, client: args.client, environment: env },
+            { service: svc, namespace: args.namespace, client: args.client, environment: env, issueToken: args.issueDeployerToken },
             child,
         );
 
