@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { PROJECT } from "../config";
 import { CLUSTER_MOCK_CALLS, CLUSTER_MOCK_STATES } from "./clusterMocks";
-import { DEPLOY_TOKEN, deployTokenState } from "./gitlabMocks";
+import { AGENT_ID, agentTokenState, CLUSTER_AGENT, CLUSTER_AGENT_TOKEN, DEPLOY_TOKEN, deployTokenState } from "./gitlabMocks";
 
 export const ROOT = path.resolve(__dirname, "..");
 
@@ -40,6 +40,8 @@ export interface Recorded {
 async function secretPaths(value: unknown, at: string[] = []): Promise<string[]> {
     if (pulumi.Output.isInstance(value)) {
         if (await isSecret(value)) return [at.join(".")];
+        // A value unknown in a preview holds nothing to look into (and `apply` never runs on it).
+        if (!(await (value as unknown as { isKnown: Promise<boolean> }).isKnown)) return [];
         return secretPaths(await valueOf(value), at);
     }
     if (value && typeof value === "object" && !pulumi.Resource.isInstance(value)) {
@@ -59,6 +61,8 @@ export const MOCK_STATES: Record<string, (inputs: Record<string, any>, name: str
             ? { data: { token: Buffer.from(`mock-sa-token-for-${inputs.metadata?.name}`).toString("base64") } }
             : {},
     [DEPLOY_TOKEN]: (_inputs, name) => deployTokenState(name),
+    [CLUSTER_AGENT]: () => ({ agentId: AGENT_ID }),
+    [CLUSTER_AGENT_TOKEN]: (_inputs, name) => agentTokenState(name),
 };
 
 const SECRET_SIG = pulumi.runtime.specialSigKey;

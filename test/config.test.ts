@@ -102,6 +102,32 @@ describe("config", () => {
         );
     });
 
+    it("resolves the agent path: the agent named hobby-<env> unless configured, read from main, on TLS to KAS", () => {
+        const input = valid();
+        input.gitlab.clusterAccess = "agent";
+        input.gitlab.agent = { project: "the-project/cluster-agents", kasAddress: "grpcs://kas.gitlab.example.com:8150" };
+        const c = parseConfig(input, allSecrets, TODAY);
+        assert.ok(c.gitlab.enabled);
+        assert.deepStrictEqual(c.gitlab.clusterAccess, {
+            mode: "agent",
+            project: "the-project/cluster-agents",
+            name: "hobby-dev",
+            branch: "main",
+            kasAddress: "grpcs://kas.gitlab.example.com:8150",
+        });
+        const byDefault = parseConfig(valid(), allSecrets, TODAY).gitlab;
+        assert.deepStrictEqual(byDefault.enabled && byDefault.clusterAccess, { mode: "token" }, "the token path unless configured");
+    });
+
+    it("refuses the agent path without its project and KAS address in one report", () => {
+        const input = valid();
+        input.gitlab.clusterAccess = "agent";
+        assert.deepStrictEqual(
+            problemsOf(input).map((p) => p.split(":")[1]),
+            ["gitlab.agent.project", "gitlab.agent.kasAddress"],
+        );
+    });
+
     it("reports every problem at once, one line each", () => {
         const input = valid();
         input.domain = "Example.com";
@@ -702,6 +728,59 @@ describe("config", () => {
             },
             "hobby-platform:certManager.issuer",
             /required when certManager.install is false/,
+        ],
+        [
+            "an unknown cluster access mode",
+            (c) => {
+                c.gitlab.clusterAccess = "kubeconfig";
+            },
+            "hobby-platform:gitlab.clusterAccess",
+            /"token" or "agent"/,
+        ],
+        [
+            "the agent path without the agent's configuration project",
+            (c) => {
+                c.gitlab.clusterAccess = "agent";
+                c.gitlab.agent = { kasAddress: "wss://kas.gitlab.example.com" };
+            },
+            "hobby-platform:gitlab.agent.project",
+            /required when gitlab.clusterAccess is "agent"/,
+        ],
+        [
+            "the agent path without a KAS address",
+            (c) => {
+                c.gitlab.clusterAccess = "agent";
+                c.gitlab.agent = { project: "the-project/cluster-agents" };
+            },
+            "hobby-platform:gitlab.agent.kasAddress",
+            /required when gitlab.clusterAccess is "agent"/,
+        ],
+        [
+            "a KAS address over plain WebSocket",
+            (c) => {
+                c.gitlab.clusterAccess = "agent";
+                c.gitlab.agent = { project: "the-project/cluster-agents", kasAddress: "ws://kas.gitlab.example.com" };
+            },
+            "hobby-platform:gitlab.agent.kasAddress",
+            /wss:\/\/ or grpcs:\/\/ \(TLS\)/,
+        ],
+        [
+            "a KAS address that is an https URL",
+            (c) => {
+                c.gitlab.clusterAccess = "agent";
+                c.gitlab.agent = { project: "the-project/cluster-agents", kasAddress: "https://gitlab.example.com/-/kubernetes-agent/" };
+            },
+            "hobby-platform:gitlab.agent.kasAddress",
+            /wss:\/\/ or grpcs:\/\//,
+        ],
+        [
+            "an agent name that is not a DNS label",
+            (c) => {
+                c.gitlab.clusterAccess = "agent";
+                c.gitlab.agent = { project: "the-project/cluster-agents", kasAddress: "wss://kas.gitlab.example.com", name: "Hobby_Dev" };
+            },
+            "hobby-platform:gitlab.agent.name",
+            /DNS-1123 label/,
         ],
         [
             "unknown top-level section key",

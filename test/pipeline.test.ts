@@ -314,16 +314,87 @@ describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservic
                 assert.deepStrictEqual(deploy.environment, { name: env, deployment_tier: TIERS[env] });
                 assert.strictEqual(deploy.resource_group, `deploy-${env}`);
                 const script: string[] = deploy.script;
+                assert.strictEqual(deploy.variables.K8S_CONTEXT, `$K8S_${ENV}_CONTEXT`);
                 assert.ok(script.includes('kubectl set image "deployment/$SERVICE" "$SERVICE=$CI_REGISTRY_IMAGE:$DEPLOY_ENV-$CI_PIPELINE_ID"'));
                 assert.ok(script.includes('kubectl rollout status "deployment/$SERVICE" --timeout="$ROLLOUT_TIMEOUT"'));
-                assert.ok(
-                    script.includes('kubectl config set "clusters.$DEPLOY_ENV.certificate-authority-data" "$K8S_CA"'),
-                    "the CA (base64 PEM, as components/gitlabProject.ts writes it) verifies the API server",
-                );
             }
             assert.strictEqual(servicePreview.variables.SERVICE, "$CI_PROJECT_NAME");
             assert.ok(!templateYaml.includes("insecure-skip-tls-verify=true") && !/^\s*-.*--insecure/m.test(templateYaml));
             assert.ok(!/^\s*(only|except):/m.test(templateYaml));
         });
+
+        for (const [mode, projectVariables] of [
+            [
+                "token path",
+                {
+                    K8S_DEV_SERVER: "https://203.0.113.10:6443",
+                    K8S_DEV_CA: "LS0tLS1CRUdJTi0t",
+                    K8S_DEV_TOKEN: "deployer-token-value",
+                    K8S_DEV_NAMESPACE: "the-project",
+                },
+            ],
+            ["agent path", { K8S_DEV_CONTEXT: "the-project/cluster-agents:hobby-dev", K8S_DEV_NAMESPACE: "the-project" }],
+        ] as const) {
+            it(`deploy:dev on the ${mode}: the expanded job's script, run with the variables the stack writes, rolls out as the deployer`, async () => {
+                const calls = await runDeploy(servicePreview, "deploy:dev", projectVariables);
+                const rollout = [
+                    "set image deployment/example-microservice example-microservice=registry.example.com/the-project/example-microservice:dev-1234",
+                    "rollout status deployment/example-microservice --timeout=5m",
+                ];
+                if (mode === "agent path") {
+                    assert.deepStrictEqual(calls, [
+                        ...[
+                            "config use-context the-project/cluster-agents:hobby-dev",
+                            "config set-context --current --namespace=the-project",
+                            ...rollout,
+                        ].map((c) => `${GITLAB_KUBECONFIG} | ${c}`),
+                    ]);
+                } else {
+                    const kubeconfig = calls[0].split(" | ")[0];
+                    assert.notStrictEqual(kubeconfig, GITLAB_KUBECONFIG, "a kubeconfig of its own, in a temporary directory");
+                    assert.deepStrictEqual(calls, [
+                        ...[
+                            "config set-cluster dev --server=https://203.0.113.10:6443",
+                            "config set clusters.dev.certificate-authority-data LS0tLS1CRUdJTi0t",
+                            "config set-credentials example-microservice-deployer --token=deployer-token-value",
+                            "config set-context dev --cluster=dev --user=example-microservice-deployer --namespace=the-project",
+                            "config use-context dev",
+                            ...rollout,
+                        ].map((c) => `${kubeconfig} | ${c}`),
+                    ]);
+                }
+            });
+        }
     });
 });
+
+/** The kubeconfig GitLab hands a job that an agent serves (the agent path must use it, the token path must not). */
+const GITLAB_KUBECONFIG = "/builds/the-project/example-microservice.tmp/KUBECONFIG";
+
+/**
+ * Runs a job of the expanded config as a runner would: its variables expanded over the project's
+ * (an undefined one expands to nothing, as in GitLab), its script lines in one `sh -e`, with a
+ * stub kubectl that logs its KUBECONFIG and arguments. Returns the kubectl calls.
+ */
+async function runDeploy(config: Record<string, any>, jobName: string, projectVariables: Record<string, string>): Promise<string[]> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hp-deploy-"));
+    try {
+        const log = path.join(dir, "kubectl.log");
+        fs.writeFileSync(path.join(dir, "kubectl"), `#!/bin/sh\necho "$KUBECONFIG | $*" >> "${log}"\n`, { mode: 0o755 });
+        const job = config[jobName];
+        const predefined: Record<string, string> = {
+            CI_PROJECT_NAME: "example-microservice",
+            CI_REGISTRY_IMAGE: "registry.example.com/the-project/example-microservice",
+            CI_PIPELINE_ID: "1234",
+            ...(projectVariables.K8S_DEV_CONTEXT ? { KUBECONFIG: GITLAB_KUBECONFIG } : {}),
+            ...projectVariables,
+        };
+        const expand = (value: string, vars: Record<string, string>) => value.replace(/\$([A-Za-z0-9_]+)/g, (_, n: string) => vars[n] ?? "");
+        const env: Record<string, string> = { ...predefined };
+        for (const [k, v] of Object.entries({ ...config.variables, ...job.variables })) env[k] = expand(String(v), env);
+        await run("sh", ["-ec", (job.script as string[]).join("\n")], { env: { ...env, PATH: `${dir}:/usr/bin:/bin` } });
+        return fs.readFileSync(log, "utf8").trim().split("\n");
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
