@@ -2,6 +2,8 @@
 // sources of the Kubernetes release that the default k3s version runs.
 import * as assert from "assert";
 import { DEFAULT_K3S_VERSION, DNS_1035_LABEL, DNS_1123_LABEL, INVALID_PATH_SEQUENCES, INVALID_PATH_SUFFIXES, OCI_PATH_COMPONENT } from "../../config";
+import { serviceAccountUser } from "../../components/gitlab/agent";
+import { impersonationRules } from "../../components/platform/agentk";
 import { goModuleFile, goStringConstant, goStringSlice } from "../helpers/upstream";
 
 /** v1.33.5+k3s1 runs Kubernetes v1.33.5, whose staging modules are tagged v0.33.5. */
@@ -31,6 +33,32 @@ describe(`Kubernetes ${K8S_VERSION} validation and image references (their Go mo
         const networking = goModuleFile("k8s.io/kubernetes", K8S_VERSION, "pkg/apis/networking/validation/validation.go");
         assert.deepStrictEqual(INVALID_PATH_SEQUENCES, goStringSlice(networking, "invalidPathSequences"));
         assert.deepStrictEqual(INVALID_PATH_SUFFIXES, goStringSlice(networking, "invalidPathSuffixes"));
+    });
+
+    it("impersonating a ServiceAccount is checked as verb impersonate on serviceaccounts/<name> in its namespace, its groups added unasked, as agentk's Roles grant", () => {
+        const filter = goModuleFile("k8s.io/apiserver", STAGING_VERSION, "pkg/endpoints/filters/impersonation.go");
+        assert.match(
+            filter,
+            /serviceaccount\.SplitUsername\(requestedUser\)[\s\S]*?Kind:\s*"ServiceAccount",\s*Namespace:\s*namespace,\s*Name:\s*name/,
+        );
+        assert.match(
+            filter,
+            /Verb:\s+"impersonate",\s+APIGroup:\s+gvk\.Group,[\s\S]{0,80}Namespace:\s+impersonationRequest\.Namespace,\s+Name:\s+impersonationRequest\.Name/,
+        );
+        assert.match(filter, /actingAsAttributes\.Resource = "serviceaccounts"/);
+        assert.match(filter, /if !groupsSpecified \{[^}]*groups = serviceaccount\.MakeGroupNames\(impersonationRequest\.Namespace\)/);
+        const rule = impersonationRules("example-microservice-deployer")[0];
+        assert.deepStrictEqual(
+            [rule.apiGroups, rule.resources, rule.verbs],
+            [[""], ["serviceaccounts"], ["impersonate"]],
+            "core group, as v1.ServiceAccount's",
+        );
+        assert.strictEqual(
+            serviceAccountUser("the-project", "example-microservice-deployer"),
+            "system:serviceaccount:the-project:example-microservice-deployer",
+        );
+        const util = goModuleFile("k8s.io/apiserver", STAGING_VERSION, "pkg/authentication/serviceaccount/util.go");
+        assert.strictEqual(goStringConstant(util, "ServiceAccountUsernamePrefix"), "system:serviceaccount:");
     });
 
     it("image path components follow distribution/reference's grammar, as the config requires of GitLab paths", () => {
