@@ -62,6 +62,9 @@ export function quantityValue(q: string): number {
     return Number(m[1]) * QUANTITY_FACTORS[m[2]];
 }
 
+/** Projects one agent's `ci_access` may authorize (GitLab's docs: ci_cd_workflow.md). */
+const AGENT_MAX_PROJECTS = 500;
+
 /** A ConfigMap (like every object) is stored in etcd whole: at most 1 MiB. */
 const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 
@@ -82,6 +85,8 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
     const gitlabEnabled = gitlab.enabled !== false;
     const clusterEnabled = cluster.enabled !== false;
     const env = isString(raw.environment) ? raw.environment : undefined;
+    /** The agent section, on the agent path. */
+    const agent = gitlabEnabled && gitlab.clusterAccess === "agent" ? sectionOf(gitlab.agent) : undefined;
 
     if (gitlabEnabled) {
         if (!gitlab.domain) report(["gitlab", "domain"], `is required when gitlab.enabled is true, e.g. "gitlab.example.com"`);
@@ -98,7 +103,6 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
                 );
             }
         }
-        const agent = gitlab.clusterAccess === "agent" ? sectionOf(gitlab.agent) : undefined;
         if (agent) {
             if (!agent.project) {
                 report(
@@ -229,6 +233,15 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
                     `"${gitlabProject}" is already the GitLab project of ${sharing}; give each service its own, e.g. "${project}/${service}"`,
                 );
             gitlabProjects.set(gitlabProject, where);
+            if (agent && isString(agent.project)) {
+                // GitLab's ci_access authorizes only projects under the agent project's top-level namespace.
+                const root = agent.project.split("/")[0];
+                if (gitlabProject.split("/")[0] !== root)
+                    report(
+                        [...at, "gitlabProject"],
+                        `"${gitlabProject}" is outside "${root}", the top-level group of gitlab.agent.project, and GitLab's agent serves only projects under it; move the agent project or use a second stack, e.g. "${root}/${service}"`,
+                    );
+            }
             if (isRecord(s.env) && "AGENT" in s.env) {
                 report([...at, "env", "AGENT"], `is set by the platform (the pod's name); remove it or use another name, e.g. "LOG_LEVEL"`);
             }
@@ -247,6 +260,12 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
                 }
             }
         }
+    }
+    if (agent && gitlabProjects.size > AGENT_MAX_PROJECTS) {
+        report(
+            ["gitlab", "agent"],
+            `would authorize ${gitlabProjects.size} projects, and one agent serves at most ${AGENT_MAX_PROJECTS}; split the services over two stacks, e.g. by team`,
+        );
     }
 }
 

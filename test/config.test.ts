@@ -783,6 +783,15 @@ describe("config", () => {
             /DNS-1123 label/,
         ],
         [
+            "on the agent path, a service project outside the agent project's top-level group",
+            (c) => {
+                c.gitlab.clusterAccess = "agent";
+                c.gitlab.agent = { project: "platform-team/cluster-agents", kasAddress: "wss://kas.gitlab.example.com" };
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.gitlabProject",
+            /outside "platform-team", the top-level group of gitlab.agent.project/,
+        ],
+        [
             "unknown top-level section key",
             (c) => {
                 c.gitlab.token = "plain-text-token";

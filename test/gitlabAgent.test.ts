@@ -12,7 +12,7 @@ import { runStack } from "../harness/stacks";
 const AGENT_PROJECT = "the-project/cluster-agents";
 const KAS = "wss://kas.gitlab.example.com";
 
-/** The stack's committed config switched to the agent path, with a second project of two services. */
+/** The stack's committed config switched to the agent path, with a second project (namespace) of two services. */
 function agentStack(stack: string, preview = false): Promise<ProgramRun> {
     return runStack(
         stack,
@@ -20,7 +20,13 @@ function agentStack(stack: string, preview = false): Promise<ProgramRun> {
             const gitlab = JSON.parse(c["hobby-platform:gitlab"]);
             c["hobby-platform:gitlab"] = JSON.stringify({ ...gitlab, clusterAccess: "agent", agent: { project: AGENT_PROJECT, kasAddress: KAS } });
             const projects = JSON.parse(c["hobby-platform:projects"]);
-            projects["other-team"] = { services: { billing: { basePath: "/billing" }, "api-gateway": { basePath: "/gw" } } };
+            // GitLab's agent serves only projects under its project's top-level group.
+            projects["other-team"] = {
+                services: {
+                    billing: { basePath: "/billing", gitlabProject: "the-project/billing" },
+                    "api-gateway": { basePath: "/gw", gitlabProject: "the-project/api-gateway" },
+                },
+            };
             c["hobby-platform:projects"] = JSON.stringify(projects);
         },
         preview,
@@ -88,12 +94,12 @@ for (const env of ["dev", "stg", "prod"]) {
                 ci_access: {
                     projects: [
                         {
-                            id: "other-team/api-gateway",
+                            id: "the-project/api-gateway",
                             environments: [env],
                             access_as: { impersonate: { username: "system:serviceaccount:other-team:api-gateway-deployer" } },
                         },
                         {
-                            id: "other-team/billing",
+                            id: "the-project/billing",
                             environments: [env],
                             access_as: { impersonate: { username: "system:serviceaccount:other-team:billing-deployer" } },
                         },
