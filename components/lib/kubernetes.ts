@@ -1,5 +1,5 @@
-// Kubernetes shapes more than one component declares: the hardened container, a ServiceAccount
-// bound to a Role, and outputs that are known at preview yet order their users after a resource.
+// Kubernetes shapes more than one component declares: the hardened container, a Role granted to
+// subjects (a ServiceAccount of its own), a k3s HelmChart, and outputs that are known at preview yet order their users after a resource.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -30,6 +30,25 @@ export interface BoundServiceAccountArgs {
     automountToken?: boolean;
 }
 
+/** A Role and the RoleBinding that grants it to `subjects`, both named `name` in Pulumi and `metadata.name` in the cluster. */
+export function grantedRole(
+    name: string,
+    args: { metadata: BoundServiceAccountArgs["metadata"]; rules: k8s.types.input.rbac.v1.PolicyRule[]; subjects: k8s.types.input.rbac.v1.Subject[] },
+    opts: pulumi.CustomResourceOptions,
+) {
+    const role = new k8s.rbac.v1.Role(name, { metadata: args.metadata, rules: args.rules }, opts);
+    const binding = new k8s.rbac.v1.RoleBinding(
+        name,
+        {
+            metadata: args.metadata,
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+            subjects: args.subjects,
+        },
+        opts,
+    );
+    return { role, binding };
+}
+
 /** A ServiceAccount, a Role and the RoleBinding between them, all named `name` in Pulumi. */
 export function boundServiceAccount(name: string, args: BoundServiceAccountArgs, opts: pulumi.CustomResourceOptions) {
     const serviceAccount = new k8s.core.v1.ServiceAccount(
@@ -40,17 +59,44 @@ export function boundServiceAccount(name: string, args: BoundServiceAccountArgs,
         },
         opts,
     );
-    const role = new k8s.rbac.v1.Role(name, { metadata: args.metadata, rules: args.rules }, opts);
-    const binding = new k8s.rbac.v1.RoleBinding(
+    const subjects = [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: args.metadata.namespace }];
+    return { serviceAccount, ...grantedRole(name, { metadata: args.metadata, rules: args.rules, subjects }, opts) };
+}
+
+export interface K3sHelmChartArgs {
+    /** Release name (and the HelmChart's, in `kube-system`). */
+    release: string;
+    labels: Record<string, string>;
+    repo: string;
+    chart: string;
+    version: string;
+    /** Namespace the release is installed into. */
+    targetNamespace: pulumi.Input<string>;
+    /** The chart's values, as YAML. */
+    valuesContent: pulumi.Input<string>;
+}
+
+/**
+ * A `helm.cattle.io/v1` HelmChart: k3s's in-cluster Helm controller installs (and upgrades) the
+ * chart from its repository, so nothing is downloaded or rendered at preview.
+ */
+export function k3sHelmChart(name: string, args: K3sHelmChartArgs, opts: pulumi.CustomResourceOptions) {
+    return new k8s.apiextensions.CustomResource(
         name,
         {
-            metadata: args.metadata,
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-            subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: args.metadata.namespace }],
+            apiVersion: "helm.cattle.io/v1",
+            kind: "HelmChart",
+            metadata: { name: args.release, namespace: "kube-system", labels: args.labels },
+            spec: {
+                repo: args.repo,
+                chart: args.chart,
+                version: args.version,
+                targetNamespace: args.targetNamespace,
+                valuesContent: args.valuesContent,
+            },
         },
         opts,
     );
-    return { serviceAccount, role, binding };
 }
 
 /**

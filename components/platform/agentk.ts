@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { assertArgs } from "../lib/invariants";
-import { boundServiceAccount } from "../lib/kubernetes";
+import { boundServiceAccount, grantedRole, k3sHelmChart } from "../lib/kubernetes";
 import { LabelArgs, labels as labelsFor } from "../lib/labels";
 import { AGENTK_NAMESPACE } from "../lib/names";
 
@@ -89,36 +89,30 @@ export class Agentk extends pulumi.ComponentResource {
             { metadata: { ...metadata, name: AGENTK_SERVICE_ACCOUNT }, rules: AGENTK_OWN_RULES },
             child,
         );
-        const grants = args.impersonates.map((d) => {
-            const grantName = `${name}-impersonate-${d.namespace}-${d.serviceAccount}`;
-            const grant = { name: `gitlab-agent-impersonate-${d.serviceAccount}`, namespace: d.namespace, labels };
-            const role = new k8s.rbac.v1.Role(grantName, { metadata: grant, rules: impersonationRules(d.serviceAccount) }, child);
-            return new k8s.rbac.v1.RoleBinding(
-                grantName,
+        const grants = args.impersonates.map((d) =>
+            grantedRole(
+                `${name}-impersonate-${d.namespace}-${d.serviceAccount}`,
                 {
-                    metadata: grant,
-                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                    metadata: { name: `gitlab-agent-impersonate-${d.serviceAccount}`, namespace: d.namespace, labels },
+                    rules: impersonationRules(d.serviceAccount),
                     subjects: [{ kind: "ServiceAccount", name: serviceAccount.metadata.name, namespace: namespace.metadata.name }],
                 },
                 child,
-            );
-        });
+            ),
+        );
 
-        new k8s.apiextensions.CustomResource(
+        k3sHelmChart(
             `${name}-chart`,
             {
-                apiVersion: "helm.cattle.io/v1",
-                kind: "HelmChart",
-                metadata: { name: "gitlab-agent", namespace: "kube-system", labels },
-                spec: {
-                    repo: AGENTK_CHART_REPO,
-                    chart: "gitlab-agent",
-                    version,
-                    targetNamespace: namespace.metadata.name,
-                    valuesContent: token.metadata.name.apply((secretName) => YAML.stringify(agentkValues(args.kasAddress, secretName))),
-                },
+                release: "gitlab-agent",
+                labels,
+                repo: AGENTK_CHART_REPO,
+                chart: "gitlab-agent",
+                version,
+                targetNamespace: namespace.metadata.name,
+                valuesContent: token.metadata.name.apply((secretName) => YAML.stringify(agentkValues(args.kasAddress, secretName))),
             },
-            { ...child, dependsOn: [token, serviceAccount, ...grants] },
+            { ...child, dependsOn: [token, serviceAccount, ...grants.map((g) => g.binding)] },
         );
 
         this.namespace = namespace.metadata.name;

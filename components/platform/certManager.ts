@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { assertArgs } from "../lib/invariants";
-import { boundServiceAccount, HARDENED_CONTAINER, knownAfter, RESTRICTED_POD } from "../lib/kubernetes";
+import { boundServiceAccount, HARDENED_CONTAINER, k3sHelmChart, knownAfter, RESTRICTED_POD } from "../lib/kubernetes";
 import { LabelArgs, labels as labelsFor } from "../lib/labels";
 import { CERT_MANAGER_NAMESPACE } from "../lib/names";
 
@@ -77,26 +77,23 @@ export class CertManager extends pulumi.ComponentResource {
             child,
         );
 
-        const chart = new k8s.apiextensions.CustomResource(
+        const chart = k3sHelmChart(
             `${name}-chart`,
             {
-                apiVersion: "helm.cattle.io/v1",
-                kind: "HelmChart",
-                metadata: { name: "cert-manager", namespace: "kube-system", labels },
-                spec: {
-                    repo: CERT_MANAGER_CHART_REPO,
-                    chart: "cert-manager",
-                    version,
-                    targetNamespace: namespace.metadata.name,
-                    valuesContent: YAML.stringify({
-                        // CRDs come with the release; `keep` leaves them (and so every certificate)
-                        // in place if the release is ever uninstalled.
-                        crds: { enabled: true, keep: true },
-                        // The chart's own check runs as a Helm hook nobody waits on; ours below is
-                        // the one Pulumi waits for.
-                        startupapicheck: { enabled: false },
-                    }),
-                },
+                release: "cert-manager",
+                labels,
+                repo: CERT_MANAGER_CHART_REPO,
+                chart: "cert-manager",
+                version,
+                targetNamespace: namespace.metadata.name,
+                valuesContent: YAML.stringify({
+                    // CRDs come with the release; `keep` leaves them (and so every certificate)
+                    // in place if the release is ever uninstalled.
+                    crds: { enabled: true, keep: true },
+                    // The chart's own check runs as a Helm hook nobody waits on; ours below is
+                    // the one Pulumi waits for.
+                    startupapicheck: { enabled: false },
+                }),
             },
             child,
         );
