@@ -77,6 +77,7 @@ for (const [project, p] of Object.entries(cfg.projects)) {
                   deployerToken: ms.deployerToken,
               };
         if (gitlab.enabled && access) {
+            const { domain: gitlabDomain, goModulesToken } = gitlab;
             const args = {
                 gitlabProject: s.gitlabProject,
                 environment: env,
@@ -85,7 +86,7 @@ for (const [project, p] of Object.entries(cfg.projects)) {
                 namespace: ms.namespace,
                 externalUrl: ms.url,
             };
-            new GitlabProject(name, { ...args, gitlabDomain: gitlab.domain, goModulesToken: gitlab.goModulesToken }, { provider: gitlab.provider });
+            new GitlabProject(name, { ...args, gitlabDomain, goModulesToken }, { provider: gitlab.provider });
         }
         authorizations.push({ gitlabProject: s.gitlabProject, namespace: project, serviceAccount: deployerName(service) });
         deployers.push(ms);
@@ -100,10 +101,9 @@ if (gitlab.enabled && agent) {
         { project: agent.project, agentName: agent.name, branch: agent.branch, environment: env, authorizations },
         { provider: gitlab.provider },
     );
-    const impersonates = authorizations.map(({ namespace, serviceAccount }) => ({ namespace, serviceAccount }));
     new Agentk(
         "gitlab-agent",
-        { ...labels, kasAddress: agent.kasAddress, token: registered.token, tokenId: registered.tokenId, impersonates },
+        { ...labels, kasAddress: agent.kasAddress, token: registered.token, tokenId: registered.tokenId, impersonates: authorizations },
         { provider, dependsOn: deployers },
     );
 }
