@@ -49,6 +49,7 @@ describe("the agent path's impersonation chain on a real API server (kubectl aut
             ["apply", "--server-side", "-f", "-"],
             JSON.stringify({ apiVersion: "v1", kind: "List", items: objects.filter((o) => o.kind !== "Namespace") }),
         );
+        // kubectl names the container after the image: "svc".
         k("create", "deployment", SVC, "--image=example/svc:1", "-n", NS);
         k("create", "deployment", "other", "--image=example/other:1", "-n", NS);
         k("create", "serviceaccount", "other-deployer", "-n", NS);
@@ -107,7 +108,7 @@ describe("the agent path's impersonation chain on a real API server (kubectl aut
         assert.strictEqual(asAgentk(DEPLOYER, "auth", "can-i", "patch", `deployment/${SVC}`, "-n", NS), "yes");
         assert.strictEqual(asAgentk(DEPLOYER, "auth", "can-i", "patch", "deployment/other", "-n", NS), "no");
         assert.strictEqual(asAgentk(DEPLOYER, "auth", "can-i", "get", "secrets", "-n", NS), "no");
-        assert.match(asAgentk(DEPLOYER, "set", "image", `deployment/${SVC}`, `${SVC}=example/svc:2`, "-n", NS), /image updated/);
+        assert.match(asAgentk(DEPLOYER, "set", "image", `deployment/${SVC}`, "svc=example/svc:2", "-n", NS), /image updated/);
         assert.match(asAgentk(DEPLOYER, "get", "secrets", "-n", NS), /forbidden/i);
         // Nobody else: the API server refuses agentk's impersonation of another ServiceAccount.
         assert.match(asAgentk(`system:serviceaccount:${NS}:other-deployer`, "get", `deployment/${SVC}`, "-n", NS), /cannot impersonate/);
