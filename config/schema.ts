@@ -1,7 +1,7 @@
 // The shape of the stack's configuration: every key, its type, its default, and a message with
 // an example for each way a value can be wrong. Rules across keys are in rules.ts.
 import { z } from "zod";
-import { REGISTRY_HOST } from "../components/lib/formats";
+import { KAS_ADDRESS, REGISTRY_HOST } from "../components/lib/formats";
 import { parseIpv4Cidr } from "../components/lib/net";
 
 export const PROJECT = "hobby-platform";
@@ -25,8 +25,6 @@ const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-
 const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const K8S_QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
 export const DATE = /^\d{4}-\d{2}-\d{2}$/;
-/** agentk dials KAS over TLS only: WebSocket (`wss://`) or gRPC (`grpcs://`), host, optional port and path. */
-const KAS_ADDRESS = /^(wss|grpcs):\/\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/;
 
 export const CLUSTER_ACCESS_MODES = ["token", "agent"] as const;
 

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
+import { KAS_ADDRESS } from "../lib/formats";
 import { assertArgs } from "../lib/invariants";
 import { boundServiceAccount, grantedRole, k3sHelmChart } from "../lib/kubernetes";
 import { LabelArgs, labels as labelsFor } from "../lib/labels";
@@ -17,9 +18,6 @@ export const AGENTK_CHART_REPO = "https://charts.gitlab.io";
 export const AGENTK_TOKEN_KEY = "token";
 /** agentk's own ServiceAccount, made here so that its RBAC is the stack's, not the chart's cluster-admin. */
 export const AGENTK_SERVICE_ACCOUNT = "gitlab-agent";
-
-/** `wss://` or `grpcs://`: agentk reaches GitLab's agent server over TLS only. */
-const KAS_ADDRESS = /^(wss|grpcs):\/\/\S+$/;
 
 export interface AgentkArgs extends LabelArgs {
     /** GitLab's agent server (KAS), `wss://` or `grpcs://`. */
