@@ -1,15 +1,10 @@
 // Reads the validated configuration and composes the components, in the order of the seed's
 // workflow: cluster, ingress and TLS, then per project its namespace and certificates, and per
-// service its registry access, workload and GitLab wiring; last, the agent for Kubernetes.
-import * as pulumi from "@pulumi/pulumi";
+// service its registry access and workload; last, the GitLab wiring of the services' pipelines.
 import { clusterAccess } from "./components/cluster/access";
-import { AgentAuthorization, agentKubeContext, GitlabAgent } from "./components/gitlab/agent";
-import { GitlabProject, PipelineClusterAccess } from "./components/gitlab/project";
-import { gitlabProvider } from "./components/gitlab/provider";
-import { fixedRegistryCredentials, GitlabRegistryAccess } from "./components/gitlab/registryAccess";
-import { deployerName, hostResourceName, serviceResourceName } from "./components/lib/names";
-import { Agentk } from "./components/platform/agentk";
-import { HostCertificate } from "./components/platform/hostCertificate";
+import { DeployedService, gitlabWiring } from "./components/gitlab/wiring";
+import { serviceResourceName } from "./components/lib/names";
+import { hostCertificates } from "./components/platform/hostCertificate";
 import { clusterPlatform } from "./components/platform/platform";
 import { Microservice } from "./components/workload/microservice";
 import { ProjectNamespace } from "./components/workload/projectNamespace";
@@ -21,37 +16,20 @@ const labels = { environment: env, client: cfg.client };
 
 const { provider, cluster } = clusterAccess(cfg.cluster, labels);
 const platform = clusterPlatform(cfg, labels, cluster?.publicIps, provider);
+// GitLab (dev, stg, prod): deploy tokens, CI/CD variables, the agent. Without it (`local`), the
+// pull Secrets use fixed credentials.
+const gitlab = gitlabWiring(cfg.gitlab, env);
 
-// GitLab (dev, stg, prod): deploy tokens feed the pull Secrets, CI/CD variables tell pipelines
-// how to reach the cluster. Without it (`local`) the pull Secrets use fixed credentials.
-const gitlab = cfg.gitlab.enabled
-    ? { ...cfg.gitlab, provider: gitlabProvider("gitlab", { domain: cfg.gitlab.domain, token: cfg.gitlab.apiToken }) }
-    : cfg.gitlab;
-const agent = gitlab.enabled && gitlab.clusterAccess.mode === "agent" ? gitlab.clusterAccess : undefined;
-
-const serviceUrls: Record<string, pulumi.Output<string>> = {};
-const authorizations: AgentAuthorization[] = [];
-const deployers: Microservice[] = [];
+const services: DeployedService[] = [];
 for (const [project, p] of Object.entries(cfg.projects)) {
     const projectLabels = { ...labels, client: p.client };
     const namespace = new ProjectNamespace(project, { ...projectLabels, project }, { provider });
     // One certificate per host of the project, named by every Ingress on that host.
-    const tlsSecrets = Object.fromEntries(
-        p.hosts.map((host) => {
-            const args = { ...projectLabels, host, project, namespace: namespace.name, clusterIssuer: platform.clusterIssuer };
-            return [host, new HostCertificate(hostResourceName(project, host), args, { provider }).secretName];
-        }),
-    );
+    const certificate = { ...projectLabels, project, namespace: namespace.name, clusterIssuer: platform.clusterIssuer };
+    const tlsSecrets = hostCertificates(p.hosts, certificate, { provider });
     for (const [service, s] of Object.entries(p.services)) {
         const name = serviceResourceName(project, service);
-        const registryCredentials = gitlab.enabled
-            ? new GitlabRegistryAccess(
-                  name,
-                  { gitlabProject: s.gitlabProject, environment: env, service, registry: gitlab.registry, expiresAt: gitlab.deployTokenExpiresAt },
-                  { provider: gitlab.provider },
-              ).registryCredentials
-            : fixedRegistryCredentials(gitlab);
-        const ms = new Microservice(
+        const microservice = new Microservice(
             name,
             {
                 ...projectLabels,
@@ -60,53 +38,16 @@ for (const [project, p] of Object.entries(cfg.projects)) {
                 namespace: namespace.name,
                 ingressClassName: platform.ingressClassName,
                 tlsSecret: tlsSecrets[s.host],
-                registryCredentials,
+                registryCredentials: gitlab.registryCredentials(name, service, s.gitlabProject),
                 skipAwait: !cfg.cluster.enabled && cfg.cluster.skipAwait,
-                issueDeployerToken: !agent,
+                issueDeployerToken: !gitlab.viaAgent,
             },
             { provider },
         );
-        // The agent path, or the token path (the deployer has a token): what the pipeline is told.
-        const access: PipelineClusterAccess | undefined = agent
-            ? { mode: "agent", kubeContext: agentKubeContext(agent) }
-            : cluster &&
-              ms.deployerToken && {
-                  mode: "token",
-                  server: cluster.apiServerUrl,
-                  caCertificate: cluster.caCertificate,
-                  deployerToken: ms.deployerToken,
-              };
-        if (gitlab.enabled && access) {
-            const { domain: gitlabDomain, goModulesToken } = gitlab;
-            const args = {
-                gitlabProject: s.gitlabProject,
-                environment: env,
-                service,
-                clusterAccess: access,
-                namespace: ms.namespace,
-                externalUrl: ms.url,
-            };
-            new GitlabProject(name, { ...args, gitlabDomain, goModulesToken }, { provider: gitlab.provider });
-        }
-        authorizations.push({ gitlabProject: s.gitlabProject, namespace: project, serviceAccount: deployerName(service) });
-        deployers.push(ms);
-        serviceUrls[`${project}/${service}`] = ms.url;
+        services.push({ name, project, service, gitlabProject: s.gitlabProject, microservice });
     }
 }
-
-// The agent path: the agent registered in GitLab with its configuration, and agentk in the cluster.
-if (gitlab.enabled && agent) {
-    const registered = new GitlabAgent(
-        "gitlab-agent",
-        { project: agent.project, agentName: agent.name, branch: agent.branch, environment: env, authorizations },
-        { provider: gitlab.provider },
-    );
-    new Agentk(
-        "gitlab-agent",
-        { ...labels, kasAddress: agent.kasAddress, token: registered.token, tokenId: registered.tokenId, impersonates: authorizations },
-        { provider, dependsOn: deployers },
-    );
-}
+gitlab.wirePipelines(services, cluster, provider, labels);
 
 // Only a stack with its own cluster has the cluster's outputs: an exported `undefined` would
 // make the engine warn on every run of the others (e.g. `local`).
@@ -120,7 +61,7 @@ export = {
         estimatedMonthlyCostUsd: cluster.monthlyCostUsd,
         etcdSnapshotBucket: cluster.etcdSnapshotBucket,
     }),
-    serviceUrls,
+    serviceUrls: Object.fromEntries(services.map((s) => [`${s.project}/${s.service}`, s.microservice.url])),
     /** Addresses every service host must resolve to (none known when the controller is not the stack's). */
     ingressAddresses: platform.publicAddresses,
     /** ClusterIssuer that signs this environment's certificates. */

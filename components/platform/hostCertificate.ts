@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { assertArgs } from "../lib/invariants";
 import { knownAfter } from "../lib/kubernetes";
 import { LabelArgs, labels } from "../lib/labels";
-import { tlsSecretName } from "../lib/names";
+import { hostResourceName, tlsSecretName } from "../lib/names";
 
 export interface HostCertificateArgs extends LabelArgs {
     /** Public host the certificate is for (its only DNS name). */
@@ -60,4 +60,15 @@ export class HostCertificate extends pulumi.ComponentResource {
         this.secretName = knownAfter(certificate, secretName);
         this.registerOutputs({ secretName: this.secretName });
     }
+}
+
+/** A HostCertificate for each host of a project: the TLS Secret name by host, for the Ingresses on it. */
+export function hostCertificates(
+    hosts: string[],
+    args: Omit<HostCertificateArgs, "host">,
+    opts?: pulumi.ComponentResourceOptions,
+): Record<string, pulumi.Output<string>> {
+    return Object.fromEntries(
+        hosts.map((host) => [host, new HostCertificate(hostResourceName(args.project, host), { ...args, host }, opts).secretName]),
+    );
 }
