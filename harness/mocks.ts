@@ -201,18 +201,16 @@ export interface ProgramRun {
 }
 
 /**
- * Runs `index.ts` for a stack with the given flat config (and which keys of it are secret),
- * with a fresh copy of the program's modules, and returns the recorded graph and stack outputs.
+ * Runs `index.ts` (loaded afresh) for a stack with the given flat config (and which keys of it are
+ * secret), and returns the recorded graph and stack outputs.
  */
 export async function runProgram(stack: string, config: Record<string, string>, secretKeys: string[] = [], preview = false): Promise<ProgramRun> {
     const resources = await installMocks(stack, preview);
     pulumi.runtime.setAllConfig(config, secretKeys);
-    for (const key of Object.keys(require.cache)) {
-        const program = key.startsWith(ROOT) && !/[/\\](node_modules|test|harness)[/\\]/.test(key.slice(ROOT.length));
-        if (program) {
-            delete require.cache[key];
-        }
-    }
+    // Only index.ts runs anything when loaded (the components and the config run when called), so
+    // only it is loaded afresh: the rest, and what the SDK caches by object (a dynamic provider's
+    // serialized code), is shared by every run, as in one `pulumi up`.
+    delete require.cache[require.resolve(path.join(ROOT, "index"))];
     let programExports: Record<string, unknown> = {};
     const outputs = await runInStack(async () => {
         // `require`: index.ts assigns its outputs to `module.exports` (`export =`).
