@@ -31,6 +31,17 @@ function typeChain(parent: pulumi.Resource | undefined): string {
 
 const nameOf = (r: unknown) => (pulumi.Resource.isInstance(r) ? (r as unknown as { __name: string }).__name : String(r));
 
+/** A resource's URN without the stack and project (`type$type$...::name`); the stack is no parent. */
+export function urnOf(type: string, name: string, parent: pulumi.Resource | undefined): string {
+    return `${[typeChain(parent), type].filter(Boolean).join("$")}::${name}`;
+}
+
+/** The URN (as `urnOf`) of a live resource, e.g. a parent in a resource's options. */
+export function resourceUrn(r: pulumi.Resource): string {
+    const live = r as unknown as { __pulumiType: string; __name: string; __parentResource?: pulumi.Resource };
+    return urnOf(live.__pulumiType, live.__name, live.__parentResource);
+}
+
 export interface ResourceRecord {
     urn: string;
     inputs: unknown;
@@ -61,7 +72,7 @@ export async function recordOf(r: Recorded): Promise<ResourceRecord> {
         secretInputs: (await r.secretInputs).sort(),
     };
     return {
-        urn: `${[typeChain(o.parent), r.type].filter(Boolean).join("$")}::${r.name}`,
+        urn: urnOf(r.type, r.name, o.parent),
         inputs: stable(r.inputs),
         options: Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))),
     };
