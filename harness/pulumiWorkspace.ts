@@ -28,6 +28,15 @@ export function toolchainEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     );
 }
 
+/** Copies the program files of `source` to `dir`, with the repository's node_modules. */
+function copyProgram(source: string, dir: string): void {
+    fs.cpSync(source, dir, {
+        recursive: true,
+        filter: (src) => path.dirname(src) !== source || !PROGRAM_EXCLUDES.has(path.basename(src)),
+    });
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+}
+
 export interface PulumiResult {
     status: number;
     stdout: string;
@@ -41,18 +50,15 @@ export class PulumiWorkspace {
     readonly dir: string;
     readonly env: NodeJS.ProcessEnv;
 
-    /** Copies the program and creates `stack` in a new local backend. */
+    /** Copies the program (the repository's, or another tree of it) and creates `stack` in a new local backend. */
     constructor(
         readonly stack: string,
         baseEnv: NodeJS.ProcessEnv,
+        source = ROOT,
     ) {
         this.root = fs.mkdtempSync(path.join(os.tmpdir(), "hp-pulumi-"));
         this.dir = path.join(this.root, "program");
-        fs.cpSync(ROOT, this.dir, {
-            recursive: true,
-            filter: (src) => path.dirname(src) !== ROOT || !PROGRAM_EXCLUDES.has(path.basename(src)),
-        });
-        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(this.dir, "node_modules"));
+        copyProgram(source, this.dir);
         fs.mkdirSync(path.join(this.root, "state"));
         this.env = {
             ...toolchainEnv(baseEnv),
@@ -61,6 +67,18 @@ export class PulumiWorkspace {
             PULUMI_CONFIG_PASSPHRASE: "engine-test-only",
         };
         this.ok("stack", "init", "--secrets-provider", "passphrase");
+    }
+
+    /**
+     * Replaces the program with another tree of it (e.g. a later release), as an upgrade of the
+     * repository does; the stack keeps its state and its secrets' salt, not its other settings.
+     */
+    useProgram(source: string): void {
+        const stackFile = path.join(this.dir, `Pulumi.${this.stack}.yaml`);
+        const salt = /^encryptionsalt: .*$/m.exec(fs.readFileSync(stackFile, "utf8"))?.[0];
+        fs.rmSync(this.dir, { recursive: true, force: true });
+        copyProgram(source, this.dir);
+        if (salt) fs.appendFileSync(stackFile, `${salt}\n`);
     }
 
     /** Runs `pulumi ARGS --stack STACK` (non-interactive), returning its result; never throws on a failed exit. */

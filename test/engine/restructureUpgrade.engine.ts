@@ -1,0 +1,81 @@
+// An upgrade of the program across the restructure, through the real engine on a real Kubernetes
+// API server: the `local` stack is made by the program as it was before it (commit 9fe2954, its
+// components at other type tokens and the deployer's objects directly under the Microservice),
+// then previewed and upped with today's program. The aliases must let the engine find every
+// object in the state: no Kubernetes object is created, deleted or replaced, and the deployer's
+// token (which CI holds) stays the same Secret.
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ROOT } from "../../harness/mocks";
+import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
+import { installCertManagerCrds, LocalCluster, startLocalCluster } from "../helpers/localCluster";
+
+/** The last commit before the restructure: its record is test/fixtures/before-restructure. */
+const BEFORE_RESTRUCTURE = "9fe2954";
+const REGISTRY_PASSWORD = "engine-test-registry-password";
+
+interface PreviewStep {
+    op: string;
+    urn: string;
+    type?: string;
+    newState?: { type: string };
+    oldState?: { type: string };
+}
+
+describe("an upgrade across the restructure on a real Kubernetes API (old program up, today's preview and up)", function () {
+    this.timeout(60 * 60 * 1000);
+    let cluster: LocalCluster;
+    let ws: PulumiWorkspace;
+    let oldTree: string;
+    const configure = () => {
+        ws.ok("config", "set", "--secret", "registryPassword", REGISTRY_PASSWORD);
+        // No kubelet runs pods here: do not await rollouts.
+        ws.ok("config", "set", "--path", "cluster.skipAwait", "true");
+    };
+    const token = () =>
+        cluster.kubectl(["get", "secret", "example-microservice-deployer-token", "-n", "the-project", "-o", "jsonpath={.metadata.uid}"]);
+
+    before(() => {
+        oldTree = fs.mkdtempSync(path.join(os.tmpdir(), "hp-before-restructure-"));
+        // The tree from the repository's history (a clone of main has it).
+        execFileSync("sh", ["-c", 'git -C "$1" archive "$2" | tar -x -C "$3"', "sh", ROOT, BEFORE_RESTRUCTURE, oldTree], { stdio: "inherit" });
+        cluster = startLocalCluster();
+        installCertManagerCrds(cluster);
+        ws = new PulumiWorkspace("local", cluster.env, oldTree);
+        configure();
+        ws.ok("up", "--yes", "--skip-preview");
+    });
+    after(() => {
+        ws?.run("destroy", "--yes", "--skip-preview");
+        ws?.remove();
+        cluster?.stop();
+        if (oldTree) fs.rmSync(oldTree, { recursive: true, force: true });
+    });
+
+    it("previews today's program with no Kubernetes object created, deleted or replaced; only the new CiDeployer component is new", () => {
+        const uidBefore = token();
+        ws.useProgram(ROOT);
+        configure();
+        const preview = ws.ok("preview", "--json");
+        const steps: PreviewStep[] = JSON.parse(preview.stdout).steps;
+        const typeOf = (s: PreviewStep) => s.newState?.type ?? s.oldState?.type ?? s.type ?? "";
+        // `refresh` steps read the state first (Pulumi.yaml: `refresh: always`), by the old URNs.
+        const changed = steps.filter((s) => !["same", "update", "refresh"].includes(s.op));
+        assert.deepStrictEqual(
+            changed.map((s) => `${s.op} ${typeOf(s)} ${s.urn.split("::").pop()}`),
+            ["create hobby-platform:workload:CiDeployer the-project-example-microservice-deployer"],
+            "only the component that now groups the deployer's objects is created",
+        );
+        ws.ok("up", "--yes", "--skip-preview");
+        assert.strictEqual(token(), uidBefore, "the deployer's token Secret is the same object (CI's token still works)");
+        const rerun = JSON.parse(ws.ok("preview", "--json").stdout).steps as PreviewStep[];
+        assert.deepStrictEqual(
+            rerun.filter((s) => s.op !== "same" && s.op !== "refresh").map((s) => `${s.op} ${s.urn}`),
+            [],
+            "after the up, a rerun shows no changes",
+        );
+    });
+});
