@@ -5,7 +5,7 @@
 // object in the state: no Kubernetes object is created, deleted or replaced, and the deployer's
 // token (which CI holds) stays the same Secret.
 import * as assert from "assert";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -40,7 +40,9 @@ describe("an upgrade across the restructure on a real Kubernetes API (old progra
 
     before(() => {
         oldTree = fs.mkdtempSync(path.join(os.tmpdir(), "hp-before-restructure-"));
-        // The tree from the repository's history (a clone of main has it).
+        // The tree from the repository's history (a clone of main has it; a shallow one does not).
+        const has = spawnSync("git", ["-C", ROOT, "cat-file", "-e", `${BEFORE_RESTRUCTURE}^{commit}`]);
+        if (has.status !== 0) throw new Error(`commit ${BEFORE_RESTRUCTURE} is not in this clone's history (shallow? run git fetch --unshallow)`);
         execFileSync("sh", ["-c", 'git -C "$1" archive "$2" | tar -x -C "$3"', "sh", ROOT, BEFORE_RESTRUCTURE, oldTree], { stdio: "inherit" });
         cluster = startLocalCluster();
         installCertManagerCrds(cluster);
