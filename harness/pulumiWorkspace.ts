@@ -78,7 +78,10 @@ export class PulumiWorkspace {
         const salt = /^encryptionsalt: .*$/m.exec(fs.readFileSync(stackFile, "utf8"))?.[0];
         fs.rmSync(this.dir, { recursive: true, force: true });
         copyProgram(source, this.dir);
-        if (salt) fs.appendFileSync(stackFile, `${salt}\n`);
+        if (!salt) return;
+        // A salt in the new tree's file (of another stack) gives way to this stack's: set its secrets again.
+        const text = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : "";
+        fs.writeFileSync(stackFile, /^encryptionsalt: .*$/m.test(text) ? text.replace(/^encryptionsalt: .*$/m, salt) : `${text}${salt}\n`);
     }
 
     /** Runs `pulumi ARGS --stack STACK` (non-interactive), returning its result; never throws on a failed exit. */

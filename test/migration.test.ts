@@ -38,8 +38,13 @@ function takeOver(resources: readonly Recorded[], olds: Set<string>): Map<string
         const parentAlias = parent && foundByAlias.get(parent);
         const collapse = (a: string | AliasSpec): string => {
             if (typeof a === "string") return a;
-            let aliasParent = parent;
-            if ("parent" in a) aliasParent = a.parent && (foundByAlias.get(resourceUrn(a.parent)) ?? resourceUrn(a.parent));
+            // An alias naming no parent is sent with the resource's own (runtime/resource.js,
+            // mapAliasesForRequest); either way a parent found by its alias stands in with its old URN.
+            let aliasParent = "parent" in a ? a.parent && resourceUrn(a.parent) : parent;
+            if (aliasParent) {
+                if (byUrn.has(aliasParent)) resolve(aliasParent);
+                aliasParent = foundByAlias.get(aliasParent) ?? aliasParent;
+            }
             return join(aliasParent ? typeChainOf(aliasParent) : "", a.type ?? r.type, a.name ?? r.name);
         };
         const inherited = (type: string, name: string) => {
