@@ -28,6 +28,9 @@ export function toolchainEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     );
 }
 
+/** The line of a stack file that holds its passphrase salt. */
+const SALT_LINE = /^encryptionsalt: .*$/m;
+
 /** Copies the program files of `source` to `dir`, with the repository's node_modules. */
 function copyProgram(source: string, dir: string): void {
     fs.cpSync(source, dir, {
@@ -75,13 +78,13 @@ export class PulumiWorkspace {
      */
     useProgram(source: string): void {
         const stackFile = path.join(this.dir, `Pulumi.${this.stack}.yaml`);
-        const salt = /^encryptionsalt: .*$/m.exec(fs.readFileSync(stackFile, "utf8"))?.[0];
+        const salt = SALT_LINE.exec(fs.readFileSync(stackFile, "utf8"))?.[0];
         fs.rmSync(this.dir, { recursive: true, force: true });
         copyProgram(source, this.dir);
         if (!salt) return;
         // A salt in the new tree's file (of another stack) gives way to this stack's: set its secrets again.
         const text = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : "";
-        fs.writeFileSync(stackFile, /^encryptionsalt: .*$/m.test(text) ? text.replace(/^encryptionsalt: .*$/m, salt) : `${text}${salt}\n`);
+        fs.writeFileSync(stackFile, SALT_LINE.test(text) ? text.replace(SALT_LINE, salt) : `${text}${salt}\n`);
     }
 
     /** Runs `pulumi ARGS --stack STACK` (non-interactive), returning its result; never throws on a failed exit. */

@@ -31,9 +31,12 @@ function typeChain(parent: pulumi.Resource | undefined): string {
 
 const nameOf = (r: unknown) => (pulumi.Resource.isInstance(r) ? (r as unknown as { __name: string }).__name : String(r));
 
+/** A URN in the record's form: the parent's type chain (empty at the stack), the type, the name. */
+export const joinUrn = (parentChain: string, type: string, name: string) => `${[parentChain, type].filter(Boolean).join("$")}::${name}`;
+
 /** A resource's URN without the stack and project (`type$type$...::name`); the stack is no parent. */
 export function urnOf(type: string, name: string, parent: pulumi.Resource | undefined): string {
-    return `${[typeChain(parent), type].filter(Boolean).join("$")}::${name}`;
+    return joinUrn(typeChain(parent), type, name);
 }
 
 /** The URN (as `urnOf`) of a live resource, e.g. a parent in a resource's options. */

@@ -9,7 +9,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { Recorded } from "../harness/mocks";
-import { resourceUrn, urnOf } from "../harness/record";
+import { joinUrn, resourceUrn, urnOf } from "../harness/record";
 import { stackRun, STACKS } from "../harness/stacks";
 
 const BEFORE = path.join(__dirname, "fixtures", "before-restructure");
@@ -19,7 +19,6 @@ type AliasSpec = { name?: string; type?: string; parent?: pulumi.Resource };
 const typeChainOf = (urn: string) => urn.slice(0, urn.lastIndexOf("::"));
 const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
 const typeOf = (urn: string) => typeChainOf(urn).split("$").pop()!;
-const join = (chain: string, type: string, name: string) => `${[chain, type].filter(Boolean).join("$")}::${name}`;
 
 /**
  * Which old URN each of the run's resources takes over: its own URN if the old state has it, else
@@ -45,12 +44,12 @@ function takeOver(resources: readonly Recorded[], olds: Set<string>): Map<string
                 if (byUrn.has(aliasParent)) resolve(aliasParent);
                 aliasParent = foundByAlias.get(aliasParent) ?? aliasParent;
             }
-            return join(aliasParent ? typeChainOf(aliasParent) : "", a.type ?? r.type, a.name ?? r.name);
+            return joinUrn(aliasParent ? typeChainOf(aliasParent) : "", a.type ?? r.type, a.name ?? r.name);
         };
         const inherited = (type: string, name: string) => {
             const parentName = nameOf(parent!);
             const aliasName = name.startsWith(parentName) ? nameOf(parentAlias!) + name.slice(parentName.length) : name;
-            return join(typeChainOf(parentAlias!), type, aliasName);
+            return joinUrn(typeChainOf(parentAlias!), type, aliasName);
         };
         const own = ((r.opts.aliases ?? []) as Array<string | AliasSpec>).map(collapse);
         const aliases = [...own, ...(parentAlias ? [inherited(r.type, r.name), ...own.map((a) => inherited(typeOf(a), nameOf(a)))] : [])];

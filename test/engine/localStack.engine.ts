@@ -4,7 +4,7 @@
 // `pulumi destroy` leaves nothing behind.
 import * as assert from "assert";
 import * as YAML from "yaml";
-import { tlsSecretName } from "../../components/lib/names";
+import { deployerName, tlsSecretName } from "../../components/lib/names";
 import { installCertManagerCrds, LocalCluster, startLocalCluster } from "../helpers/localCluster";
 import { stackConfig } from "../../harness/mocks";
 import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
@@ -14,7 +14,7 @@ const NS = Object.keys(JSON.parse(config["hobby-platform:projects"]))[0];
 const project = JSON.parse(config["hobby-platform:projects"])[NS];
 const SVC = Object.keys(project.services)[0];
 const CLIENT: string = project.client ?? config["hobby-platform:client"] ?? "internal";
-const DEPLOYER = `${SVC}-deployer`;
+const DEPLOYER = deployerName(SVC);
 const REGISTRY_PASSWORD = "engine-test-registry-password";
 
 /** Seconds each engine step took, printed at the end (cold vs warm runs). */

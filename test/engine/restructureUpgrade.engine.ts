@@ -9,13 +9,18 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ROOT } from "../../harness/mocks";
+import { deployerName, serviceResourceName } from "../../components/lib/names";
+import { ROOT, stackConfig } from "../../harness/mocks";
 import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
 import { installCertManagerCrds, LocalCluster, startLocalCluster } from "../helpers/localCluster";
 
 /** The last commit before the restructure: its record is test/fixtures/before-restructure. */
 const BEFORE_RESTRUCTURE = "9fe2954";
 const REGISTRY_PASSWORD = "engine-test-registry-password";
+// The example service of the `local` stack file (the same before and after the restructure).
+const PROJECTS = JSON.parse(stackConfig("local")["hobby-platform:projects"]);
+const NS = Object.keys(PROJECTS)[0];
+const SVC = Object.keys(PROJECTS[NS].services)[0];
 
 interface PreviewStep {
     op: string;
@@ -35,8 +40,7 @@ describe("an upgrade across the restructure on a real Kubernetes API (old progra
         // No kubelet runs pods here: do not await rollouts.
         ws.ok("config", "set", "--path", "cluster.skipAwait", "true");
     };
-    const token = () =>
-        cluster.kubectl(["get", "secret", "example-microservice-deployer-token", "-n", "the-project", "-o", "jsonpath={.metadata.uid}"]);
+    const token = () => cluster.kubectl(["get", "secret", `${deployerName(SVC)}-token`, "-n", NS, "-o", "jsonpath={.metadata.uid}"]);
 
     before(() => {
         oldTree = fs.mkdtempSync(path.join(os.tmpdir(), "hp-before-restructure-"));
@@ -68,7 +72,7 @@ describe("an upgrade across the restructure on a real Kubernetes API (old progra
         const changed = steps.filter((s) => !["same", "update", "refresh"].includes(s.op));
         assert.deepStrictEqual(
             changed.map((s) => `${s.op} ${typeOf(s)} ${s.urn.split("::").pop()}`),
-            ["create hobby-platform:workload:CiDeployer the-project-example-microservice-deployer"],
+            [`create hobby-platform:workload:CiDeployer ${deployerName(serviceResourceName(NS, SVC))}`],
             "only the component that now groups the deployer's objects is created",
         );
         ws.ok("up", "--yes", "--skip-preview");
