@@ -47,6 +47,8 @@ class FakeApiServer {
     readyz = 200;
     nodes: Node[] = [];
     requests = 0;
+    /** Called with each request's path before it is answered: a test changes the answers by request, not by clock. */
+    onRequest?: (url: string | undefined) => void;
     private server?: https.Server;
 
     async start(pki: Pki, serving = pki.server): Promise<string> {
@@ -54,6 +56,7 @@ class FakeApiServer {
             { cert: serving.cert, key: serving.key, ca: pki.clientCa, requestCert: true, rejectUnauthorized: true },
             (req, res) => {
                 this.requests++;
+                this.onRequest?.(req.url);
                 if (req.url === "/readyz") {
                     res.writeHead(this.readyz).end(this.readyz === 200 ? "ok" : "[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed");
                 } else if (req.url === "/api/v1/nodes") {
@@ -114,12 +117,14 @@ describe("HobbyCluster readiness gate", function () {
     it("keeps waiting while the API server is not ready or a node is not Ready, then opens", async () => {
         api.readyz = 500;
         api.nodes = [{ name: "hobby-dev-1", ready: true }];
-        setTimeout(() => {
-            api.readyz = 200;
-        }, 60);
-        setTimeout(() => {
-            api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true }));
-        }, 120);
+        // Two answers of a not-ready API server, then one node list with a node missing, then all
+        // Ready: by request, so that a slow machine (a late first poll) cannot skip a state.
+        const seen: Record<string, number> = {};
+        api.onRequest = (url) => {
+            const n = (seen[url ?? ""] = (seen[url ?? ""] ?? 0) + 1);
+            if (url === "/readyz" && n === 3) api.readyz = 200;
+            if (url === "/api/v1/nodes" && n === 2) api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true }));
+        };
         const started = Date.now();
         await waitForCluster({ ...inputs, timeoutSeconds: 5 });
         assert.ok(Date.now() - started >= 120, "it did not open before every node was Ready");
