@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { crossFieldRules } from "./rules";
-import { Environment, keyOf, PROJECT, rawSchema, RawConfig } from "./schema";
+import { defaultApiHost, Environment, keyOf, PROJECT, rawSchema, RawConfig } from "./schema";
 import { SECRET_KEYS, SecretKey } from "./secrets";
 
 export { DEFAULT_K3S_VERSION, DNS_1035_LABEL, DNS_1123_LABEL, ENVIRONMENTS, OCI_PATH_COMPONENT, PROJECT } from "./schema";
@@ -16,7 +16,7 @@ export { requiredSecrets, SECRET_KEYS } from "./secrets";
 export type { SecretKey } from "./secrets";
 
 /** Plain config keys (as in `pulumi config set <key>`), validated by the schema. */
-const OBJECT_KEYS = ["cluster", "gitlab", "acme", "ingress", "certManager", "projects"] as const;
+const OBJECT_KEYS = ["cluster", "gitlab", "dns", "acme", "ingress", "certManager", "projects"] as const;
 const STRING_KEYS = ["environment", "domain", "client"] as const;
 
 type RawService = RawConfig["projects"][string]["services"][string];
@@ -40,9 +40,13 @@ export interface ProjectConfig {
 }
 
 /** The stack's own k3s cluster on Vultr. */
-export type ManagedCluster = Omit<RawCluster, "enabled" | "kubeContext" | "skipAwait" | "hostnamePrefix"> & {
+export type ManagedCluster = Omit<RawCluster, "enabled" | "kubeContext" | "skipAwait" | "hostnamePrefix" | "apiHost"> & {
     enabled: true;
     hostnamePrefix: string;
+    /** The API's fixed name, `k8s.<env>.<domain>` unless configured. */
+    apiHost: string;
+    /** The Vultr DNS zone that holds `apiHost`. */
+    dnsZone: string;
     /** Protect the servers and the cluster's identity from deletion (prod). */
     protect: boolean;
 };
@@ -89,6 +93,9 @@ export interface UnmanagedGitlab<S> {
     registryPassword: S;
 }
 
+/** Who keeps the service hosts' A records: the team by hand, or the stack in Vultr DNS. */
+export type DnsConfig = { provider: "none" } | { provider: "vultr"; zone: string; ttl: number };
+
 export type IngressConfig = { install: true } | { install: false; className: string };
 export type CertManagerConfig = { install: true; email: string; staging: boolean } | { install: false; issuer: string };
 
@@ -99,6 +106,7 @@ export interface PlatformConfig<S = pulumi.Output<string>> {
     client: string;
     cluster: ManagedCluster | ExistingCluster;
     gitlab: ManagedGitlab<S> | UnmanagedGitlab<S>;
+    dns: DnsConfig;
     ingress: IngressConfig;
     certManager: CertManagerConfig;
     projects: Record<string, ProjectConfig>;
@@ -177,7 +185,8 @@ export function parseConfig<S>(
  */
 function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>): PlatformConfig<S> {
     const env = raw.environment;
-    const { enabled: clusterEnabled, kubeContext, skipAwait, hostnamePrefix, ...vms } = raw.cluster;
+    const { enabled: clusterEnabled, kubeContext, skipAwait, hostnamePrefix, apiHost, ...vms } = raw.cluster;
+    const dnsZone = raw.dns.zone ?? raw.domain;
     const { gitlab } = raw;
     const registry = gitlab.registry ?? "";
     const projects: Record<string, ProjectConfig> = {};
@@ -201,7 +210,14 @@ function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>): PlatformConf
         domain: raw.domain,
         client: raw.client,
         cluster: clusterEnabled
-            ? { enabled: true, ...vms, hostnamePrefix: hostnamePrefix ?? `hobby-${env}`, protect: env === "prod" }
+            ? {
+                  enabled: true,
+                  ...vms,
+                  hostnamePrefix: hostnamePrefix ?? `hobby-${env}`,
+                  apiHost: apiHost ?? defaultApiHost(env, raw.domain),
+                  dnsZone,
+                  protect: env === "prod",
+              }
             : { enabled: false, kubeContext, skipAwait },
         gitlab: gitlab.enabled
             ? {
@@ -223,6 +239,7 @@ function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>): PlatformConf
                           : { mode: "token" },
               }
             : { enabled: false, registry, registryUsername: gitlab.registryUsername ?? "", registryPassword: secrets.registryPassword },
+        dns: raw.dns.provider === "vultr" ? { provider: "vultr", zone: dnsZone, ttl: raw.dns.ttl } : { provider: "none" },
         ingress: ingressInstall ? { install: true } : { install: false, className: raw.ingress.className ?? "" },
         certManager: certManagerInstall
             ? { install: true, email: raw.acme.email ?? "", staging: raw.acme.staging ?? env !== "prod" }

@@ -2,7 +2,8 @@
 // hosts, paths): what Kubernetes, GitLab, Vultr and the engine would refuse.
 import * as YAML from "yaml";
 import { clusterSpecProblems } from "./cluster";
-import { clusterSchema, DATE, gitlabSchema, keyOf, resourcesSchema, urlPath } from "./schema";
+import { clusterSchema, DATE, defaultApiHost, dnsSchema, gitlabSchema, keyOf, resourcesSchema, urlPath } from "./schema";
+import { recordName } from "../components/lib/net";
 import { requiredSecrets, SECRET_KEYS, SecretKey } from "./secrets";
 import { isCalendarDate } from "../components/lib/formats";
 import {
@@ -149,8 +150,29 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
     if (!certManagerInstall && !certManager.issuer) {
         report(["certManager", "issuer"], `is required when certManager.install is false, e.g. "letsencrypt-prod"`);
     }
+    const domain = isString(raw.domain) ? raw.domain : undefined;
+    const dns = section("dns", dnsSchema.parse({}));
+    const zone = dns && isString(dns.zone) ? dns.zone : domain;
     if (clusterEnabled && valid(clusterSchema, cluster)) {
-        for (const p of clusterSpecProblems(clusterSchema.parse(cluster))) report(["cluster", p.field], p.message);
+        const c = clusterSchema.parse(cluster);
+        for (const p of clusterSpecProblems(c, c.hostnamePrefix ?? `hobby-${env}`)) report(["cluster", ...p.path], p.message);
+        const apiHost = c.apiHost ?? (env && domain ? defaultApiHost(env, domain) : undefined);
+        if (apiHost && zone && recordName(apiHost, zone) === undefined) {
+            report(
+                ["cluster", "apiHost"],
+                `"${apiHost}" is not inside the Vultr DNS zone "${zone}" (dns.zone) that holds its A records; set a name in it, e.g. "k8s.${env}.${zone}"`,
+            );
+        }
+    }
+    if (!clusterEnabled && isRecord(cluster) && Array.isArray(cluster.workers) && cluster.workers.length > 0) {
+        report(["cluster", "workers"], `needs cluster.enabled true (the pools join the stack's own cluster); remove them, e.g. workers: []`);
+    }
+    const dnsManaged = dns?.provider === "vultr";
+    if (dnsManaged && !clusterEnabled) {
+        report(
+            ["dns", "provider"],
+            `"vultr" needs cluster.enabled true (the records point at the stack's own nodes); keep the records by hand for this cluster, e.g. provider: "none"`,
+        );
     }
     if (clusterEnabled && cluster.skipAwait === true) {
         report(
@@ -168,7 +190,6 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
     const gitlabProjects = new Map<string, string>();
     const serviceNames = new Map<string, string>();
     const hostNames = new Map<string, string>();
-    const domain = isString(raw.domain) ? raw.domain : undefined;
     for (const [project, p] of Object.entries(raw.projects)) {
         if (RESERVED_NAMESPACES.includes(project) || project.startsWith("kube-")) {
             report(
@@ -192,6 +213,12 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
 
             const host = isString(s.host) ? s.host : env && domain ? `api.${project}.${env}.${domain}` : undefined;
             if (host !== undefined) {
+                if (dnsManaged && clusterEnabled && zone && recordName(host, zone) === undefined) {
+                    report(
+                        [...at, "host"],
+                        `"${host}" is not inside the Vultr DNS zone "${zone}" (dns.zone) whose records the stack keeps; set a host in it, or dns.provider "none", e.g. "api.${project}.${env}.${zone}"`,
+                    );
+                }
                 const hostProblem = hostNameProblem(host);
                 if (hostProblem) report([...at, "host"], `"${host}" ${hostProblem}; set a shorter host, e.g. "api.${project}.${env}.example.com"`);
                 const hostName = hostResourceName(project, host);

@@ -1,13 +1,17 @@
 // The shape of the stack's configuration: every key, its type, its default, and a message with
 // an example for each way a value can be wrong. Rules across keys are in rules.ts.
 import { z } from "zod";
-import { KAS_ADDRESS, REGISTRY_HOST } from "../components/lib/formats";
+import { MIN_DNS_TTL_SECONDS } from "../components/lib/clusterFacts";
+import { KAS_ADDRESS, LABEL_KEY, LABEL_VALUE, REGISTRY_HOST, TAINT } from "../components/lib/formats";
 import { parseIpv4Cidr } from "../components/lib/net";
 
 export const PROJECT = "hobby-platform";
 
 /** The k3s release a cluster runs unless `cluster.k3sVersion` says otherwise. */
 export const DEFAULT_K3S_VERSION = "v1.33.5+k3s1";
+
+/** The API's fixed name unless `cluster.apiHost` says otherwise. */
+export const defaultApiHost = (environment: string, domain: string) => `k8s.${environment}.${domain}`;
 
 export const ENVIRONMENTS = ["dev", "stg", "prod", "local"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -106,18 +110,40 @@ const projectSchema = z.strictObject({
         .refine((s) => Object.keys(s).length > 0, { error: 'must define at least one service, e.g. { example-microservice: { basePath: "/api" } }' }),
 });
 
+/** A Vultr plan id, e.g. `vc2-1c-2gb`. */
+const planId = z.string().regex(/^vc2-\d+c-\d+gb$|^vhf-\d+c-\d+gb$|^vhp-\d+c-\d+gb(-amd|-intel)?$/, {
+    error: `must be a Vultr plan id, e.g. "vc2-1c-2gb"`,
+});
+
+/** A pool of k3s agents: nodes for workloads only, joining the servers with the agent token. */
+const workerPoolSchema = z.strictObject({
+    /** Names the pool's nodes `<hostnamePrefix>-<name>-1..count`. */
+    name: dnsLabel("workers"),
+    plan: planId.default("vc2-1c-2gb"),
+    /** Agents in the pool; 0 keeps the pool's settings with no node. */
+    count: z
+        .int({ error: "must be an integer, e.g. 2" })
+        .min(0, { error: "must be at least 0, e.g. 2" })
+        .max(20, { error: "must be at most 20 (a larger pool wants its own plan), e.g. 2" })
+        .default(1),
+    /** Node labels the kubelet registers (`node-label`). */
+    labels: z
+        .record(
+            matching(LABEL_KEY, `must be a label key ("prefix/name" or "name"), e.g. "hobby-platform/pool"`),
+            matching(LABEL_VALUE, `must be a label value (at most 63 letters, digits, '-', '_' or '.'), e.g. "batch"`),
+        )
+        .default({}),
+    /** Node taints the kubelet registers (`node-taint`), `key[=value]:Effect`. */
+    taints: z.array(matching(TAINT, `must be a taint "key[=value]:Effect" with NoSchedule, PreferNoSchedule or NoExecute, e.g. "dedicated=batch:NoSchedule"`)).default([]),
+});
+
 export const clusterSchema = z.strictObject({
     enabled: z.boolean({ error: "must be true or false, e.g. true" }).default(true),
     region: z
         .string()
         .regex(/^[a-z]{3,4}$/, { error: `must be a Vultr region id, e.g. "ams"` })
         .default("ams"),
-    plan: z
-        .string()
-        .regex(/^vc2-\d+c-\d+gb$|^vhf-\d+c-\d+gb$|^vhp-\d+c-\d+gb(-amd|-intel)?$/, {
-            error: `must be a Vultr plan id, e.g. "vc2-1c-2gb"`,
-        })
-        .default("vc2-1c-2gb"),
+    plan: planId.default("vc2-1c-2gb"),
     nodeCount: z
         .int({ error: "must be an integer, e.g. 3" })
         .min(1, { error: "must be 1 (a cheap dev) or an odd number up to 7, e.g. 3" })
@@ -178,6 +204,10 @@ export const clusterSchema = z.strictObject({
                 .optional(),
         })
         .prefault({}),
+    /** The API's fixed name (A records of every server, in `dns.zone`); default `k8s.<environment>.<domain>`. */
+    apiHost: dnsName("k8s.dev.example.com").optional(),
+    /** Pools of k3s agents beside the servers; none by default. */
+    workers: z.array(workerPoolSchema, { error: `must be a list of pools, e.g. [{ name: "workers", count: 2 }]` }).default([]),
     /** kubeconfig context to use when `enabled` is false; default: the current context. */
     kubeContext: z.string().optional(),
     /**
@@ -215,6 +245,21 @@ export const gitlabSchema = z.strictObject({
         .prefault({}),
 });
 
+export const DNS_PROVIDERS = ["none", "vultr"] as const;
+
+export const dnsSchema = z.strictObject({
+    /** Who keeps the service hosts' A records: `none` (you, by hand) or `vultr` (the stack, in Vultr DNS). */
+    provider: z.enum(DNS_PROVIDERS, { error: `must be "none" or "vultr", e.g. "vultr"` }).default("none"),
+    /** The Vultr DNS zone holding the API name (and the service hosts with provider vultr); default `domain`. */
+    zone: dnsName("example.com").optional(),
+    /** TTL in seconds of the service hosts' records. */
+    ttl: z
+        .int({ error: "must be an integer number of seconds, e.g. 300" })
+        .min(MIN_DNS_TTL_SECONDS, { error: `must be at least ${MIN_DNS_TTL_SECONDS} s, e.g. 300` })
+        .max(86_400, { error: "must be at most 86400 s (a day), e.g. 300" })
+        .default(300),
+});
+
 const acmeSchema = z.strictObject({
     email: z.email({ error: `must be an e-mail address for Let's Encrypt notices, e.g. "ops@example.com"` }).optional(),
     /** Use Let's Encrypt's staging CA (untrusted certificates, generous rate limits). */
@@ -241,6 +286,7 @@ export const rawSchema = z.strictObject({
     client: dnsLabel("internal").default("internal"),
     cluster: clusterSchema.prefault({}),
     gitlab: gitlabSchema.prefault({}),
+    dns: dnsSchema.prefault({}),
     acme: acmeSchema.prefault({}),
     ingress: ingressSchema.prefault({}),
     certManager: certManagerSchema.prefault({}),

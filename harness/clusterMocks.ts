@@ -176,8 +176,32 @@ export const CLUSTER_MOCK_STATES: Record<string, (inputs: Record<string, any>, n
         "pulumi-nodejs:dynamic/hobby-platform:ClusterReadiness": (inputs) => ({ readyNodes: inputs.nodeNames }),
     };
 
+/** An instance as `vultr.getInstances` lists it (the fields the program reads). */
+export interface ListedInstance {
+    id: string;
+    label: string;
+    tags: string[];
+}
+
+/**
+ * The mocked Vultr account: the instances it already has (none for a new stack) and its DNS
+ * zones. A test of an existing stack lists that stack's instances here, and empties it after.
+ */
+export const vultrAccount: { instances: ListedInstance[]; dnsZones: string[] } = { instances: [], dnsZones: ["example.com"] };
+
 /** What the Vultr data sources answer, by invoke token: Object Storage cluster 4 is Amsterdam's here. */
 export const CLUSTER_MOCK_CALLS: Record<string, (inputs: Record<string, any>) => Record<string, any>> = {
+    // Like the provider's filter on a list field: an instance matches when one of its tags is a given value.
+    "vultr:index/getInstances:getInstances": (inputs) => ({
+        id: "instances",
+        instances: vultrAccount.instances.filter((vm) =>
+            (inputs.filters ?? []).every((f: { name: string; values: string[] }) => f.name !== "tags" || vm.tags.some((t) => f.values.includes(t))),
+        ),
+    }),
+    "vultr:index/getDnsDomain:getDnsDomain": (inputs) => {
+        if (!vultrAccount.dnsZones.includes(inputs.domain)) throw new Error(`error getting dns domain: gave up after 3 attempts, last error : {"error":"Invalid domain.","status":404}`);
+        return { id: inputs.domain, domain: inputs.domain, dnssec: "disabled" };
+    },
     "vultr:index/getObjectStorageCluster:getObjectStorageCluster": (inputs) => ({
         id: 4,
         region: inputs.filters?.[0]?.values?.[0],

@@ -14,6 +14,8 @@ function stable(value: unknown): unknown {
             .replace(/-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/g, "<$1>")
             .replace(/LS0tLS1CRUdJT[A-Za-z0-9+/=]+/g, "<base64 PEM>")
             .replace(/K10[0-9a-f]{64}::server:[0-9a-f]{32}/g, "<k3s token>")
+            .replace(/K10[0-9a-f]{64}::node:[0-9a-f]{32}/g, "<k3s agent token>")
+            .replace(/agent-token: [0-9a-f]{32}/g, "agent-token: <k3s agent secret>")
             .replace(/\b([a-z]+-)[0-9a-f]{16}\b/g, "$1<server CA hash>");
     }
     if (Array.isArray(value)) return value.map(stable);

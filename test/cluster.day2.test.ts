@@ -4,7 +4,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { guardProvider, unsafeChanges } from "../components/cluster/guard";
-import { KEPT_BY_RUNNING_SERVERS } from "../components/cluster/servers";
+import { KEPT_BY_RUNNING_NODES } from "../components/cluster/nodes";
 import { INSTANCE, READINESS, runCluster } from "./helpers/cluster";
 import { ofType, Recorded } from "../harness/mocks";
 
@@ -34,9 +34,9 @@ describe("HobbyCluster on day 2", function () {
             "same servers, no new URNs",
         );
         for (const field of ["sshKeyIds", "hostname", "osId", "userData"]) {
-            assert.ok(KEPT_BY_RUNNING_SERVERS.includes(field), field);
+            assert.ok(KEPT_BY_RUNNING_NODES.includes(field), field);
         }
-        for (const vm of after) assert.deepStrictEqual(vm.opts.ignoreChanges, KEPT_BY_RUNNING_SERVERS, vm.name);
+        for (const vm of after) assert.deepStrictEqual(vm.opts.ignoreChanges, KEPT_BY_RUNNING_NODES, vm.name);
         // What a new server would get: the new values.
         assert.deepStrictEqual([after[0].inputs.hostname, after[0].inputs.osId], ["k3s-ams-1", 2625]);
     });
@@ -67,8 +67,8 @@ describe("HobbyCluster on day 2", function () {
     it("makes a gate wait again when its server is resized (plan) or replaced (instance id)", async () => {
         const small = byName((await runCluster()).resources, "cluster-1-ready");
         const large = byName((await runCluster({ plan: "vc2-2c-4gb" })).resources, "cluster-1-ready");
-        assert.deepStrictEqual(small.inputs.servers, ["cluster-1-id vc2-1c-2gb"]);
-        assert.deepStrictEqual(large.inputs.servers, ["cluster-1-id vc2-2c-4gb"]);
+        assert.deepStrictEqual(small.inputs.servers, ["cluster-1-id vc2-1c-2gb 10.99.0.11"]);
+        assert.deepStrictEqual(large.inputs.servers, ["cluster-1-id vc2-2c-4gb 10.99.0.11"]);
     });
 
     it("guards the VPC and every server behind the change guard, and protects the VPC in prod", async () => {

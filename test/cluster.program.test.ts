@@ -33,7 +33,7 @@ describe("cluster through the program", function () {
                     providers.map((p) => p.name),
                     ["cluster-k8s"],
                 );
-                assert.ok(providers[0].inputs.kubeconfig.includes("server: https://203.0.113.11:6443"));
+                assert.ok(providers[0].inputs.kubeconfig.includes(`server: https://k8s.${stack}.example.com:6443`));
                 const objects = kubernetesObjects(result);
                 assert.ok(objects.length > 0);
                 for (const o of objects) assert.match(o.provider ?? "", /\$pulumi:providers:kubernetes::cluster-k8s::/, `${o.type} ${o.name}`);
@@ -41,11 +41,11 @@ describe("cluster through the program", function () {
 
             it("exports the API server URL, node addresses, the kubeconfig as a secret and the monthly cost", async () => {
                 const e = result.exports as Record<string, pulumi.Output<unknown>>;
-                assert.strictEqual(await valueOf(e.apiServerUrl), "https://203.0.113.11:6443");
+                assert.strictEqual(await valueOf(e.apiServerUrl), `https://k8s.${stack}.example.com:6443`);
                 assert.deepStrictEqual(await valueOf(e.nodePublicIps), ["203.0.113.11", "203.0.113.12", "203.0.113.13"]);
                 assert.deepStrictEqual(await valueOf(e.nodePrivateIps), ["10.99.0.11", "10.99.0.12", "10.99.0.13"]);
                 assert.ok(await isSecret(e.kubeconfig));
-                assert.strictEqual(YAML.parse((await valueOf(e.kubeconfig)) as string).clusters[0].cluster.server, "https://203.0.113.11:6443");
+                assert.strictEqual(YAML.parse((await valueOf(e.kubeconfig)) as string).clusters[0].cluster.server, `https://k8s.${stack}.example.com:6443`);
                 // The servers and the etcd snapshots' Object Storage.
                 assert.strictEqual(result.outputs.estimatedMonthlyCostUsd, cost + OBJECT_STORAGE_PRICE_USD);
             });

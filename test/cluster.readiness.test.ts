@@ -100,6 +100,7 @@ describe("HobbyCluster readiness gate", function () {
             clientCertificate: pki.client.cert,
             clientKey: pki.client.key,
             nodeNames: ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3"],
+            agentNames: [],
             servers: ["id-1 vc2-1c-2gb", "id-2 vc2-1c-2gb", "id-3 vc2-1c-2gb"],
             timeoutSeconds: 0.2,
             pollSeconds: 0.05,
@@ -180,6 +181,7 @@ describe("HobbyCluster readiness gate", function () {
             caCertificate: inputs.caCertificate,
             clientCertificate: inputs.clientCertificate,
             nodeNames: inputs.nodeNames,
+            agentNames: inputs.agentNames,
             servers: inputs.servers,
             readyNodes: inputs.nodeNames,
         };

@@ -82,13 +82,12 @@ describe("HobbyCluster", function () {
         }
     });
 
-    it("initialises etcd on the first server only; the others join it by its private IP from its Output", () => {
+    it("initialises etcd on a new stack's first server only; the others join through the API's fixed name", () => {
         const [first, ...others] = instances.map(k3sConfig);
         assert.strictEqual(first["cluster-init"], true);
         assert.strictEqual(first.server, undefined);
-        // 10.99.0.11 is what the (mocked) provider reported as cluster-1's internalIp.
         for (const joiner of others) {
-            assert.strictEqual(joiner.server, "https://10.99.0.11:6443");
+            assert.strictEqual(joiner.server, "https://k8s.dev.example.com:6443");
             assert.strictEqual(joiner["cluster-init"], undefined);
         }
         for (const c of [first, ...others]) {
@@ -96,17 +95,24 @@ describe("HobbyCluster", function () {
         }
     });
 
-    it("puts node IP and flannel on the private NIC and the public address in the API certificate", () => {
+    it("puts node IP and flannel on the private NIC, and the public address and the API's fixed name in the API certificate", () => {
         const script = installScript(instances[1]);
         assert.match(script, /vpc_cidr="10\.99\.0\.0\/24"/);
-        for (const line of ["node-ip: $private_ip", "flannel-iface: $private_iface", "node-external-ip: $public_ip", "tls-san:\n  - $public_ip"]) {
+        assert.match(script, /k3s_role="server"/);
+        for (const line of [
+            "node-ip: $private_ip",
+            "flannel-iface: $private_iface",
+            "node-external-ip: $public_ip",
+            "advertise-address: $private_ip",
+            "tls-san:\n  - $public_ip\n  - k8s.dev.example.com\n",
+        ]) {
             assert.ok(script.includes(line), line);
         }
         assert.match(script, /k3s_version="v1\.33\.5\+k3s1"/);
         assert.match(script, /INSTALL_K3S_VERSION="\$k3s_version"/);
     });
 
-    it("opens 80 and 443 to everyone, 22 and 6443 to the admin networks only, and nothing else", () => {
+    it("opens 80 and 443 to everyone, 22 and 6443 to the admin networks, 6443 to each node's own address to join, and nothing else", () => {
         const rules = ofType(run.resources, RULE).map(
             (r) => `${r.inputs.protocol} ${r.inputs.port} ${r.inputs.ipType} ${r.inputs.subnet}/${r.inputs.subnetSize}`,
         );
@@ -118,6 +124,9 @@ describe("HobbyCluster", function () {
                 "tcp 443 v4 0.0.0.0/0",
                 "tcp 6443 v4 198.51.100.7/32",
                 "tcp 6443 v4 203.0.113.0/24",
+                "tcp 6443 v4 203.0.113.11/32",
+                "tcp 6443 v4 203.0.113.12/32",
+                "tcp 6443 v4 203.0.113.13/32",
                 "tcp 80 v4 0.0.0.0/0",
             ].sort(),
         );
@@ -145,10 +154,10 @@ describe("HobbyCluster", function () {
             }),
         );
         assert.ok(
-            errors.some((e) => /Vultr reported no VPC address \(internalIp\) for hobby-dev-1, so no server can join it/.test(e.message)),
+            errors.some((e) => /Vultr reported no VPC address \(internalIp\) for hobby-dev-1, so the other nodes cannot reach it/.test(e.message)),
             errors.map((e) => e.message).join("\n"),
         );
-        // No joining server is sent to "https://:6443": their user data never resolves.
+        // Its gate never opens, so no later server is created.
         assert.deepStrictEqual(
             ofType(resources, INSTANCE).map((r) => r.name),
             ["cluster-1"],
@@ -208,13 +217,13 @@ describe("HobbyCluster", function () {
         assert.match(tokens[0], new RegExp(`^K10${hash}::server:[0-9a-f]{32}$`));
     });
 
-    it("builds a kubeconfig that parses, points at the first node and trusts the generated server CA", async () => {
+    it("builds a kubeconfig that parses, points at the API's fixed name and trusts the generated server CA", async () => {
         const kubeconfig = YAML.parse(await valueOf(run.cluster.kubeconfig));
         const seeds = cloudConfig(instances[0]);
         const serverCa = file(seeds, `${K3S_TLS_DIR}/server-ca.crt`)!.content;
         const clientCa = new X509Certificate(file(seeds, `${K3S_TLS_DIR}/client-ca.crt`)!.content);
         const cluster = kubeconfig.clusters[0].cluster;
-        assert.strictEqual(cluster.server, "https://203.0.113.11:6443");
+        assert.strictEqual(cluster.server, "https://k8s.dev.example.com:6443");
         assert.strictEqual(await valueOf(run.cluster.apiServerUrl), cluster.server);
         assert.strictEqual(Buffer.from(cluster["certificate-authority-data"], "base64").toString(), serverCa);
         assert.strictEqual(await valueOf(run.cluster.caCertificate), serverCa);
@@ -260,7 +269,8 @@ describe("HobbyCluster", function () {
                     r.type === "tls:index/selfSignedCert:SelfSignedCert" ||
                     /-ca-key$|token-seed|service-account-key/.test(r.name),
             );
-        assert.strictEqual(identity(prod.resources).length, 3 + 5 + 5 + 2);
+        // Servers, CA certificates and keys, the service-account key and the two token seeds.
+        assert.strictEqual(identity(prod.resources).length, 3 + 5 + 5 + 3);
         for (const r of identity(prod.resources)) assert.strictEqual(r.opts.protect, true, `${r.type} ${r.name}`);
         for (const r of identity(run.resources)) assert.notStrictEqual(r.opts.protect, true, `${r.type} ${r.name}`);
         for (const vm of ofType(prod.resources, INSTANCE)) assert.ok(vm.inputs.tags.includes("env-prod"));
@@ -284,7 +294,7 @@ describe("HobbyCluster", function () {
             gateDeps.join(),
         );
         assert.deepStrictEqual(gate.inputs.nodeNames, ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3"]);
-        assert.strictEqual(gate.inputs.server, "https://203.0.113.11:6443");
+        assert.strictEqual(gate.inputs.server, "https://k8s.dev.example.com:6443");
         assert.strictEqual(gate.inputs.timeoutSeconds, 900);
         // The identifier depends on the server CA only: a renewed admin certificate keeps it.
         const caHash = createHash("sha256")
@@ -312,7 +322,7 @@ describe("HobbyCluster", function () {
         );
         assert.deepStrictEqual(
             vms.slice(3).map((r) => k3sConfig(r).server),
-            ["https://10.99.0.11:6443", "https://10.99.0.11:6443"],
+            ["https://k8s.dev.example.com:6443", "https://k8s.dev.example.com:6443"],
         );
         for (const vm of vms) assert.ok(vm.opts.ignoreChanges?.includes("userData"), "a user data change never replaces a running member");
         assert.strictEqual(finalGate(five.resources).inputs.nodeNames.length, 5);

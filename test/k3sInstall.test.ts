@@ -7,20 +7,24 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { INSTALL_ATTEMPTS, INSTALL_RETRY_SECONDS, renderServerUserData } from "../components/cluster/cloudConfig";
+import { INSTALL_ATTEMPTS, INSTALL_RETRY_SECONDS, renderNodeUserData } from "../components/cluster/cloudConfig";
 import { POD_CIDR, SERVICE_CIDR } from "../components/lib/clusterFacts";
 
 const PRIVATE_IP = "10.99.0.12";
 const PUBLIC_IP = "203.0.113.12";
 
-function installScript(): string {
+const API_HOST = "k8s.dev.example.com";
+
+function installScript(role: "server" | "agent"): string {
     const doc = YAML.parse(
-        renderServerUserData({
+        renderNodeUserData({
+            role,
             k3sVersion: "v1.33.5+k3s1",
+            apiHost: API_HOST,
             vpcCidr: "10.99.0.0/24",
             podCidr: POD_CIDR,
             serviceCidr: SERVICE_CIDR,
-            k3sConfig: { server: "https://10.99.0.11:6443" },
+            k3sConfig: { server: `https://${API_HOST}:6443` },
             seedFiles: [],
         }),
     ) as { write_files: { path: string; content: string }[] };
@@ -33,6 +37,8 @@ interface Scenario {
     fetchFailures: number;
     /** Runs of install.sh that fail (a failed binary or checksum download, a failed first start). */
     installFailures: number;
+    /** The node's role; a server unless given. */
+    role?: "server" | "agent";
 }
 
 interface Outcome {
@@ -83,7 +89,7 @@ n=$(cat ${root}/installs 2>/dev/null || echo 0); echo $((n + 1)) > ${root}/insta
 if [ "$n" -lt ${scenario.installFailures} ]; then echo "[ERROR]  Download failed" >&2; exit 1; fi
 EOF`,
         );
-        const script = installScript()
+        const script = installScript(scenario.role ?? "server")
             .replace(/\/etc\/rancher\//g, `${root}/etc/rancher/`)
             .replace(/\/run\//g, `${root}/run/`);
         const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin` } });
@@ -103,7 +109,7 @@ EOF`,
 const installs = (o: Outcome) => o.calls.filter((c) => c.startsWith("install "));
 const sleeps = (o: Outcome) => o.calls.filter((c) => c.startsWith("sleep "));
 
-describe("k3s install script on a server's first boot", () => {
+describe("k3s install script on a node's first boot", () => {
     it("installs the pinned release as a server on the first try when nothing fails", () => {
         const o = run({ fetchFailures: 0, installFailures: 0 });
         assert.strictEqual(o.status, 0, o.stderr);
@@ -125,8 +131,16 @@ describe("k3s install script on a server's first boot", () => {
             "advertise-address": PRIVATE_IP,
             "node-external-ip": PUBLIC_IP,
             "flannel-iface": "enp8s0",
-            "tls-san": [PUBLIC_IP],
+            "tls-san": [PUBLIC_IP, API_HOST],
         });
+    });
+
+    it("installs an agent as an agent: node IP and flannel on the private NIC, no API server to advertise or certify", () => {
+        const o = run({ fetchFailures: 0, installFailures: 0, role: "agent" });
+        assert.strictEqual(o.status, 0, o.stderr);
+        // install.sh picks "server" unless told "agent" (or given K3S_URL), whatever config.yaml says.
+        assert.deepStrictEqual(installs(o), ["install INSTALL_K3S_VERSION=v1.33.5+k3s1 INSTALL_K3S_EXEC=agent INSTALL_K3S_FORCE_RESTART=true"]);
+        assert.deepStrictEqual(o.nodeConfig, { "node-ip": PRIVATE_IP, "node-external-ip": PUBLIC_IP, "flannel-iface": "enp8s0" });
     });
 
     it("retries the whole install when the script cannot be fetched (DNS not up yet)", () => {

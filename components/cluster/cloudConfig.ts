@@ -1,12 +1,12 @@
-// Renders the k3s server user data from its template file. The template is YAML: it is parsed,
-// every "{{name}}" inside a string is replaced by its value, the first server's seed files are
-// appended to write_files, and the result is serialized again, so multi-line values (PEMs, the
-// k3s config) are always quoted and indented correctly, whatever they contain.
+// Renders a k3s node's user data (server or agent) from its template file. The template is YAML:
+// it is parsed, every "{{name}}" inside a string is replaced by its value, the first server's
+// seed files are appended to write_files, and the result is serialized again, so multi-line
+// values (PEMs, the k3s config) are always quoted and indented correctly, whatever they contain.
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 
-export const SERVER_TEMPLATE = path.join(__dirname, "templates", "k3s-server.cloud-init.yaml");
+export const NODE_TEMPLATE = path.join(__dirname, "templates", "k3s-node.cloud-init.yaml");
 
 /** Where k3s looks for the CAs it should use instead of generating its own. */
 export const K3S_TLS_DIR = "/var/lib/rancher/k3s/server/tls";
@@ -20,18 +20,22 @@ export interface SeedFile {
     private: boolean;
 }
 
-export interface ServerUserDataArgs {
+export interface NodeUserDataArgs {
+    /** `server` (a control-plane and etcd member) or `agent` (workloads only): k3s's subcommand. */
+    role: "server" | "agent";
     /** Pinned k3s release, e.g. `v1.33.5+k3s1`. */
     k3sVersion: string;
+    /** The API's fixed name, in a server's certificate. */
+    apiHost: string;
     /** The VPC's IPv4 network: its route names the private interface. */
     vpcCidr: string;
     /** k3s pod network, blocked from the metadata service. */
     podCidr: string;
     /** k3s service network, blocked from the metadata service. */
     serviceCidr: string;
-    /** Contents of `/etc/rancher/k3s/config.yaml` (token, HA role, networks). */
+    /** Contents of `/etc/rancher/k3s/config.yaml` (token, server to join or cluster-init, networks). */
     k3sConfig: Record<string, unknown>;
-    /** Extra files (the first server's CAs); none on the servers that join. */
+    /** Extra files (the first server's CAs); none on the nodes that join. */
     seedFiles: SeedFile[];
 }
 
@@ -60,11 +64,13 @@ export function fillTemplate(value: unknown, values: Readonly<Record<string, str
     return value;
 }
 
-/** The cloud-config (`#cloud-config` document) of one k3s server. */
-export function renderServerUserData(args: ServerUserDataArgs): string {
-    const template = YAML.parse(fs.readFileSync(SERVER_TEMPLATE, "utf8")) as { write_files: Record<string, unknown>[] };
+/** The cloud-config (`#cloud-config` document) of one k3s node. */
+export function renderNodeUserData(args: NodeUserDataArgs): string {
+    const template = YAML.parse(fs.readFileSync(NODE_TEMPLATE, "utf8")) as { write_files: Record<string, unknown>[] };
     const doc = fillTemplate(template, {
+        k3sRole: args.role,
         k3sVersion: args.k3sVersion,
+        apiHost: args.apiHost,
         vpcCidr: args.vpcCidr,
         podCidr: args.podCidr,
         serviceCidr: args.serviceCidr,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { OBJECT_STORAGE_PRICE_USD, planPrice, PRICES_READ_ON } from "../lib/clusterFacts";
 import { PROVIDER_SETTINGS } from "../lib/kubernetes";
 import { labels } from "../lib/labels";
+import { recordName } from "../lib/net";
 import { createEtcdBackups, etcdSnapshotSettings } from "./backups";
 import { createK3sUpgrades } from "./upgrades";
 import { assertArgs } from "../lib/invariants";
@@ -11,7 +12,21 @@ import { createClusterNetwork } from "./network";
 import { createClusterPki, sha256 } from "./pki";
 import { ClusterGuard } from "./guard";
 import { ClusterReadiness } from "./readiness";
-import { createServers } from "./servers";
+import { createNodes } from "./nodes";
+
+/** A pool of k3s agents on their own plan. */
+export interface WorkerPool {
+    /** Names the pool's nodes `<hostnamePrefix>-<name>-1..count`. */
+    name: string;
+    /** Vultr plan of the pool's nodes. */
+    plan: string;
+    /** Number of agents; 0 keeps the pool with no node. */
+    count: number;
+    /** Node labels (`key: value`) the agents register. */
+    labels: Record<string, string>;
+    /** Node taints (`key[=value]:Effect`) the agents register. */
+    taints: string[];
+}
 
 export interface HobbyClusterArgs {
     /** Vultr region id, e.g. `ams`. */
@@ -34,6 +49,15 @@ export interface HobbyClusterArgs {
     vpcCidr: string;
     /** Node hostnames are `<hostnamePrefix>-1`, `-2`, ...; also the Kubernetes node names. */
     hostnamePrefix: string;
+    /**
+     * The API's fixed name, e.g. `k8s.dev.example.com`: an A record per server, in every server's
+     * certificate; nodes join through it, and the kubeconfig and the CI variables name it.
+     */
+    apiHost: string;
+    /** The Vultr DNS zone that holds `apiHost`'s records, e.g. `example.com`; it must exist (looked up at preview). */
+    dnsZone: string;
+    /** Pools of k3s agents beside the servers; none by default. */
+    workers: WorkerPool[];
     /** Monthly USD price per plan, overriding the built-in table. */
     planPrices: Record<string, number>;
     /** Environment name, written to the instances' tags and the `env` label. */
@@ -56,6 +80,8 @@ export interface HobbyClusterArgs {
 /** One node as the outputs show it. */
 export interface ClusterNode {
     name: string;
+    /** `server` or `agent`. */
+    role: string;
     publicIp: string;
     privateIp: string;
 }
@@ -67,7 +93,7 @@ export interface ClusterNode {
  * `provider` reaches the cluster once the readiness gate has seen it ready.
  */
 export class HobbyCluster extends pulumi.ComponentResource {
-    /** `https://<first node public IP>:6443`. */
+    /** `https://<apiHost>:6443`: any server answers there. */
     public readonly apiServerUrl: pulumi.Output<string>;
     /** PEM of the CA that signs the API server's certificate (the `K8S_<ENV>_CA` value). */
     public readonly caCertificate: pulumi.Output<string>;
@@ -75,15 +101,17 @@ export class HobbyCluster extends pulumi.ComponentResource {
     public readonly kubeconfig: pulumi.Output<string>;
     /** Kubernetes provider for this cluster, usable once the cluster is ready. */
     public readonly provider: k8s.Provider;
-    /** Nodes in order; the first one initialised the cluster. */
+    /** Nodes in order: the servers, then each pool's agents. */
     public readonly nodes: pulumi.Output<ClusterNode[]>;
-    /** Public IPv4 addresses of the nodes, in order. */
+    /** Public IPv4 addresses of the servers, in order: where ingress is served. */
     public readonly publicIps: pulumi.Output<string[]>;
-    /** VPC addresses of the nodes, in order. */
+    /** The same, one Output a server (their number is known before the `up`). */
+    public readonly serverPublicIps: pulumi.Output<string>[];
+    /** VPC addresses of the servers, in order. */
     public readonly privateIps: pulumi.Output<string[]>;
     /** Bucket the etcd snapshots go to. */
     public readonly etcdSnapshotBucket: pulumi.Output<string>;
-    /** Estimated monthly cost in USD: the servers and the snapshots' Object Storage (list prices read on `pricesReadOn`). */
+    /** Estimated monthly cost in USD: the servers, the worker pools and the snapshots' Object Storage (list prices read on `pricesReadOn`). */
     public readonly monthlyCostUsd: number;
     /** Date the plan price table was read. */
     public readonly pricesReadOn: string;
@@ -96,6 +124,12 @@ export class HobbyCluster extends pulumi.ComponentResource {
                 `nodeCount must be 1 or an odd number up to 7 (etcd needs a majority), got ${args.nodeCount}`,
             args.adminCidrs.length === 0 && "adminCidrs must list at least one network: the API server answers only these",
             price === undefined && `plan "${args.plan}" has no known monthly price: give it in planPrices`,
+            ...args.workers.map(
+                (pool) =>
+                    planPrice(pool.plan, args.planPrices) === undefined &&
+                    `plan "${pool.plan}" of worker pool "${pool.name}" has no known monthly price: give it in planPrices`,
+            ),
+            recordName(args.apiHost, args.dnsZone) === undefined && `apiHost "${args.apiHost}" is not inside dnsZone "${args.dnsZone}"`,
         ]);
 
         // First: a change that would lose the running cluster is refused before anything moves.
@@ -106,11 +140,13 @@ export class HobbyCluster extends pulumi.ComponentResource {
         );
         const pki = createClusterPki(name, this, args.protect);
         const network = createClusterNetwork(name, args, guard, this);
-        const servers = createServers(
+        const nodes = createNodes(
             name,
             {
                 ...args,
                 token: pki.token,
+                agentSecret: pki.agentSecret,
+                agentToken: pki.agentToken,
                 seedFiles: pki.seedFiles,
                 k3sSettings: etcdSnapshotSettings(args.etcdSnapshots.schedule, args.etcdSnapshots.retention),
                 caCertificate: pki.serverCa,
@@ -121,8 +157,9 @@ export class HobbyCluster extends pulumi.ComponentResource {
             guard,
             this,
         );
+        const all = [...nodes.servers, ...nodes.agents];
 
-        this.apiServerUrl = servers.apiServerUrl;
+        this.apiServerUrl = pulumi.output(nodes.apiServerUrl);
         this.caCertificate = pki.serverCa;
         this.kubeconfig = pulumi.secret(
             pulumi
@@ -130,16 +167,17 @@ export class HobbyCluster extends pulumi.ComponentResource {
                 .apply(([server, ca, cert, key]) => buildKubeconfig(name, server, ca, cert, key)),
         );
         this.nodes = pulumi.all(
-            servers.instances.map((vm, i) =>
+            all.map((n) =>
                 pulumi
-                    .all([servers.hostnames[i], vm.mainIp, servers.privateIps[i]])
-                    .apply(([nodeName, publicIp, privateIp]) => ({ name: nodeName, publicIp, privateIp })),
+                    .all([n.hostname, n.instance.mainIp, n.privateIp])
+                    .apply(([nodeName, publicIp, privateIp]) => ({ name: nodeName, role: n.role, publicIp, privateIp })),
             ),
         );
-        this.publicIps = pulumi.all(servers.instances.map((vm) => vm.mainIp));
-        this.privateIps = pulumi.all(servers.privateIps);
+        this.serverPublicIps = nodes.servers.map((n) => n.instance.mainIp);
+        this.publicIps = pulumi.all(this.serverPublicIps);
+        this.privateIps = pulumi.all(nodes.servers.map((n) => n.privateIp));
 
-        // The API answers once the servers and the firewall rule that opens 6443 exist.
+        // The API answers once the servers, their A records and the firewall rules that open 6443 exist.
         const readiness = new ClusterReadiness(
             `${name}-readiness`,
             {
@@ -147,11 +185,12 @@ export class HobbyCluster extends pulumi.ComponentResource {
                 caCertificate: pki.serverCa,
                 clientCertificate: pki.adminCertificate,
                 clientKey: pki.adminKey,
-                nodeNames: servers.hostnames,
-                servers: servers.generations,
+                nodeNames: nodes.servers.map((n) => n.hostname),
+                agentNames: nodes.agents.map((n) => n.hostname),
+                servers: all.map((n) => n.generation),
                 timeoutSeconds: args.readinessTimeoutSeconds,
             },
-            { parent: this, dependsOn: [...servers.instances, ...network.rules] },
+            { parent: this, dependsOn: [...all.map((n) => n.instance), ...nodes.apiRecords, ...nodes.joinRules, ...network.rules] },
         );
 
         this.provider = new k8s.Provider(
@@ -180,9 +219,17 @@ export class HobbyCluster extends pulumi.ComponentResource {
         );
         this.etcdSnapshotBucket = backups.bucket;
         // Running servers reach a new k3sVersion through the Plan (new ones boot it).
-        createK3sUpgrades(name, args.k3sVersion, labels("system-upgrade-controller", args), this.provider, this);
+        createK3sUpgrades(
+            name,
+            args.k3sVersion,
+            labels("system-upgrade-controller", args),
+            args.workers.some((pool) => pool.count > 0),
+            this.provider,
+            this,
+        );
 
-        this.monthlyCostUsd = args.nodeCount * (price ?? 0) + OBJECT_STORAGE_PRICE_USD;
+        const pools = args.workers.reduce((sum, pool) => sum + pool.count * (planPrice(pool.plan, args.planPrices) ?? 0), 0);
+        this.monthlyCostUsd = args.nodeCount * (price ?? 0) + pools + OBJECT_STORAGE_PRICE_USD;
         this.pricesReadOn = PRICES_READ_ON;
 
         this.registerOutputs({

@@ -15,12 +15,17 @@ export interface NetworkArgs {
     sshPublicKeys: string[];
     /** Protect the VPC (prod). */
     protect: boolean;
+    /** Worker pools: their agents get a firewall group of their own. */
+    workers: { count: number }[];
 }
 
 export interface ClusterNetwork {
     vpc: vultr.Vpc;
+    /** The servers' firewall group. */
     firewall: vultr.FirewallGroup;
-    /** The firewall's rules: the API is reachable once they exist. */
+    /** The agents' firewall group, when there are worker pools: SSH from the admin networks only. */
+    agentFirewall?: vultr.FirewallGroup;
+    /** The firewalls' rules: the API is reachable once they exist. */
     rules: vultr.FirewallRule[];
     sshKeys: vultr.SSHKey[];
 }
@@ -52,7 +57,16 @@ export function firewallRules(args: Pick<NetworkArgs, "adminCidrs">): FirewallRu
 }
 
 /**
- * Creates the VPC, the firewall group with its rules, and the SSH keys, as children of `parent`.
+ * The agents' rules: SSH from the admin networks, nothing else from the internet. An agent serves
+ * no API and no etcd, and ingress comes in through the servers (the addresses of the hosts' A
+ * records); the servers reach the agents' kubelet and flannel over the VPC.
+ */
+export function agentFirewallRules(args: Pick<NetworkArgs, "adminCidrs">): FirewallRuleSpec[] {
+    return firewallRules(args).filter((rule) => rule.port === "22");
+}
+
+/**
+ * Creates the VPC, the firewall groups with their rules, and the SSH keys, as children of `parent`.
  * The VPC waits for `guard` and is protected with the servers (`protect`): a new VPC would move
  * every server off the network etcd runs on.
  */
@@ -71,12 +85,14 @@ export function createClusterNetwork(name: string, args: NetworkArgs, guard: pul
         { parent, protect: args.protect, dependsOn: [guard] },
     );
     const firewall = new vultr.FirewallGroup(`${name}-firewall`, { description: `${name}: k3s nodes` }, child);
-    const rules = firewallRules(args).map((rule) => {
+    const agentFirewall =
+        args.workers.some((pool) => pool.count > 0) ? new vultr.FirewallGroup(`${name}-agents-firewall`, { description: `${name}: k3s agents` }, child) : undefined;
+    const declare = (group: vultr.FirewallGroup, prefix: string) => (rule: FirewallRuleSpec) => {
         const [subnet, size] = rule.cidr.split("/");
         return new vultr.FirewallRule(
-            `${name}-fw-${rule.name}`,
+            `${prefix}-${rule.name}`,
             {
-                firewallGroupId: firewall.id,
+                firewallGroupId: group.id,
                 protocol: "tcp",
                 port: rule.port,
                 ipType: "v4",
@@ -86,7 +102,11 @@ export function createClusterNetwork(name: string, args: NetworkArgs, guard: pul
             },
             child,
         );
-    });
+    };
+    const rules = [
+        ...firewallRules(args).map(declare(firewall, `${name}-fw`)),
+        ...(agentFirewall ? agentFirewallRules(args).map(declare(agentFirewall, `${name}-agents-fw`)) : []),
+    ];
     const sshKeys = args.sshPublicKeys.map(
         (key) =>
             new vultr.SSHKey(
@@ -98,5 +118,5 @@ export function createClusterNetwork(name: string, args: NetworkArgs, guard: pul
                 child,
             ),
     );
-    return { vpc, firewall, rules, sshKeys };
+    return { vpc, firewall, agentFirewall, rules, sshKeys };
 }

@@ -22,8 +22,12 @@ export const sha256 = (s: string) => createHash("sha256").update(s).digest("hex"
 export interface ClusterPki {
     /** PEM of the CA that signs the API server's certificate. */
     serverCa: pulumi.Output<string>;
-    /** `K10<sha256 of the server CA>::server:<secret>` (secret). */
+    /** `K10<sha256 of the server CA>::server:<secret>` (secret): servers join with it. */
     token: pulumi.Output<string>;
+    /** The agents' password, the servers' `agent-token` (secret). */
+    agentSecret: pulumi.Output<string>;
+    /** `K10<sha256 of the server CA>::node:<agent secret>` (secret): agents join with it, and it cannot make a server. */
+    agentToken: pulumi.Output<string>;
     /** What the first server must find on disk before k3s first starts: the CAs and the SA key. */
     seedFiles: pulumi.Output<SeedFile[]>;
     /** Admin client certificate (O=system:masters) and its key (secret). */
@@ -65,6 +69,11 @@ export function createClusterPki(name: string, parent: pulumi.Resource, protect:
     const token = pulumi.secret(
         pulumi.all([serverCa, tokenSeed.privateKeyPem]).apply(([ca, seed]) => `K10${sha256(ca)}::server:${sha256(seed).slice(0, 32)}`),
     );
+    // The agents' own token, so that a worker's user data cannot make a server or read the
+    // datastore's keys; same form, user `node`.
+    const agentTokenSeed = new tls.PrivateKey(`${name}-agent-token-seed`, { algorithm: "ED25519" }, identity);
+    const agentSecret = pulumi.secret(agentTokenSeed.privateKeyPem.apply((seed) => sha256(seed).slice(0, 32)));
+    const agentToken = pulumi.secret(pulumi.all([serverCa, agentSecret]).apply(([ca, secret]) => `K10${sha256(ca)}::node:${secret}`));
 
     const seedFiles: pulumi.Output<SeedFile[]> = pulumi
         .all([
@@ -107,5 +116,5 @@ export function createClusterPki(name: string, parent: pulumi.Resource, protect:
         child,
     );
 
-    return { serverCa, token, seedFiles, adminCertificate: adminCert.certPem, adminKey: adminKey.privateKeyPem };
+    return { serverCa, token, agentSecret, agentToken, seedFiles, adminCertificate: adminCert.certPem, adminKey: adminKey.privateKeyPem };
 }

@@ -15,9 +15,11 @@ export interface ClusterReadinessInputs {
     clientCertificate: string;
     /** PEM of that certificate's key. */
     clientKey: string;
-    /** Names of the nodes that must all be Ready. */
+    /** Names of the servers (etcd members) that must all be Ready. */
     nodeNames: string[];
-    /** `<instance id> <plan>` of each of those servers: a replaced or resized one makes the gate wait again. */
+    /** Names of the agents that must all be Ready. */
+    agentNames: string[];
+    /** `<instance id> <plan>` of each of those nodes: a replaced or resized one makes the gate wait again. */
     servers: string[];
     /** Give up after this many seconds. */
     timeoutSeconds: number;
@@ -31,6 +33,7 @@ export interface ClusterReadinessOutputs {
     caCertificate: string;
     clientCertificate: string;
     nodeNames: string[];
+    agentNames: string[];
     servers: string[];
     /** Nodes that were Ready when the gate opened. */
     readyNodes: string[];
@@ -89,7 +92,7 @@ async function notReadyReason(inputs: ClusterReadinessInputs): Promise<string | 
     const ready = new Set(
         items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).map((n) => n.metadata.name),
     );
-    const missing = inputs.nodeNames.filter((n) => !ready.has(n));
+    const missing = [...inputs.nodeNames, ...inputs.agentNames].filter((n) => !ready.has(n));
     return missing.length > 0 ? `nodes not Ready yet: ${missing.join(", ")}` : undefined;
 }
 
@@ -121,13 +124,14 @@ export async function waitForCluster(inputs: ClusterReadinessInputs): Promise<Cl
         caCertificate: inputs.caCertificate,
         clientCertificate: inputs.clientCertificate,
         nodeNames: inputs.nodeNames,
+        agentNames: inputs.agentNames,
         servers: inputs.servers,
-        readyNodes: [...inputs.nodeNames],
+        readyNodes: [...inputs.nodeNames, ...inputs.agentNames],
     };
 }
 
 /** The fields whose change means the gate must wait again (a new API server, CA, node set, cert, server, plan). */
-const WAIT_AGAIN_ON = ["server", "caCertificate", "clientCertificate", "nodeNames", "servers"] as const;
+const WAIT_AGAIN_ON = ["server", "caCertificate", "clientCertificate", "nodeNames", "agentNames", "servers"] as const;
 
 /**
  * Why dropping from `olds` to `news` nodes would lose etcd's quorum, or undefined. etcd keeps a
@@ -147,28 +151,83 @@ export async function quorumProblem(olds: string[], news: string[], registered: 
     );
 }
 
+/** A node as the scale-down checks read it from the running cluster. */
+export interface RegisteredNode {
+    name: string;
+    /** Cordoned (`spec.unschedulable`), as `kubectl drain` leaves it. */
+    unschedulable: boolean;
+}
+
+/**
+ * Why deleting the agents in `olds` but not in `news` would stop pods without notice, or
+ * undefined: each must be drained first (or gone from the cluster). `kubectl drain` evicts its
+ * pods with their PodDisruptionBudgets and leaves it cordoned, which is what is checked.
+ */
+export async function agentScaleDownProblem(
+    olds: string[],
+    news: string[],
+    registered: () => Promise<RegisteredNode[]>,
+): Promise<string | undefined> {
+    const kept = new Set(news);
+    const removed = olds.filter((n) => !kept.has(n));
+    if (removed.length === 0) return undefined;
+    const running = new Map((await registered()).map((n) => [n.name, n]));
+    const undrained = removed.filter((n) => running.get(n)?.unschedulable === false);
+    if (undrained.length === 0) return undefined;
+    return (
+        `cluster.workers: removing ${undrained.join(", ")} would stop their pods without moving them; drain them first ` +
+        `(\`kubectl drain ${undrained.join(" ")} --ignore-daemonsets --delete-emptydir-data\`), then \`pulumi up\` deletes the VMs; ` +
+        `afterwards \`kubectl delete node ${undrained.join(" ")}\``
+    );
+}
+
+/** The nodes the running cluster has, read with the gate's last credentials. */
+async function registeredNodes(olds: ClusterReadinessInputs): Promise<RegisteredNode[]> {
+    const answer = await get(olds, "/api/v1/nodes");
+    if (answer.status !== 200) throw new Error(`GET /api/v1/nodes answered ${answer.status}`);
+    return (JSON.parse(answer.body) as { items: { metadata: { name: string }; spec?: { unschedulable?: boolean } }[] }).items.map((n) => ({
+        name: n.metadata.name,
+        unschedulable: n.spec?.unschedulable === true,
+    }));
+}
+
 export const readinessProvider: pulumi.dynamic.ResourceProvider<ClusterReadinessInputs, ClusterReadinessOutputs> = {
-    // Runs at preview too: a scale-down that loses quorum is refused before any server is deleted.
+    // Runs at preview too: a scale-down that loses quorum, or deletes agents not yet drained, is
+    // refused before any node is deleted.
     async check(olds, news) {
         if (!olds.nodeNames) return { inputs: news };
-        let problem: string | undefined;
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        let nodes: Promise<RegisteredNode[]> | undefined;
+        const registered = () => (nodes ??= registeredNodes(olds));
         try {
-            problem = await quorumProblem(olds.nodeNames, news.nodeNames, async () => {
-                const answer = await get(olds, "/api/v1/nodes");
-                if (answer.status !== 200) throw new Error(`GET /api/v1/nodes answered ${answer.status}`);
-                return (JSON.parse(answer.body) as { items: { metadata: { name: string } }[] }).items.map((n) => n.metadata.name);
-            });
+            const problem = await quorumProblem(olds.nodeNames, news.nodeNames, async () => (await registered()).map((n) => n.name));
+            if (problem) failures.push({ property: "nodeNames", reason: problem });
         } catch (e) {
-            problem = `cluster.nodeCount: cannot tell whether the scale-down keeps etcd's quorum (${olds.server}: ${(e as Error).message})`;
+            failures.push({
+                property: "nodeNames",
+                reason: `cluster.nodeCount: cannot tell whether the scale-down keeps etcd's quorum (${olds.server}: ${(e as Error).message})`,
+            });
         }
-        return { inputs: news, failures: problem ? [{ property: "nodeNames", reason: problem }] : [] };
+        try {
+            // Gates recorded before worker pools existed have no agents.
+            const problem = await agentScaleDownProblem(olds.agentNames ?? [], news.agentNames, registered);
+            if (problem) failures.push({ property: "agentNames", reason: problem });
+        } catch (e) {
+            failures.push({
+                property: "agentNames",
+                reason: `cluster.workers: cannot tell whether the agents to remove are drained (${olds.server}: ${(e as Error).message})`,
+            });
+        }
+        return { inputs: news, failures };
     },
     async create(inputs) {
         const outs = await waitForCluster(inputs);
         return { id: `${new URL(inputs.server).host}-ready`, outs };
     },
     async diff(_id, olds, news) {
-        const changed = WAIT_AGAIN_ON.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+        // A gate recorded before worker pools existed waited for no agent.
+        const was = { ...olds, agentNames: olds.agentNames ?? [] };
+        const changed = WAIT_AGAIN_ON.filter((k) => JSON.stringify(was[k]) !== JSON.stringify(news[k]));
         return { changes: changed.length > 0, replaces: changed.includes("server") ? ["server"] : [] };
     },
     async update(_id, _olds, news) {
@@ -185,8 +244,10 @@ export interface ClusterReadinessArgs {
     clientCertificate: pulumi.Input<string>;
     /** PEM of its key (kept secret; not stored in the gate's outputs). */
     clientKey: pulumi.Input<string>;
-    /** Node names that must be Ready. */
+    /** Server names that must be Ready. */
     nodeNames: pulumi.Input<pulumi.Input<string>[]>;
+    /** Agent names that must be Ready. */
+    agentNames: pulumi.Input<pulumi.Input<string>[]>;
     /** `<instance id> <plan>` of those nodes' servers: a replaced or resized server makes the gate wait again. */
     servers: pulumi.Input<pulumi.Input<string>[]>;
     /** Bounded wait; default 15 minutes (VM boot, package install, k3s start, HA join). */
@@ -210,6 +271,7 @@ export class ClusterReadiness extends pulumi.dynamic.Resource {
                 clientCertificate: args.clientCertificate,
                 clientKey: pulumi.secret(args.clientKey),
                 nodeNames: args.nodeNames,
+                agentNames: args.agentNames,
                 servers: args.servers,
                 timeoutSeconds: args.timeoutSeconds ?? 900,
                 pollSeconds: args.pollSeconds ?? 10,

@@ -1,5 +1,5 @@
-// k3s upgrades in place: Rancher's system-upgrade-controller and a Plan that moves every server
-// to `cluster.k3sVersion`, one at a time, cordoned and drained. The controller's manifests and
+// k3s upgrades in place: Rancher's system-upgrade-controller and Plans that move every server,
+// then every agent, to `cluster.k3sVersion`, one node at a time, cordoned and drained. The controller's manifests and
 // the Plan CRD are those of its release v0.20.1, kept in manifests/ (the Go module proxy does not
 // serve the module), and declared by the stack, so nothing is fetched at preview.
 import * as k8s from "@pulumi/kubernetes";
@@ -63,30 +63,65 @@ export function controllerManifests(labels: Record<string, string>): Manifest[] 
     });
 }
 
+export const SERVER_PLAN = "k3s-server";
+
+/** One node at a time, cordoned and drained first: workloads move to the other nodes (their Deployments keep a pod available). */
+const ONE_AT_A_TIME = {
+    concurrency: 1,
+    serviceAccountName: "system-upgrade",
+    cordon: true,
+    drain: { ignoreDaemonSets: true, deleteEmptydirData: true, force: false, skipWaitForDeleteTimeout: 60 },
+    upgrade: { image: "rancher/k3s-upgrade" },
+};
+
 /** The Plan: every server (control-plane node) to `version`, one at a time, cordoned and drained first. */
 export function serverUpgradePlan(version: string, labels: Record<string, string>) {
     return {
         apiVersion: "upgrade.cattle.io/v1",
         kind: "Plan",
-        metadata: { name: "k3s-server", namespace: SYSTEM_UPGRADE_NAMESPACE, labels },
+        metadata: { name: SERVER_PLAN, namespace: SYSTEM_UPGRADE_NAMESPACE, labels },
         spec: {
-            concurrency: 1,
+            ...ONE_AT_A_TIME,
             version,
             nodeSelector: { matchExpressions: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists" }] },
-            serviceAccountName: "system-upgrade",
-            cordon: true,
-            // Workloads move to the other servers first (their Deployments keep a pod available).
-            drain: { ignoreDaemonSets: true, deleteEmptydirData: true, force: false, skipWaitForDeleteTimeout: 60 },
-            upgrade: { image: "rancher/k3s-upgrade" },
         },
     };
 }
 
-/** Declares the controller and the Plan through `provider`, as children of `parent`. */
-export function createK3sUpgrades(name: string, version: string, labels: Record<string, string>, provider: k8s.Provider, parent: pulumi.Resource) {
+/**
+ * The agents' Plan: every other node to `version` once the servers run it, one at a time. Its
+ * prepare step (k3s-upgrade's `prepare <plan>`) waits until the server Plan applies to no node
+ * and every control-plane node reports this version, as the skew policy wants (servers first).
+ * Its jobs tolerate every taint: a pool's taints would otherwise keep them off its nodes.
+ */
+export function agentUpgradePlan(version: string, labels: Record<string, string>) {
+    return {
+        apiVersion: "upgrade.cattle.io/v1",
+        kind: "Plan",
+        metadata: { name: "k3s-agent", namespace: SYSTEM_UPGRADE_NAMESPACE, labels },
+        spec: {
+            ...ONE_AT_A_TIME,
+            version,
+            nodeSelector: { matchExpressions: [{ key: "node-role.kubernetes.io/control-plane", operator: "DoesNotExist" }] },
+            tolerations: [{ operator: "Exists" }],
+            prepare: { image: "rancher/k3s-upgrade", args: ["prepare", SERVER_PLAN] },
+        },
+    };
+}
+
+/** Declares the controller and the Plans (the agents' one when there are agents) through `provider`, as children of `parent`. */
+export function createK3sUpgrades(
+    name: string,
+    version: string,
+    labels: Record<string, string>,
+    withAgents: boolean,
+    provider: k8s.Provider,
+    parent: pulumi.Resource,
+): k8s.apiextensions.CustomResource[] {
     const opts = { parent, provider };
     const created = controllerManifests(labels).map(
         (m) => new KINDS[m.kind](`${name}-suc-${m.kind.toLowerCase()}-${m.metadata.name.replace(/[^a-z0-9-]/g, "-")}`, m as never, opts),
     );
-    return new k8s.apiextensions.CustomResource(`${name}-k3s-server-plan`, serverUpgradePlan(version, labels), { ...opts, dependsOn: created });
+    const plan = (role: string, spec: k8s.apiextensions.CustomResourceArgs) => new k8s.apiextensions.CustomResource(`${name}-k3s-${role}-plan`, spec, { ...opts, dependsOn: created });
+    return [plan("server", serverUpgradePlan(version, labels)), ...(withAgents ? [plan("agent", agentUpgradePlan(version, labels))] : [])];
 }

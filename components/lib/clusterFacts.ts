@@ -43,3 +43,39 @@ export const PRICES_READ_ON = "2026-11-26";
 export function planPrice(plan: string, overrides: Readonly<Record<string, number>> = {}): number | undefined {
     return overrides[plan] ?? PLAN_PRICES_USD[plan];
 }
+
+/** The shortest TTL Vultr DNS takes for a record. */
+export const MIN_DNS_TTL_SECONDS = 60;
+/**
+ * TTL of the API name's A records: short, so that a replaced server's new address reaches
+ * resolvers within a minute; clients that cached the old one try the other servers meanwhile.
+ */
+export const API_DNS_TTL_SECONDS = MIN_DNS_TTL_SECONDS;
+
+/**
+ * Node labels the kubelet may register for itself in the kubernetes.io and k8s.io namespaces:
+ * `kubeletLabels` and `kubeletLabelNamespaces` of k8s.io/kubelet pkg/apis/well_known_labels.go.
+ * Any other key in those namespaces makes the kubelet refuse to start (`--node-labels`).
+ */
+export const KUBELET_LABELS = [
+    "beta.kubernetes.io/arch",
+    "beta.kubernetes.io/instance-type",
+    "beta.kubernetes.io/os",
+    "failure-domain.beta.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone",
+    "kubernetes.io/arch",
+    "kubernetes.io/hostname",
+    "kubernetes.io/os",
+    "node.kubernetes.io/instance-type",
+    "topology.kubernetes.io/region",
+    "topology.kubernetes.io/zone",
+];
+export const KUBELET_LABEL_NAMESPACES = ["kubelet.kubernetes.io", "node.kubernetes.io"];
+
+/** Whether a kubelet may register `key` on its own node (a k3s `node-label`). */
+export function isKubeletLabel(key: string): boolean {
+    const namespace = key.includes("/") ? key.split("/")[0] : "";
+    const within = (ns: string) => namespace === ns || namespace.endsWith(`.${ns}`);
+    if (!within("kubernetes.io") && !within("k8s.io")) return true;
+    return KUBELET_LABELS.includes(key) || KUBELET_LABEL_NAMESPACES.some(within);
+}

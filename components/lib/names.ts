@@ -24,3 +24,9 @@ export const AGENTK_NAMESPACE = "gitlab-agent";
 
 /** GitLab deployment tier of each environment that has one. */
 export const GITLAB_TIERS: Readonly<Record<string, string>> = { dev: "development", stg: "staging", prod: "production" };
+
+/** Hostname (and node name) of server `index` (from 1) of a cluster. */
+export const serverHostname = (prefix: string, index: number) => `${prefix}-${index}`;
+
+/** Hostname (and node name) of agent `index` (from 1) of a worker pool. */
+export const agentHostname = (prefix: string, pool: string, index: number) => `${prefix}-${pool}-${index}`;

@@ -36,3 +36,9 @@ export function isPrivateIpv4(cidr: string): boolean {
     if (!c) return false;
     return PRIVATE_NETWORKS.some((net) => c.prefix >= parseIpv4Cidr(net)!.prefix && ipv4Overlaps(cidr, net));
 }
+
+/** The record name of `host` in DNS zone `zone` ("" at the apex, "k8s.dev" for k8s.dev.<zone>), or undefined outside it. */
+export function recordName(host: string, zone: string): string | undefined {
+    if (host === zone) return "";
+    return host.endsWith(`.${zone}`) ? host.slice(0, -(zone.length + 1)) : undefined;
+}
