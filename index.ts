@@ -5,6 +5,7 @@ import { clusterAccess } from "./components/cluster/access";
 import { DeployedService, gitlabWiring } from "./components/gitlab/wiring";
 import { serviceResourceName } from "./components/lib/names";
 import { hostCertificates } from "./components/platform/hostCertificate";
+import { HostRecords } from "./components/platform/hostRecords";
 import { clusterPlatform } from "./components/platform/platform";
 import { Microservice } from "./components/workload/microservice";
 import { ProjectNamespace } from "./components/workload/projectNamespace";
@@ -40,6 +41,7 @@ for (const [project, p] of Object.entries(cfg.projects)) {
                 tlsSecret: tlsSecrets[s.host],
                 registryCredentials: gitlab.registryCredentials(name, service, s.gitlabProject),
                 skipAwait: !cfg.cluster.enabled && cfg.cluster.skipAwait,
+                preferWorkers: cluster?.hasAgents,
                 issueDeployerToken: !gitlab.viaAgent,
             },
             { provider },
@@ -48,6 +50,11 @@ for (const [project, p] of Object.entries(cfg.projects)) {
     }
 }
 gitlab.wirePipelines(services, cluster, provider, labels);
+// With managed DNS, the service hosts point at the servers, which serve ingress.
+if (cluster && cfg.dns.provider === "vultr") {
+    const hosts = [...new Set(Object.values(cfg.projects).flatMap((p) => p.hosts))];
+    new HostRecords("service-hosts", { zone: cfg.dns.zone, hosts, addresses: cluster.serverPublicIps, ttl: cfg.dns.ttl });
+}
 
 // Only a stack with its own cluster has the cluster's outputs: an exported `undefined` would
 // make the engine warn on every run of the others (e.g. `local`).
@@ -55,6 +62,7 @@ export = {
     environment: env,
     ...(cluster && {
         apiServerUrl: cluster.apiServerUrl,
+        nodes: cluster.nodes,
         nodePublicIps: cluster.publicIps,
         nodePrivateIps: cluster.privateIps,
         kubeconfig: cluster.kubeconfig,

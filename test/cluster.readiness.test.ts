@@ -40,7 +40,7 @@ async function makePki(): Promise<Pki> {
     };
 }
 
-type Node = { name: string; ready: boolean };
+type Node = { name: string; ready: boolean; unschedulable?: boolean };
 
 /** A stand-in API server: /readyz and /api/v1/nodes, client certificates required. */
 class FakeApiServer {
@@ -64,6 +64,7 @@ class FakeApiServer {
                         JSON.stringify({
                             items: this.nodes.map((n) => ({
                                 metadata: { name: n.name },
+                                spec: n.unschedulable ? { unschedulable: true } : {},
                                 status: { conditions: [{ type: "Ready", status: n.ready ? "True" : "False" }] },
                             })),
                         }),
@@ -234,6 +235,43 @@ describe("HobbyCluster readiness gate", function () {
             await api.stop();
             const { failures } = await check(["hobby-dev-1"]);
             assert.match(failures![0].reason, /cannot tell whether the scale-down keeps etcd's quorum/);
+        });
+    });
+
+    describe("refuses at preview to delete agents that were not drained", () => {
+        const agents = ["hobby-dev-workers-1", "hobby-dev-workers-2", "hobby-dev-workers-3"];
+        const check = (agentNames: string[]) => readinessProvider.check!({ ...inputs, agentNames: agents }, { ...inputs, agentNames });
+        beforeEach(() => {
+            api.nodes = [...inputs.nodeNames, ...agents].map((name) => ({ name, ready: true }));
+        });
+
+        it("a pool 3 -> 1 with both agents still schedulable: refused, naming them and the drain command", async () => {
+            const { failures } = await check(agents.slice(0, 1));
+            assert.strictEqual(failures?.length, 1);
+            assert.strictEqual(failures![0].property, "agentNames");
+            assert.match(failures![0].reason, /cluster\.workers: removing hobby-dev-workers-2, hobby-dev-workers-3 would stop their pods/);
+            assert.match(failures![0].reason, /kubectl drain hobby-dev-workers-2 hobby-dev-workers-3 --ignore-daemonsets --delete-emptydir-data/);
+        });
+
+        it("names only the agent not yet drained, and accepts once every removed agent is cordoned or gone", async () => {
+            api.nodes.find((n) => n.name === "hobby-dev-workers-3")!.unschedulable = true;
+            assert.match((await check(agents.slice(0, 1))).failures![0].reason, /removing hobby-dev-workers-2 would/);
+            api.nodes = api.nodes.filter((n) => n.name !== "hobby-dev-workers-2");
+            assert.deepStrictEqual((await check(agents.slice(0, 1))).failures, []);
+        });
+
+        it("adds agents, or keeps them, without asking the cluster; a gate recorded before pools existed had none", async () => {
+            const before = api.requests;
+            assert.deepStrictEqual((await check([...agents, "hobby-dev-workers-4"])).failures, []);
+            assert.deepStrictEqual((await check(agents)).failures, []);
+            const { agentNames: _, ...older } = inputs;
+            assert.deepStrictEqual((await readinessProvider.check!(older as ClusterReadinessInputs, { ...inputs, agentNames: agents })).failures, []);
+            assert.strictEqual(api.requests, before);
+        });
+
+        it("waits for the agents as for the servers before it opens", async () => {
+            api.nodes = [...inputs.nodeNames, ...agents].map((name) => ({ name, ready: name !== "hobby-dev-workers-2" }));
+            await assert.rejects(waitForCluster({ ...inputs, agentNames: agents }), /nodes not Ready yet: hobby-dev-workers-2/);
         });
     });
 });

@@ -109,6 +109,8 @@ export class HobbyCluster extends pulumi.ComponentResource {
     public readonly serverPublicIps: pulumi.Output<string>[];
     /** VPC addresses of the servers, in order. */
     public readonly privateIps: pulumi.Output<string[]>;
+    /** Whether the cluster has agents (a worker pool with nodes). */
+    public readonly hasAgents: boolean;
     /** Bucket the etcd snapshots go to. */
     public readonly etcdSnapshotBucket: pulumi.Output<string>;
     /** Estimated monthly cost in USD: the servers, the worker pools and the snapshots' Object Storage (list prices read on `pricesReadOn`). */
@@ -158,6 +160,7 @@ export class HobbyCluster extends pulumi.ComponentResource {
             this,
         );
         const all = [...nodes.servers, ...nodes.agents];
+        this.hasAgents = nodes.agents.length > 0;
 
         this.apiServerUrl = pulumi.output(nodes.apiServerUrl);
         this.caCertificate = pki.serverCa;
@@ -223,7 +226,7 @@ export class HobbyCluster extends pulumi.ComponentResource {
             name,
             args.k3sVersion,
             labels("system-upgrade-controller", args),
-            args.workers.some((pool) => pool.count > 0),
+            this.hasAgents,
             this.provider,
             this,
         );

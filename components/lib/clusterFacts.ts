@@ -44,13 +44,18 @@ export function planPrice(plan: string, overrides: Readonly<Record<string, numbe
     return overrides[plan] ?? PLAN_PRICES_USD[plan];
 }
 
-/** The shortest TTL Vultr DNS takes for a record. */
+/**
+ * The shortest record TTL the config takes. Vultr documents no minimum and its provider checks
+ * none (terraform-provider-vultr v2.21.0 resource_vultr_dns_records.go: default 3600); many
+ * resolvers raise TTLs below a minute anyway.
+ */
 export const MIN_DNS_TTL_SECONDS = 60;
 /**
- * TTL of the API name's A records: short, so that a replaced server's new address reaches
- * resolvers within a minute; clients that cached the old one try the other servers meanwhile.
+ * TTL of the API name's A records. Clients try every address of the name in turn (Go's
+ * dialSerial, client-go's 30 s dial timeout split between them), so a stale address of a
+ * replaced server costs a slower connection, not an outage, until the TTL runs out.
  */
-export const API_DNS_TTL_SECONDS = MIN_DNS_TTL_SECONDS;
+export const API_DNS_TTL_SECONDS = 300;
 
 /**
  * Node labels the kubelet may register for itself in the kubernetes.io and k8s.io namespaces:

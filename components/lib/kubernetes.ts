@@ -18,6 +18,19 @@ export const HARDENED_CONTAINER = {
     capabilities: { drop: ["ALL"] },
 };
 
+/**
+ * Pods prefer k3s agents (nodes without the control-plane role k3s gives its servers), so that
+ * workloads leave the servers to etcd and the API when there are worker pools; a preference,
+ * so pods still run when no agent has room.
+ */
+export const PREFER_AGENTS = {
+    nodeAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 100, preference: { matchExpressions: [{ key: "node-role.kubernetes.io/control-plane", operator: "DoesNotExist" }] } },
+        ],
+    },
+};
+
 /** The pod side of Pod Security `restricted`: non-root and the runtime's default seccomp profile. */
 export const RESTRICTED_POD = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
 

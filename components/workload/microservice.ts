@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as YAML from "yaml";
 import { assertArgs } from "../lib/invariants";
-import { HARDENED_CONTAINER, RESTRICTED_POD } from "../lib/kubernetes";
+import { HARDENED_CONTAINER, PREFER_AGENTS, RESTRICTED_POD } from "../lib/kubernetes";
 import { LabelArgs, labels as labelsFor } from "../lib/labels";
 import { CiDeployer } from "./ciDeployer";
 
@@ -49,6 +49,8 @@ export interface MicroserviceArgs extends LabelArgs {
     tlsSecret: pulumi.Input<string>;
     /** Credentials for the image-pull Secret (a secret Output). */
     registryCredentials: pulumi.Input<RegistryCredentials>;
+    /** Prefer nodes of the worker pools for the pods (the cluster has agents); servers still take them when no agent can. */
+    preferWorkers?: boolean;
     /** Issue the CI deployer a long-lived token (default true; the agent path needs none). */
     issueDeployerToken?: boolean;
     /**
@@ -171,6 +173,7 @@ export class Microservice extends pulumi.ComponentResource {
                             automountServiceAccountToken: false,
                             imagePullSecrets: [{ name: pullSecretName }],
                             securityContext: { ...RESTRICTED_POD, runAsUser: 65532, runAsGroup: 65532 },
+                            ...(args.preferWorkers && { affinity: PREFER_AGENTS }),
                             containers: [
                                 {
                                     name: svc,
