@@ -67,7 +67,8 @@ export function clusterSpecProblems(c: ClusterSpec, hostnamePrefix: string): Clu
     }
     for (const cidr of c.adminCidrs) {
         if (!parseIpv4Cidr(cidr)) add(["adminCidrs"], `"${cidr}" is not an IPv4 CIDR (the cluster is reached over IPv4 only), e.g. "203.0.113.7/32"`);
-        else if (!isNetworkAddress(cidr)) add(["adminCidrs"], `"${cidr}" has host bits set; give the network address, e.g. "${cidr.split("/")[0]}/32"`);
+        else if (!isNetworkAddress(cidr))
+            add(["adminCidrs"], `"${cidr}" has host bits set; give the network address, e.g. "${cidr.split("/")[0]}/32"`);
     }
     const unpriced = (plan: string) =>
         `"${plan}" has no known monthly price for the cost estimate; use a plan of the built-in table (e.g. "vc2-2c-4gb") or give its price in cluster.planPrices, e.g. { "${plan}": 40 }`;
@@ -75,13 +76,18 @@ export function clusterSpecProblems(c: ClusterSpec, hostnamePrefix: string): Clu
 
     const pools = new Set<string>();
     c.workers.forEach((pool, i) => {
-        if (pools.has(pool.name)) add(["workers", i, "name"], `"${pool.name}" names another pool too; give each pool its own name, e.g. "${pool.name}-2"`);
+        if (pools.has(pool.name))
+            add(["workers", i, "name"], `"${pool.name}" names another pool too; give each pool its own name, e.g. "${pool.name}-2"`);
         pools.add(pool.name);
         // The nodes are named like the servers, `<prefix>-1..N`: a pool named by a number would take a server's name.
-        if (/^\d+$/.test(pool.name)) add(["workers", i, "name"], `"${pool.name}" would name agents like the servers ("${hostnamePrefix}-1"); use a word, e.g. "workers"`);
+        if (/^\d+$/.test(pool.name))
+            add(["workers", i, "name"], `"${pool.name}" would name agents like the servers ("${hostnamePrefix}-1"); use a word, e.g. "workers"`);
         const longest = agentHostname(hostnamePrefix, pool.name, Math.max(pool.count, 1));
         if (longest.length > 63) {
-            add(["workers", i, "name"], `makes the node name "${longest}", over 63 characters (a DNS label); use a shorter pool name, e.g. "workers"`);
+            add(
+                ["workers", i, "name"],
+                `makes the node name "${longest}", over 63 characters (a DNS label); use a shorter pool name, e.g. "workers"`,
+            );
         }
         if (planPrice(pool.plan, c.planPrices) === undefined) add(["workers", i, "plan"], unpriced(pool.plan));
         for (const key of Object.keys(pool.labels)) {

@@ -134,7 +134,11 @@ const workerPoolSchema = z.strictObject({
         )
         .default({}),
     /** Node taints the kubelet registers (`node-taint`), `key[=value]:Effect`. */
-    taints: z.array(matching(TAINT, `must be a taint "key[=value]:Effect" with NoSchedule, PreferNoSchedule or NoExecute, e.g. "dedicated=batch:NoSchedule"`)).default([]),
+    taints: z
+        .array(
+            matching(TAINT, `must be a taint "key[=value]:Effect" with NoSchedule, PreferNoSchedule or NoExecute, e.g. "dedicated=batch:NoSchedule"`),
+        )
+        .default([]),
 });
 
 export const clusterSchema = z.strictObject({

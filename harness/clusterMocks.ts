@@ -199,7 +199,8 @@ export const CLUSTER_MOCK_CALLS: Record<string, (inputs: Record<string, any>) =>
         ),
     }),
     "vultr:index/getDnsDomain:getDnsDomain": (inputs) => {
-        if (!vultrAccount.dnsZones.includes(inputs.domain)) throw new Error(`error getting dns domain: gave up after 3 attempts, last error : {"error":"Invalid domain.","status":404}`);
+        if (!vultrAccount.dnsZones.includes(inputs.domain))
+            throw new Error(`error getting dns domain: gave up after 3 attempts, last error : {"error":"Invalid domain.","status":404}`);
         return { id: inputs.domain, domain: inputs.domain, dnssec: "disabled" };
     },
     "vultr:index/getObjectStorageCluster:getObjectStorageCluster": (inputs) => ({

@@ -192,6 +192,30 @@ export async function runInStack(init: () => Promise<Record<string, unknown>> | 
     return outputs ?? {};
 }
 
+/**
+ * Runs `init` as a stack's program and returns the messages of the errors that would fail it: a
+ * rejected resource input or invoke surfaces as an unhandled rejection, which the language host
+ * turns into the program's error. They are collected here instead of failing the test run.
+ */
+export async function runCollectingFailures(init: () => void): Promise<string[]> {
+    const failures = new Set<string>();
+    const others = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
+    const collect = (e: unknown) => failures.add(e instanceof Error ? e.message : String(e));
+    process.on("unhandledRejection", collect);
+    try {
+        await runInStack(() => {
+            init();
+            return {};
+        });
+        await new Promise((r) => setTimeout(r, 50));
+    } finally {
+        process.off("unhandledRejection", collect);
+        for (const l of others) process.on("unhandledRejection", l);
+    }
+    return [...failures];
+}
+
 export interface ProgramRun {
     resources: Recorded[];
     /** Stack outputs as the engine stores them (plain values). */

@@ -45,7 +45,10 @@ describe("cluster through the program", function () {
                 assert.deepStrictEqual(await valueOf(e.nodePublicIps), ["203.0.113.11", "203.0.113.12", "203.0.113.13"]);
                 assert.deepStrictEqual(await valueOf(e.nodePrivateIps), ["10.99.0.11", "10.99.0.12", "10.99.0.13"]);
                 assert.ok(await isSecret(e.kubeconfig));
-                assert.strictEqual(YAML.parse((await valueOf(e.kubeconfig)) as string).clusters[0].cluster.server, `https://k8s.${stack}.example.com:6443`);
+                assert.strictEqual(
+                    YAML.parse((await valueOf(e.kubeconfig)) as string).clusters[0].cluster.server,
+                    `https://k8s.${stack}.example.com:6443`,
+                );
                 // The servers and the etcd snapshots' Object Storage.
                 assert.strictEqual(result.outputs.estimatedMonthlyCostUsd, cost + OBJECT_STORAGE_PRICE_USD);
             });
@@ -70,7 +73,15 @@ describe("cluster through the program", function () {
             [["k8s", undefined, "true"]],
         );
         for (const o of kubernetesObjects(result)) assert.match(o.provider ?? "", /\$pulumi:providers:kubernetes::k8s::/);
-        for (const key of ["apiServerUrl", "nodePublicIps", "nodePrivateIps", "kubeconfig", "estimatedMonthlyCostUsd", "etcdSnapshotBucket"]) {
+        for (const key of [
+            "apiServerUrl",
+            "nodes",
+            "nodePublicIps",
+            "nodePrivateIps",
+            "kubeconfig",
+            "estimatedMonthlyCostUsd",
+            "etcdSnapshotBucket",
+        ]) {
             assert.strictEqual(result.exports[key], undefined, key);
         }
     });

@@ -17,26 +17,7 @@ import {
     RULE,
     runCluster,
 } from "./helpers/cluster";
-import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "../harness/mocks";
-
-/** The unhandled rejections while `f` runs, which would otherwise fail the test run. */
-async function unhandledRejections(f: () => Promise<unknown>): Promise<Error[]> {
-    const errors: Error[] = [];
-    const others = process.listeners("unhandledRejection");
-    process.removeAllListeners("unhandledRejection");
-    const collect = (e: unknown) => {
-        errors.push(e as Error);
-    };
-    process.on("unhandledRejection", collect);
-    try {
-        await f();
-        await new Promise((r) => setTimeout(r, 50));
-    } finally {
-        process.off("unhandledRejection", collect);
-        for (const l of others) process.on("unhandledRejection", l);
-    }
-    return errors;
-}
+import { installMocks, isSecret, ofType, Recorded, runCollectingFailures, runInStack, valueOf } from "../harness/mocks";
 
 /** The gate every Kubernetes resource waits for: all servers Ready. */
 const finalGate = (rs: Recorded[]) => ofType(rs, READINESS).find((r) => r.name === "cluster-readiness")!;
@@ -145,17 +126,10 @@ describe("HobbyCluster", function () {
 
     it("stops the up, naming the server, when Vultr reports no VPC address for the first server", async () => {
         const resources = await installMocks("dev", false, { "cluster-1": { internalIp: "" } });
-        // The SDK fails a registration whose input rejects through an unhandled rejection, which
-        // the language host turns into the program's error: catch them here instead.
-        const errors = await unhandledRejections(() =>
-            runInStack(() => {
-                new HobbyCluster("cluster", args());
-                return {};
-            }),
-        );
+        const failures = await runCollectingFailures(() => new HobbyCluster("cluster", args()));
         assert.ok(
-            errors.some((e) => /Vultr reported no VPC address \(internalIp\) for hobby-dev-1, so the other nodes cannot reach it/.test(e.message)),
-            errors.map((e) => e.message).join("\n"),
+            failures.some((m) => /Vultr reported no VPC address \(internalIp\) for hobby-dev-1, so the other nodes cannot reach it/.test(m)),
+            failures.join("\n"),
         );
         // Its gate never opens, so no later server is created.
         assert.deepStrictEqual(

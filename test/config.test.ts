@@ -154,6 +154,23 @@ describe("config", () => {
         );
     });
 
+    it("names the API k8s.<env>.<domain> in the zone of the domain, and keeps no service host records unless asked", () => {
+        const c = parseConfig(valid(), allSecrets, TODAY);
+        assert.ok(c.cluster.enabled);
+        if (!c.cluster.enabled) return;
+        assert.deepStrictEqual([c.cluster.apiHost, c.cluster.dnsZone, c.cluster.workers], ["k8s.dev.example.com", "example.com", []]);
+        assert.deepStrictEqual(c.dns, { provider: "none" });
+        const managed = parseConfig({ ...valid(), dns: { provider: "vultr", zone: "example.com" } }, allSecrets, TODAY);
+        assert.deepStrictEqual(managed.dns, { provider: "vultr", zone: "example.com", ttl: 300 });
+    });
+
+    it("fills in a worker pool's defaults: one node of the smallest plan, no labels or taints", () => {
+        const input = valid();
+        input.cluster.workers = [{ name: "workers" }];
+        const c = parseConfig(input, allSecrets, TODAY);
+        assert.deepStrictEqual(c.cluster.enabled && c.cluster.workers, [{ name: "workers", plan: "vc2-1c-2gb", count: 1, labels: {}, taints: [] }]);
+    });
+
     it("reports schema problems and rules across fields in the same report", () => {
         const input = valid();
         svc(input).replicas = "two";
@@ -174,7 +191,115 @@ describe("config", () => {
     });
 
     // Each case: what is broken, the key the message must name, and a phrase of the message.
+    const pool = (c: Record<string, any>, p: Record<string, unknown>) => (c.cluster.workers = [{ name: "workers", ...p }]);
     const cases: Array<[string, (c: Record<string, any>) => void, string, RegExp]> = [
+        [
+            "an API name outside the DNS zone",
+            (c) => {
+                c.cluster.apiHost = "k8s.example.org";
+            },
+            "hobby-platform:cluster.apiHost",
+            /not inside the Vultr DNS zone "example\.com" \(dns\.zone\)/,
+        ],
+        [
+            "a DNS zone the default API name is not in",
+            (c) => {
+                c.dns = { zone: "other.example" };
+            },
+            "hobby-platform:cluster.apiHost",
+            /"k8s\.dev\.example\.com" is not inside the Vultr DNS zone "other\.example"/,
+        ],
+        [
+            "an unknown DNS provider",
+            (c) => {
+                c.dns = { provider: "cloudflare" };
+            },
+            "hobby-platform:dns.provider",
+            /must be "none" or "vultr"/,
+        ],
+        [
+            "a TTL under a minute",
+            (c) => {
+                c.dns = { provider: "vultr", ttl: 5 };
+            },
+            "hobby-platform:dns.ttl",
+            /at least 60 s/,
+        ],
+        [
+            "managed DNS without the stack's own cluster",
+            (c) => {
+                c.environment = "local";
+                c.cluster = { enabled: false };
+                c.gitlab = { enabled: false, registry: "registry.example.com", registryUsername: "u" };
+                c.dns = { provider: "vultr" };
+            },
+            "hobby-platform:dns.provider",
+            /needs cluster\.enabled true/,
+        ],
+        [
+            "a service host outside the zone whose records the stack keeps",
+            (c) => {
+                c.dns = { provider: "vultr" };
+                svc(c).host = "api.example.net";
+            },
+            "hobby-platform:projects.the-project.services.example-microservice.host",
+            /"api\.example\.net" is not inside the Vultr DNS zone "example\.com"/,
+        ],
+        [
+            "two worker pools of one name",
+            (c) => {
+                c.cluster.workers = [{ name: "workers" }, { name: "workers" }];
+            },
+            "hobby-platform:cluster.workers.1.name",
+            /names another pool too/,
+        ],
+        [
+            "a worker pool named by a number, like the servers",
+            (c) => pool(c, { name: "4" }),
+            "hobby-platform:cluster.workers.0.name",
+            /would name agents like the servers/,
+        ],
+        [
+            "a worker pool whose node names exceed a DNS label",
+            (c) => pool(c, { name: "a".repeat(60) }),
+            "hobby-platform:cluster.workers.0.name",
+            /over 63 characters/,
+        ],
+        [
+            "a worker pool label the kubelet may not set",
+            (c) => pool(c, { labels: { "node-role.kubernetes.io/worker": "true" } }),
+            "hobby-platform:cluster.workers.0.labels",
+            /kubelet may not set on its own node/,
+        ],
+        [
+            "a worker pool label key that is no label key",
+            (c) => pool(c, { labels: { "bad key": "x" } }),
+            "hobby-platform:cluster.workers.0.labels",
+            /must be a label key/,
+        ],
+        [
+            "a worker pool taint without an effect",
+            (c) => pool(c, { taints: ["dedicated=batch"] }),
+            "hobby-platform:cluster.workers.0.taints.0",
+            /NoSchedule, PreferNoSchedule or NoExecute/,
+        ],
+        [
+            "a worker pool of an unpriced plan",
+            (c) => pool(c, { plan: "vc2-9c-99gb" }),
+            "hobby-platform:cluster.workers.0.plan",
+            /no known monthly price/,
+        ],
+        ["a worker pool over 20 nodes", (c) => pool(c, { count: 21 }), "hobby-platform:cluster.workers.0.count", /at most 20/],
+        [
+            "worker pools without the stack's own cluster",
+            (c) => {
+                c.environment = "local";
+                c.cluster = { enabled: false, workers: [{ name: "workers" }] };
+                c.gitlab = { enabled: false, registry: "registry.example.com", registryUsername: "u" };
+            },
+            "hobby-platform:cluster.workers",
+            /needs cluster\.enabled true/,
+        ],
         [
             "unknown environment",
             (c) => {

@@ -5,7 +5,7 @@ import { gitlabProvider } from "../components/gitlab/provider";
 import { GitlabRegistryAccess, GitlabRegistryAccessArgs } from "../components/gitlab/registryAccess";
 import { Microservice } from "../components/workload/microservice";
 import { DEPLOY_TOKEN, deployTokenState, ENVIRONMENT, VARIABLE } from "../harness/gitlabMocks";
-import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "../harness/mocks";
+import { installMocks, isSecret, ofType, Recorded, runCollectingFailures, runInStack, valueOf } from "../harness/mocks";
 
 const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2gAwIBAgIBADAKBggqhkjOPQQDAjAjMSEwHwYDVQQDDBhrM3Mtc2Vy\n-----END CERTIFICATE-----\n";
 const GO_TOKEN = "glpat-Go0dModulesReadToken_123";
@@ -41,26 +41,6 @@ const accessArgs: GitlabRegistryAccessArgs = {
     registry: "registry.example.com",
     expiresAt: "2027-06-30",
 };
-
-/**
- * Runs `init` as a stack's program and returns the messages of the errors that would fail it: a
- * rejected resource input surfaces as an unhandled rejection, which fails a real `pulumi up`.
- */
-async function runCollectingFailures(init: () => void): Promise<string[]> {
-    const failures = new Set<string>();
-    const onRejection = (e: unknown) => failures.add(e instanceof Error ? e.message : String(e));
-    process.on("unhandledRejection", onRejection);
-    try {
-        await runInStack(() => {
-            init();
-            return {};
-        });
-        await new Promise((r) => setTimeout(r, 50));
-    } finally {
-        process.off("unhandledRejection", onRejection);
-    }
-    return [...failures];
-}
 
 const variables = (rs: Recorded[]) => new Map(ofType(rs, VARIABLE).map((r) => [r.inputs.key as string, r]));
 

@@ -84,7 +84,15 @@ for (const stack of STACKS) {
         });
 
         it("exports the cluster's outputs only where the stack has its own cluster, and no undefined output", () => {
-            const clusterOutputs = ["apiServerUrl", "nodePublicIps", "nodePrivateIps", "kubeconfig", "estimatedMonthlyCostUsd", "etcdSnapshotBucket"];
+            const clusterOutputs = [
+                "apiServerUrl",
+                "nodes",
+                "nodePublicIps",
+                "nodePrivateIps",
+                "kubeconfig",
+                "estimatedMonthlyCostUsd",
+                "etcdSnapshotBucket",
+            ];
             const expected = [
                 "environment",
                 "serviceUrls",

@@ -222,14 +222,7 @@ export class HobbyCluster extends pulumi.ComponentResource {
         );
         this.etcdSnapshotBucket = backups.bucket;
         // Running servers reach a new k3sVersion through the Plan (new ones boot it).
-        createK3sUpgrades(
-            name,
-            args.k3sVersion,
-            labels("system-upgrade-controller", args),
-            this.hasAgents,
-            this.provider,
-            this,
-        );
+        createK3sUpgrades(name, args.k3sVersion, labels("system-upgrade-controller", args), this.hasAgents, this.provider, this);
 
         const pools = args.workers.reduce((sum, pool) => sum + pool.count * (planPrice(pool.plan, args.planPrices) ?? 0), 0);
         this.monthlyCostUsd = args.nodeCount * (price ?? 0) + pools + OBJECT_STORAGE_PRICE_USD;

@@ -85,8 +85,9 @@ export function createClusterNetwork(name: string, args: NetworkArgs, guard: pul
         { parent, protect: args.protect, dependsOn: [guard] },
     );
     const firewall = new vultr.FirewallGroup(`${name}-firewall`, { description: `${name}: k3s nodes` }, child);
-    const agentFirewall =
-        args.workers.some((pool) => pool.count > 0) ? new vultr.FirewallGroup(`${name}-agents-firewall`, { description: `${name}: k3s agents` }, child) : undefined;
+    const agentFirewall = args.workers.some((pool) => pool.count > 0)
+        ? new vultr.FirewallGroup(`${name}-agents-firewall`, { description: `${name}: k3s agents` }, child)
+        : undefined;
     const declare = (group: vultr.FirewallGroup, prefix: string) => (rule: FirewallRuleSpec) => {
         const [subnet, size] = rule.cidr.split("/");
         return new vultr.FirewallRule(

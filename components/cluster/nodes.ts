@@ -152,13 +152,7 @@ function existingZone(zone: string, parent: pulumi.Resource): pulumi.Output<stri
  * recommends for joining etcd members, and so that a resize never reboots two nodes at once.
  * Every node waits for `guard`.
  */
-export function createNodes(
-    name: string,
-    args: NodesArgs,
-    network: ClusterNetwork,
-    guard: pulumi.Resource,
-    parent: pulumi.Resource,
-): ClusterNodes {
+export function createNodes(name: string, args: NodesArgs, network: ClusterNetwork, guard: pulumi.Resource, parent: pulumi.Resource): ClusterNodes {
     const apiServerUrl = `https://${args.apiHost}:6443`;
     const userData = (role: NodeUserDataArgs["role"], k3sConfig: pulumi.Input<Record<string, unknown>>, seedFiles: pulumi.Input<SeedFile[]>) =>
         pulumi.secret(
@@ -186,7 +180,15 @@ export function createNodes(
     const firstRole = joinsRunning.apply((running) => (running ? join : { "cluster-init": true }));
     const firstSeeds = pulumi.all([joinsRunning, args.seedFiles]).apply(([running, files]) => (running ? [] : files));
 
-    const plans: { resourceName: string; hostname: string; role: NodeUserDataArgs["role"]; plan: string; tags: string[]; data: pulumi.Output<string>; pool?: WorkerPool }[] = [];
+    const plans: {
+        resourceName: string;
+        hostname: string;
+        role: NodeUserDataArgs["role"];
+        plan: string;
+        tags: string[];
+        data: pulumi.Output<string>;
+        pool?: WorkerPool;
+    }[] = [];
     for (let i = 1; i <= args.nodeCount; i++) {
         plans.push({
             resourceName: `${name}-${i}`,

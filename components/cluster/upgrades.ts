@@ -122,6 +122,7 @@ export function createK3sUpgrades(
     const created = controllerManifests(labels).map(
         (m) => new KINDS[m.kind](`${name}-suc-${m.kind.toLowerCase()}-${m.metadata.name.replace(/[^a-z0-9-]/g, "-")}`, m as never, opts),
     );
-    const plan = (role: string, spec: k8s.apiextensions.CustomResourceArgs) => new k8s.apiextensions.CustomResource(`${name}-k3s-${role}-plan`, spec, { ...opts, dependsOn: created });
+    const plan = (role: string, spec: k8s.apiextensions.CustomResourceArgs) =>
+        new k8s.apiextensions.CustomResource(`${name}-k3s-${role}-plan`, spec, { ...opts, dependsOn: created });
     return [plan("server", serverUpgradePlan(version, labels)), ...(withAgents ? [plan("agent", agentUpgradePlan(version, labels))] : [])];
 }

@@ -13,10 +13,13 @@ export function isCalendarDate(date: string): boolean {
 }
 
 /** A label key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters (apimachinery IsQualifiedName). */
-export const LABEL_KEY = /^(?:(?=[^/]{1,253}\/)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\/)?(?=[^/]{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+export const LABEL_KEY =
+    /^(?:(?=[^/]{1,253}\/)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\/)?(?=[^/]{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
 /** A label value: empty, or at most 63 letters, digits, '-', '_' and '.', starting and ending alphanumeric (apimachinery IsValidLabelValue). */
 export const LABEL_VALUE = /^(?:(?=.{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 /** A node taint as kubelet's `--register-with-taints` and k3s's `node-taint` take it: `key[=value]:Effect`. */
-export const TAINT = new RegExp(`^${LABEL_KEY.source.slice(1, -1)}(?:=${LABEL_VALUE.source.slice(1, -1)})?:(?:NoSchedule|PreferNoSchedule|NoExecute)$`);
+export const TAINT = new RegExp(
+    `^${LABEL_KEY.source.slice(1, -1)}(?:=${LABEL_VALUE.source.slice(1, -1)})?:(?:NoSchedule|PreferNoSchedule|NoExecute)$`,
+);
