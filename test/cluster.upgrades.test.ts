@@ -2,7 +2,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { SYSTEM_UPGRADE_CONTROLLER_VERSION } from "../components/cluster/upgrades";
+import * as YAML from "yaml";
+import { agentUpgradePlan, serverUpgradePlan, SYSTEM_UPGRADE_CONTROLLER_VERSION } from "../components/cluster/upgrades";
 import { ClusterRun, runCluster } from "./helpers/cluster";
 import { Recorded } from "../harness/mocks";
 
@@ -68,6 +69,28 @@ describe("HobbyCluster k3s upgrades (system-upgrade-controller)", function () {
         }
         const plan = run.resources.find((r) => r.type === PLAN)!;
         assert.strictEqual(((plan.opts.dependsOn ?? []) as unknown[]).length, objects.length, "the Plan waits for its CRD and the controller");
+    });
+
+    it("declares Plans that the release's own CRD schema knows field by field (prepare, tolerations, drain among them)", () => {
+        type Schema = { type?: string; properties?: Record<string, Schema>; items?: Schema; additionalProperties?: unknown; required?: string[] };
+        const crd = YAML.parseAllDocuments(fs.readFileSync(path.join(MANIFESTS, "upgrade.cattle.io_plans.yaml"), "utf8"))
+            .map((d) => d.toJS())
+            .find((d) => d?.kind === "CustomResourceDefinition");
+        const version = crd.spec.versions.find((v: { name: string }) => v.name === "v1");
+        const unknown = (value: unknown, schema: Schema, at: string): string[] => {
+            if (Array.isArray(value)) return value.flatMap((v, i) => unknown(v, schema.items ?? {}, `${at}[${i}]`));
+            if (value === null || typeof value !== "object" || schema.additionalProperties) return [];
+            const missing = (schema.required ?? []).filter((k) => !(k in value)).map((k) => `${at}.${k} (required)`);
+            return [
+                ...missing,
+                ...Object.entries(value).flatMap(([k, v]) =>
+                    schema.properties?.[k] ? unknown(v, schema.properties[k], `${at}.${k}`) : [`${at}.${k}`],
+                ),
+            ];
+        };
+        for (const plan of [serverUpgradePlan("v1.33.5+k3s1", {}), agentUpgradePlan("v1.33.5+k3s1", {})]) {
+            assert.deepStrictEqual(unknown(plan.spec, version.schema.openAPIV3Schema.properties.spec, "spec"), [], plan.metadata.name);
+        }
     });
 
     it("keeps the release's files unchanged, each naming its source tag and commit", () => {

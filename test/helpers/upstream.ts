@@ -44,3 +44,16 @@ export function goStringSlice(source: string, name: string): string[] {
     if (!m) throw new Error(`no []string ${name} in the Go source`);
     return [...m[1].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((x) => JSON.parse(`"${x[1]}"`) as string);
 }
+
+/**
+ * The value of a Go string constant written as literals and other such constants of the same
+ * source joined by `+` (e.g. `dns1123SubdomainFmt string = dns1123LabelFmt + "(\\." + ...`).
+ */
+export function goStringExpression(source: string, name: string): string {
+    const m = new RegExp(`\\b${name}(?:\\s+string)?\\s*=\\s*([^\\n]+)`).exec(source);
+    if (!m) throw new Error(`no string constant ${name} in the Go source`);
+    const terms = m[1].match(/"(?:[^"\\]|\\.)*"|`[^`]*`|[A-Za-z_]\w*/g) ?? [];
+    return terms
+        .map((t) => (t.startsWith('"') ? (JSON.parse(t) as string) : t.startsWith("`") ? t.slice(1, -1) : goStringExpression(source, t)))
+        .join("");
+}
