@@ -24,4 +24,6 @@ export const LABEL_KEY = new RegExp(`^(?:(?=[^/]{1,253}/)${DNS_1123_SUBDOMAIN_FM
 export const LABEL_VALUE = new RegExp(`^(?:(?=.{1,63}$)${QUALIFIED_NAME_FMT})?$`);
 
 /** A node taint as kubelet's `--register-with-taints` and k3s's `node-taint` take it: `key[=value]:Effect`. */
-export const TAINT = new RegExp(`^${LABEL_KEY.source.slice(1, -1)}(?:=${LABEL_VALUE.source.slice(1, -1)})?:(?:NoSchedule|PreferNoSchedule|NoExecute)$`);
+export const TAINT = new RegExp(
+    `^${LABEL_KEY.source.slice(1, -1)}(?:=${LABEL_VALUE.source.slice(1, -1)})?:(?:NoSchedule|PreferNoSchedule|NoExecute)$`,
+);
