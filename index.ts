@@ -66,6 +66,7 @@ export = {
         nodePublicIps: cluster.publicIps,
         nodePrivateIps: cluster.privateIps,
         kubeconfig: cluster.kubeconfig,
+        agentJoinSecret: cluster.agentSecret,
         estimatedMonthlyCostUsd: cluster.monthlyCostUsd,
         etcdSnapshotBucket: cluster.etcdSnapshotBucket,
     }),

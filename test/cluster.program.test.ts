@@ -45,6 +45,7 @@ describe("cluster through the program", function () {
                 assert.deepStrictEqual(await valueOf(e.nodePublicIps), ["203.0.113.11", "203.0.113.12", "203.0.113.13"]);
                 assert.deepStrictEqual(await valueOf(e.nodePrivateIps), ["10.99.0.11", "10.99.0.12", "10.99.0.13"]);
                 assert.ok(await isSecret(e.kubeconfig));
+                assert.ok(await isSecret(e.agentJoinSecret));
                 assert.strictEqual(
                     YAML.parse((await valueOf(e.kubeconfig)) as string).clusters[0].cluster.server,
                     `https://k8s.${stack}.example.com:6443`,
@@ -79,6 +80,7 @@ describe("cluster through the program", function () {
             "nodePublicIps",
             "nodePrivateIps",
             "kubeconfig",
+            "agentJoinSecret",
             "estimatedMonthlyCostUsd",
             "etcdSnapshotBucket",
         ]) {

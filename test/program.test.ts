@@ -90,6 +90,7 @@ for (const stack of STACKS) {
                 "nodePublicIps",
                 "nodePrivateIps",
                 "kubeconfig",
+                "agentJoinSecret",
                 "estimatedMonthlyCostUsd",
                 "etcdSnapshotBucket",
             ];

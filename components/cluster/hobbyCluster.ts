@@ -109,6 +109,11 @@ export class HobbyCluster extends pulumi.ComponentResource {
     public readonly serverPublicIps: pulumi.Output<string>[];
     /** VPC addresses of the servers, in order. */
     public readonly privateIps: pulumi.Output<string[]>;
+    /**
+     * The servers' `agent-token` (secret): what a server made before worker pools existed must be
+     * given by hand before the first pool joins (docs/operations.md).
+     */
+    public readonly agentSecret: pulumi.Output<string>;
     /** Whether the cluster has agents (a worker pool with nodes). */
     public readonly hasAgents: boolean;
     /** Bucket the etcd snapshots go to. */
@@ -161,6 +166,7 @@ export class HobbyCluster extends pulumi.ComponentResource {
         );
         const all = [...nodes.servers, ...nodes.agents];
         this.hasAgents = nodes.agents.length > 0;
+        this.agentSecret = pki.agentSecret;
 
         this.apiServerUrl = pulumi.output(nodes.apiServerUrl);
         this.caCertificate = pki.serverCa;
