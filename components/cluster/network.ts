@@ -39,10 +39,11 @@ export interface FirewallRuleSpec {
 }
 
 /**
- * 80 and 443 from anywhere, 22 and 6443 from the admin networks only, all over IPv4: the
- * cluster (node IPs, pods, Services, Traefik through ServiceLB) is IPv4-only, so nothing is
- * opened over IPv6, where nothing would answer. etcd, the kubelet and flannel talk over the
- * VPC, which the firewall group does not filter.
+ * The servers' rules: 80 and 443 from anywhere, 22 and 6443 from the admin networks, all over
+ * IPv4: the cluster (node IPs, pods, Services, Traefik through ServiceLB) is IPv4-only, so
+ * nothing is opened over IPv6, where nothing would answer. (Each node's own address gets 6443 as
+ * well, to join: nodes.ts.) etcd, the kubelet and flannel talk over the VPC, which the firewall
+ * group does not filter.
  */
 export function firewallRules(args: Pick<NetworkArgs, "adminCidrs">): FirewallRuleSpec[] {
     const slug = (cidr: string) => cidr.replace(/[^0-9]+/g, "-").replace(/^-|-$/g, "");

@@ -23,7 +23,11 @@ describe("HobbyCluster user data, checked by cloud-init, shellcheck and nft", fu
     let instances: Recorded[];
 
     before(async () => {
-        instances = ofType((await runCluster()).resources, INSTANCE);
+        // Servers 1..3, then one agent of a pool: the three kinds of user data.
+        instances = ofType(
+            (await runCluster({ workers: [{ name: "workers", plan: "vc2-1c-2gb", count: 1, labels: {}, taints: [] }] })).resources,
+            INSTANCE,
+        );
     });
 
     it("renders user data that cloud-init's own schema accepts", async () => {
@@ -34,8 +38,14 @@ describe("HobbyCluster user data, checked by cloud-init, shellcheck and nft", fu
             // with a broken copy that must fail (an octal mode as a number), proving the check bites.
             const broken = cloudConfig(instances[1]);
             (broken.write_files[0] as Record<string, unknown>).permissions = 644;
-            const docs = [instances[0].inputs.userData, instances[1].inputs.userData, `#cloud-config\n${YAML.stringify(broken)}`];
-            const [first, joiner, bad] = await Promise.all(
+            const agent = instances[instances.length - 1];
+            const docs = [
+                instances[0].inputs.userData,
+                instances[1].inputs.userData,
+                agent.inputs.userData,
+                `#cloud-config\n${YAML.stringify(broken)}`,
+            ];
+            const [first, joiner, agentDoc, bad] = await Promise.all(
                 docs.map((doc, i) => {
                     const f = path.join(dir, `user-data-${i}.yaml`);
                     fs.writeFileSync(f, doc, { mode: 0o600 });
@@ -46,7 +56,7 @@ describe("HobbyCluster user data, checked by cloud-init, shellcheck and nft", fu
                     );
                 }),
             );
-            for (const r of [first, joiner]) {
+            for (const r of [first, joiner, agentDoc]) {
                 assert.strictEqual(r.code, 0, r.out);
                 assert.match(r.out, /Valid cloud-config/);
             }
@@ -59,7 +69,7 @@ describe("HobbyCluster user data, checked by cloud-init, shellcheck and nft", fu
 
     it("renders an install script that shellcheck finds clean", () => {
         requireTool("shellcheck", "shellcheck");
-        for (const vm of instances.slice(0, 2)) {
+        for (const vm of [instances[0], instances[1], instances[instances.length - 1]]) {
             const script = installScript(vm);
             assert.ok(script.startsWith("#!/bin/sh\n"));
             const check = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: script, encoding: "utf8" });
