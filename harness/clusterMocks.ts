@@ -181,6 +181,8 @@ export interface ListedInstance {
     id: string;
     label: string;
     tags: string[];
+    /** The mocked firewall group's id of the cluster "cluster" is `cluster-firewall-id`. */
+    firewallGroupId: string;
 }
 
 /**
@@ -191,11 +193,16 @@ export const vultrAccount: { instances: ListedInstance[]; dnsZones: string[] } =
 
 /** What the Vultr data sources answer, by invoke token: Object Storage cluster 4 is Amsterdam's here. */
 export const CLUSTER_MOCK_CALLS: Record<string, (inputs: Record<string, any>) => Record<string, any>> = {
-    // Like the provider's filter on a list field: an instance matches when one of its tags is a given value.
+    // Like the provider's filters (data_source_vultr_common_schema.go): every filter must match; a
+    // text field matches any of the values, a list field (tags) must hold all of them.
     "vultr:index/getInstances:getInstances": (inputs) => ({
         id: "instances",
         instances: vultrAccount.instances.filter((vm) =>
-            (inputs.filters ?? []).every((f: { name: string; values: string[] }) => f.name !== "tags" || vm.tags.some((t) => f.values.includes(t))),
+            (inputs.filters ?? []).every((f: { name: string; values: string[] }) =>
+                f.name === "tags"
+                    ? f.values.every((v) => vm.tags.includes(v))
+                    : f.name === "firewall_group_id" && f.values.includes(vm.firewallGroupId),
+            ),
         ),
     }),
     "vultr:index/getDnsDomain:getDnsDomain": (inputs) => {

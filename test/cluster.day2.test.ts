@@ -61,7 +61,7 @@ describe("HobbyCluster on day 2", function () {
             );
             assert.ok(names(gate.opts.dependsOn).includes(`cluster-${k - 1}`));
         }
-        assert.strictEqual(ofType(resources, READINESS).length, 5, "four per-server gates and the final one");
+        assert.strictEqual(ofType(resources, READINESS).length, 6, "a gate after each server, and the final one");
     });
 
     it("makes a gate wait again when its server is resized (plan) or replaced (instance id)", async () => {

@@ -23,7 +23,12 @@ const seeds = (vm: Recorded) => cloudConfig(vm).write_files.filter((f) => f.path
 
 /** The dev stack's servers as Vultr lists them, tagged as the program tags them. */
 const listed = (...indexes: number[]): ListedInstance[] =>
-    indexes.map((i) => ({ id: `vm-${i}`, label: `hobby-dev-${i}`, tags: ["hobby-platform", "env-dev", ...nodeTags({ role: "server", index: i })] }));
+    indexes.map((i) => ({
+        id: `vm-${i}`,
+        label: `hobby-dev-${i}`,
+        tags: ["hobby-platform", "env-dev", ...nodeTags({ role: "server", index: i })],
+        firewallGroupId: "cluster-firewall-id",
+    }));
 
 /** Runs `f` with the mocked Vultr account holding `instances`, then empties it again. */
 async function withAccount<T>(instances: ListedInstance[], f: () => Promise<T>): Promise<T> {
@@ -38,14 +43,18 @@ async function withAccount<T>(instances: ListedInstance[], f: () => Promise<T>):
 describe("HobbyCluster joins through the API's fixed name", function () {
     this.timeout(60_000);
 
-    it("gives the name an A record per server, with a short TTL, in the zone, each made before that server's gate", async () => {
+    it("gives the name an A record per server, with a short TTL, in the zone: server 1's before its gate, each later one's after a gate saw it Ready", async () => {
         const { resources } = await runCluster();
         const records = ofType(resources, RECORD);
         assert.deepStrictEqual(
             records.map((r) => [r.name, r.inputs.domain, r.inputs.name, r.inputs.type, r.inputs.data, r.inputs.ttl]).sort(),
             [1, 2, 3].map((i) => [`cluster-${i}-api`, "example.com", "k8s.dev", "A", `203.0.113.${10 + i}`, API_DNS_TTL_SECONDS]),
         );
-        for (const i of [1, 2]) assert.ok(names(byName(resources, `cluster-${i}-ready`).opts.dependsOn).includes(`cluster-${i}-api`));
+        assert.ok(names(byName(resources, "cluster-1-ready").opts.dependsOn).includes("cluster-1-api"));
+        for (const i of [2, 3]) {
+            assert.deepStrictEqual(names(byName(resources, `cluster-${i}-api`).opts.dependsOn), [`cluster-${i}-ready`]);
+            assert.ok(!names(byName(resources, `cluster-${i}-ready`).opts.dependsOn).includes(`cluster-${i}-api`));
+        }
         assert.ok(names(byName(resources, "cluster-readiness").opts.dependsOn).includes("cluster-3-api"));
     });
 
@@ -87,11 +96,17 @@ describe("HobbyCluster joins through the API's fixed name", function () {
         });
     }
 
+    it("counts a server made by an earlier release, without the new tags, as another server of the stack (its firewall group says so)", async () => {
+        const untagged = listed(1, 2, 3).map((vm) => ({ ...vm, tags: ["hobby-platform", "env-dev"] }));
+        const first = ofType((await withAccount(untagged, () => runCluster())).resources, INSTANCE)[0];
+        assert.strictEqual(k3sConfig(first).server, "https://k8s.dev.example.com:6443");
+    });
+
     it("initialises again only when no other server of the stack is left (a one-server cluster, or all others lost): nothing to join", async () => {
         const single = ofType((await withAccount(listed(1), () => runCluster({ nodeCount: 1 }))).resources, INSTANCE)[0];
         assert.strictEqual(k3sConfig(single)["cluster-init"], true);
-        // Another stack's servers are not this cluster's.
-        const other = listed(2, 3).map((vm) => ({ ...vm, tags: vm.tags.map((t) => t.replace("-dev-", "-stg-")) }));
+        // Another stack's servers (another firewall group) are not this cluster's.
+        const other = listed(2, 3).map((vm) => ({ ...vm, firewallGroupId: "other-firewall-id" }));
         const first = ofType((await withAccount(other, () => runCluster())).resources, INSTANCE)[0];
         assert.strictEqual(k3sConfig(first)["cluster-init"], true);
     });
@@ -175,6 +190,8 @@ describe("HobbyCluster worker pools", function () {
             assert.strictEqual(c.token, `K10${caHash}::node:${agentSecret}`, "secure form: the agent checks the server CA first");
             assert.ok(!vm.inputs.userData.includes(serverToken.split("::server:")[1]), `${vm.name} carries no server token`);
             assert.match(installScript(vm), /k3s_role="agent"/);
+            // The metadata block comes before the agent's own service, which install.sh names k3s-agent.
+            assert.match(file(cloudConfig(vm), "/etc/systemd/system/hobby-metadata-block.service")!.content, /^RequiredBy=k3s-agent\.service$/m);
             // Server-only settings would make `k3s agent` refuse to start.
             for (const key of ["cluster-init", "cluster-cidr", "secrets-encryption", "etcd-snapshot-schedule-cron", "agent-token"])
                 assert.strictEqual(c[key], undefined, key);

@@ -3,6 +3,7 @@
 // absolute paths moved under a scratch directory: what a VM does when a download fails.
 import * as assert from "assert";
 import { spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -39,6 +40,10 @@ interface Scenario {
     installFailures: number;
     /** The node's role; a server unless given. */
     role?: "server" | "agent";
+    /** /etc/rancher/k3s/config.yaml as cloud-init wrote it (none unless given). */
+    k3sConfig?: string;
+    /** What `https://<apiHost>:6443/cacerts` answers; nothing answers unless given. */
+    clusterCa?: string;
 }
 
 interface Outcome {
@@ -48,6 +53,10 @@ interface Outcome {
     /** One line a stub call, e.g. `curl ...`, `install INSTALL_K3S_VERSION=...`, `sleep 30`. */
     calls: string[];
     nodeConfig: Record<string, unknown>;
+    /** config.yaml after the script, when the scenario gave one. */
+    k3sConfig?: string;
+    /** Whether the seeded CA files are still there. */
+    seeded: boolean;
 }
 
 function stub(dir: string, name: string, body: string): void {
@@ -74,12 +83,19 @@ esac`,
         );
         stub(bin, "systemctl", log);
         stub(bin, "sleep", log);
+        // /cacerts answers only when the scenario has a cluster there (curl exit 7: refused).
+        if (scenario.clusterCa !== undefined) fs.writeFileSync(path.join(root, "cacerts"), scenario.clusterCa);
         // curl fails the first fetchFailures times, then writes an install.sh that fails the
         // first installFailures runs (counted across runs, as on the VM).
         stub(
             bin,
             "curl",
             `${log}
+case "$*" in *"/cacerts"*)
+  [ -f ${root}/cacerts ] || exit 7
+  while [ "$1" != "-o" ]; do shift; done
+  cp ${root}/cacerts "$2"; exit 0 ;;
+esac
 n=$(cat ${root}/fetches 2>/dev/null || echo 0); echo $((n + 1)) > ${root}/fetches
 if [ "$n" -lt ${scenario.fetchFailures} ]; then echo "curl: (6) Could not resolve host: raw.githubusercontent.com" >&2; exit 6; fi
 while [ "$1" != "-o" ]; do shift; done
@@ -91,7 +107,14 @@ EOF`,
         );
         const script = installScript(scenario.role ?? "server")
             .replace(/\/etc\/rancher\//g, `${root}/etc/rancher/`)
-            .replace(/\/run\//g, `${root}/run/`);
+            .replace(/\/run\//g, `${root}/run/`)
+            .replace(/\/var\/lib\/rancher\//g, `${root}/var/lib/rancher/`);
+        if (scenario.k3sConfig !== undefined) {
+            fs.mkdirSync(path.join(root, "etc/rancher/k3s"), { recursive: true });
+            fs.writeFileSync(path.join(root, "etc/rancher/k3s/config.yaml"), scenario.k3sConfig);
+            fs.mkdirSync(path.join(root, "var/lib/rancher/k3s/server/tls"), { recursive: true });
+            fs.writeFileSync(path.join(root, "var/lib/rancher/k3s/server/tls/server-ca.crt"), "seeded");
+        }
         const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin` } });
         const nodeFile = path.join(root, "etc/rancher/k3s/config.yaml.d/50-node.yaml");
         return {
@@ -100,6 +123,8 @@ EOF`,
             stderr: r.stderr,
             calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [],
             nodeConfig: fs.existsSync(nodeFile) ? YAML.parse(fs.readFileSync(nodeFile, "utf8")) : {},
+            k3sConfig: scenario.k3sConfig === undefined ? undefined : fs.readFileSync(path.join(root, "etc/rancher/k3s/config.yaml"), "utf8"),
+            seeded: fs.existsSync(path.join(root, "var/lib/rancher/k3s/server/tls/server-ca.crt")),
         };
     } finally {
         fs.rmSync(root, { recursive: true, force: true });
@@ -141,6 +166,37 @@ describe("k3s install script on a node's first boot", () => {
         // install.sh picks "server" unless told "agent" (or given K3S_URL), whatever config.yaml says.
         assert.deepStrictEqual(installs(o), ["install INSTALL_K3S_VERSION=v1.33.5+k3s1 INSTALL_K3S_EXEC=agent INSTALL_K3S_FORCE_RESTART=true"]);
         assert.deepStrictEqual(o.nodeConfig, { "node-ip": PRIVATE_IP, "node-external-ip": PUBLIC_IP, "flannel-iface": "enp8s0" });
+    });
+
+    describe("a server told to initialise (cluster-init) checks first whether the cluster already answers at the API's name", () => {
+        const ca = "-----BEGIN CERTIFICATE-----\nMIIB...this cluster's server CA\n-----END CERTIFICATE-----\n";
+        const hash = createHash("sha256").update(ca).digest("hex");
+        const config = `token: K10${hash}::server:0123456789abcdef0123456789abcdef\ncluster-init: true\ncluster-cidr: ${POD_CIDR}\n`;
+
+        it("joins it, without the seeded CAs, when the name answers with this cluster's CA: a server re-created from its first user data", () => {
+            const o = run({ fetchFailures: 0, installFailures: 0, k3sConfig: config, clusterCa: ca });
+            assert.strictEqual(o.status, 0, o.stderr);
+            const k3s = YAML.parse(o.k3sConfig!);
+            assert.deepStrictEqual([k3s["cluster-init"], k3s.server, k3s["cluster-cidr"]], [undefined, `https://${API_HOST}:6443`, POD_CIDR]);
+            assert.strictEqual(o.seeded, false);
+            assert.match(o.stdout, /the cluster already answers at k8s\.dev\.example\.com; joining it/);
+            assert.ok(o.calls.some((c) => c.startsWith("curl -sk") && c.includes(`https://${API_HOST}:6443/cacerts`)));
+        });
+
+        it("initialises, with the seeded CAs, when nothing answers (a new stack) or another cluster does", () => {
+            for (const clusterCa of [undefined, "-----BEGIN CERTIFICATE-----\nanother cluster\n-----END CERTIFICATE-----\n"]) {
+                const o = run({ fetchFailures: 0, installFailures: 0, k3sConfig: config, clusterCa });
+                assert.strictEqual(o.status, 0, o.stderr);
+                assert.strictEqual(o.k3sConfig, config);
+                assert.strictEqual(o.seeded, true);
+                assert.strictEqual(installs(o).length, 1);
+            }
+        });
+
+        it("asks nothing when the server joins anyway", () => {
+            const o = run({ fetchFailures: 0, installFailures: 0, k3sConfig: `token: K10${hash}::server:x\nserver: https://${API_HOST}:6443\n` });
+            assert.ok(!o.calls.some((c) => c.includes("/cacerts")));
+        });
     });
 
     it("retries the whole install when the script cannot be fetched (DNS not up yet)", () => {

@@ -69,6 +69,8 @@ export function renderNodeUserData(args: NodeUserDataArgs): string {
     const template = YAML.parse(fs.readFileSync(NODE_TEMPLATE, "utf8")) as { write_files: Record<string, unknown>[] };
     const doc = fillTemplate(template, {
         k3sRole: args.role,
+        // install.sh names the service k3s on a server, k3s-agent on an agent.
+        k3sUnit: args.role === "server" ? "k3s" : "k3s-agent",
         k3sVersion: args.k3sVersion,
         apiHost: args.apiHost,
         vpcCidr: args.vpcCidr,

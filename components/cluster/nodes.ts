@@ -118,12 +118,14 @@ export function nodeTags(node: { role: "server"; index: number } | { role: "agen
  * Whether the stack's cluster runs without server 1: another server of it exists at Vultr. Then a
  * (re)created server 1 must join it; only a stack with no other server initialises. Asked of
  * Vultr, not of the state, so that a first `up` that failed before any server was Ready still
- * initialises on the next one, and a server deleted in the console counts as gone.
+ * initialises on the next one, and a server deleted in the console counts as gone. The servers
+ * are found by their firewall group, which is the stack's own, the agents' is another, and every
+ * server of every release has it; server 1 by its tag (a server without it counts as another).
  */
-export function othersRunning(parent: pulumi.Resource): pulumi.Output<boolean> {
-    const [all, first] = nodeTags({ role: "server", index: 1 });
+export function othersRunning(serversFirewall: vultr.FirewallGroup, parent: pulumi.Resource): pulumi.Output<boolean> {
+    const first = nodeTags({ role: "server", index: 1 })[1];
     return vultr
-        .getInstancesOutput({ filters: [{ name: "tags", values: [all] }] }, { parent })
+        .getInstancesOutput({ filters: [{ name: "firewall_group_id", values: [serversFirewall.id] }] }, { parent })
         .instances.apply((found) => found.some((vm) => !(vm.tags ?? []).includes(first)));
 }
 
@@ -176,7 +178,7 @@ export function createNodes(name: string, args: NodesArgs, network: ClusterNetwo
             .apply(([token, agentToken, r]) => ({ token, "agent-token": agentToken, ...r, ...K3S_SERVER_COMMON, ...args.k3sSettings }));
     // Server 1 initialises the cluster only when no other server of it exists (a new stack); the
     // CAs it seeds are the cluster's identity, which a joining server gets from the cluster.
-    const joinsRunning = othersRunning(parent);
+    const joinsRunning = othersRunning(network.firewall, parent);
     const firstRole = joinsRunning.apply((running) => (running ? join : { "cluster-init": true }));
     const firstSeeds = pulumi.all([joinsRunning, args.seedFiles]).apply(([running, files]) => (running ? [] : files));
 
@@ -284,16 +286,21 @@ export function createNodes(name: string, args: NodesArgs, network: ClusterNetwo
         );
         joinRules.push(joinRule);
         const waitFor: pulumi.Resource[] = [vm, joinRule, ...network.rules];
-        if (p.role === "server") {
-            const record = new vultr.DnsRecord(
+        const serverIndex = servers.length;
+        const record = () => {
+            const r = new vultr.DnsRecord(
                 `${p.resourceName}-api`,
                 { domain: zone, name: apiRecordName, type: "A", data: vm.mainIp, ttl: API_DNS_TTL_SECONDS },
-                { parent },
+                { parent, dependsOn: [previousReady] },
             );
-            apiRecords.push(record);
-            waitFor.push(record);
-        }
-        if (k < plans.length - 1) {
+            apiRecords.push(r);
+            return r;
+        };
+        // The first server's record comes first: through it the gate reaches the new cluster. A
+        // later server's comes once a gate, through the others, saw it Ready: clients given its
+        // address never meet a server still joining.
+        if (p.role === "server" && serverIndex === 1) waitFor.push(record());
+        if (k < plans.length - 1 || (p.role === "server" && serverIndex > 1)) {
             // The next node waits for this one (and those before it) to be Ready again.
             previousReady = new ClusterReadiness(
                 `${p.resourceName}-ready`,
@@ -310,6 +317,7 @@ export function createNodes(name: string, args: NodesArgs, network: ClusterNetwo
                 { parent, dependsOn: waitFor },
             );
         }
+        if (p.role === "server" && serverIndex > 1) record();
     });
     return { servers, agents, apiServerUrl, apiRecords, joinRules };
 }

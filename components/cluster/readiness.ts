@@ -142,7 +142,8 @@ const WAIT_AGAIN_ON = ["server", "caCertificate", "clientCertificate", "nodeName
 export async function quorumProblem(olds: string[], news: string[], registered: () => Promise<string[]>): Promise<string | undefined> {
     if (news.length >= Math.floor(olds.length / 2) + 1) return undefined;
     const kept = new Set(news);
-    const extra = (await registered()).filter((n) => !kept.has(n));
+    // Only servers count: the cluster's agents are no etcd members.
+    const extra = (await registered()).filter((n) => olds.includes(n) && !kept.has(n));
     if (extra.length === 0) return undefined;
     return (
         `cluster.nodeCount: ${olds.length} -> ${news.length} at once would leave etcd without a quorum; first remove the servers from ` +
@@ -176,7 +177,8 @@ export async function agentScaleDownProblem(
     if (undrained.length === 0) return undefined;
     return (
         `cluster.workers: removing ${undrained.join(", ")} would stop their pods without moving them; drain them first ` +
-        `(\`kubectl drain ${undrained.join(" ")} --ignore-daemonsets --delete-emptydir-data\`), then \`pulumi up\` deletes the VMs; ` +
+        `(\`kubectl drain ${undrained.join(" ")} --ignore-daemonsets --delete-emptydir-data\`; for one that is already dead, ` +
+        `\`kubectl cordon\` is enough), then \`pulumi up\` deletes the VMs; ` +
         `afterwards \`kubectl delete node ${undrained.join(" ")}\``
     );
 }
