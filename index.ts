@@ -3,7 +3,7 @@
 // service its registry access and workload; last, the GitLab wiring of the services' pipelines.
 import { clusterAccess } from "./components/cluster/access";
 import { DeployedService, gitlabWiring } from "./components/gitlab/wiring";
-import { serviceResourceName } from "./components/lib/names";
+import { serviceResourceName } from "./lib/names";
 import { hostCertificates } from "./components/platform/hostCertificate";
 import { HostRecords } from "./components/platform/hostRecords";
 import { clusterPlatform } from "./components/platform/platform";

@@ -1,9 +1,9 @@
 // What can be wrong with a cluster's settings together: the VPC against the k3s networks and
 // RFC 1918, the admin networks, the node count etcd needs, the worker pools, and a price for
 // the cost estimate.
-import { isKubeletLabel, planPrice, POD_CIDR, SERVICE_CIDR } from "../components/lib/clusterFacts";
-import { ipv4Overlaps, isNetworkAddress, isPrivateIpv4, parseIpv4Cidr } from "../components/lib/net";
-import { agentHostname } from "../components/lib/names";
+import { isKubeletLabel, planPrice, POD_CIDR, SERVICE_CIDR } from "../lib/clusterFacts";
+import { ipv4Overlaps, isNetworkAddress, isPrivateIpv4, parseIpv4Cidr } from "../lib/net";
+import { agentHostname } from "../lib/names";
 
 /** A pool of k3s agents, as the schema gives it. */
 export interface WorkerPoolSpec {

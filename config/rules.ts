@@ -3,9 +3,9 @@
 import * as YAML from "yaml";
 import { clusterSpecProblems } from "./cluster";
 import { clusterSchema, DATE, defaultApiHost, dnsSchema, gitlabSchema, keyOf, resourcesSchema, urlPath } from "./schema";
-import { recordName } from "../components/lib/net";
+import { recordName } from "../lib/net";
 import { requiredSecrets, SECRET_KEYS, SecretKey } from "./secrets";
-import { isCalendarDate } from "../components/lib/formats";
+import { isCalendarDate } from "../lib/formats";
 import {
     AGENTK_NAMESPACE,
     CERT_MANAGER_NAMESPACE,
@@ -14,7 +14,7 @@ import {
     hostResourceName,
     serviceResourceName,
     tlsSecretName,
-} from "../components/lib/names";
+} from "../lib/names";
 import { z } from "zod";
 
 /** Reports one problem under the key it belongs to. */

@@ -1,9 +1,9 @@
 // The shape of the stack's configuration: every key, its type, its default, and a message with
 // an example for each way a value can be wrong. Rules across keys are in rules.ts.
 import { z } from "zod";
-import { MIN_DNS_TTL_SECONDS } from "../components/lib/clusterFacts";
-import { KAS_ADDRESS, LABEL_KEY, LABEL_VALUE, REGISTRY_HOST, TAINT } from "../components/lib/formats";
-import { parseIpv4Cidr } from "../components/lib/net";
+import { MIN_DNS_TTL_SECONDS } from "../lib/clusterFacts";
+import { KAS_ADDRESS, LABEL_KEY, LABEL_VALUE, REGISTRY_HOST, TAINT } from "../lib/formats";
+import { parseIpv4Cidr } from "../lib/net";
 
 export const PROJECT = "hobby-platform";
 

@@ -1,7 +1,7 @@
 // etcd snapshots off the VMs: what the cluster declares for them.
 import * as assert from "assert";
 import { CREATE_BUCKET_SCRIPT, ETCD_S3_SECRET } from "../components/cluster/backups";
-import { OBJECT_STORAGE_PRICE_USD, planPrice } from "../components/lib/clusterFacts";
+import { OBJECT_STORAGE_PRICE_USD, planPrice } from "../lib/clusterFacts";
 import { ClusterRun, INSTANCE, k3sConfig, runCluster } from "./helpers/cluster";
 import { ofType, valueOf } from "../harness/mocks";
 

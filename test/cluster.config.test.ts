@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { ConfigError, parseConfig } from "../config";
-import { PLAN_PRICES_USD, PRICES_READ_ON } from "../components/lib/clusterFacts";
+import { PLAN_PRICES_USD, PRICES_READ_ON } from "../lib/clusterFacts";
 
 /** A valid dev configuration with a cluster; each case below breaks one cluster setting. */
 function valid(cluster: Record<string, unknown> = {}): Record<string, any> {

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { K3S_TLS_DIR } from "../components/cluster/cloudConfig";
 import { KEPT_BY_RUNNING_NODES, nodeTags } from "../components/cluster/nodes";
 import { SERVER_PLAN } from "../components/cluster/upgrades";
-import { API_DNS_TTL_SECONDS, OBJECT_STORAGE_PRICE_USD } from "../components/lib/clusterFacts";
+import { API_DNS_TTL_SECONDS, OBJECT_STORAGE_PRICE_USD } from "../lib/clusterFacts";
 import { HobbyCluster, WorkerPool } from "../components/cluster/hobbyCluster";
 import { cloudConfig, clusterArgs, file, INSTANCE, installScript, k3sConfig, READINESS, RULE, runCluster } from "./helpers/cluster";
 import { ListedInstance, vultrAccount } from "../harness/clusterMocks";

@@ -4,7 +4,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { isSecret, ofType, ProgramRun, valueOf } from "../harness/mocks";
-import { OBJECT_STORAGE_PRICE_USD } from "../components/lib/clusterFacts";
+import { OBJECT_STORAGE_PRICE_USD } from "../lib/clusterFacts";
 import { stackRun } from "../harness/stacks";
 
 const kubernetesObjects = (r: ProgramRun) => r.resources.filter((x) => x.type.startsWith("kubernetes:"));

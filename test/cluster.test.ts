@@ -4,7 +4,7 @@ import * as YAML from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { HobbyCluster, HobbyClusterArgs } from "../components/cluster/hobbyCluster";
 import { K3S_TLS_DIR } from "../components/cluster/cloudConfig";
-import { OBJECT_STORAGE_PRICE_USD, POD_CIDR, SERVICE_CIDR } from "../components/lib/clusterFacts";
+import { OBJECT_STORAGE_PRICE_USD, POD_CIDR, SERVICE_CIDR } from "../lib/clusterFacts";
 import {
     clusterArgs as args,
     cloudConfig,

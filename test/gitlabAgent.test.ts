@@ -4,7 +4,7 @@
 import * as assert from "assert";
 import * as YAML from "yaml";
 import { AGENTK_CHART_REPO, AGENTK_CHART_VERSION, AGENTK_SERVICE_ACCOUNT } from "../components/platform/agentk";
-import { AGENTK_NAMESPACE } from "../components/lib/names";
+import { AGENTK_NAMESPACE } from "../lib/names";
 import { AGENT_ID, agentTokenState, CLUSTER_AGENT, CLUSTER_AGENT_TOKEN, REPOSITORY_FILE, VARIABLE } from "../harness/gitlabMocks";
 import { ofType, ProgramRun, Recorded } from "../harness/mocks";
 import { runStack } from "../harness/stacks";

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { tlsSecretName } from "../components/lib/names";
+import { tlsSecretName } from "../lib/names";
 import { HostCertificate } from "../components/platform/hostCertificate";
 import { installMocks, ofType, Recorded, runInStack, valueOf } from "../harness/mocks";
 import { schemaErrors } from "./helpers/schemas";

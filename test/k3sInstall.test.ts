@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { INSTALL_ATTEMPTS, INSTALL_RETRY_SECONDS, renderNodeUserData } from "../components/cluster/cloudConfig";
-import { POD_CIDR, SERVICE_CIDR } from "../components/lib/clusterFacts";
+import { POD_CIDR, SERVICE_CIDR } from "../lib/clusterFacts";
 
 const PRIVATE_IP = "10.99.0.12";
 const PUBLIC_IP = "203.0.113.12";

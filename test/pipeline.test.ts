@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import * as YAML from "yaml";
-import { GITLAB_TIERS as TIERS } from "../components/lib/names";
+import { GITLAB_TIERS as TIERS } from "../lib/names";
 import { PIPELINE_STACKS, REPORT_DIR } from "../scripts/previewJob";
 
 const run = promisify(execFile);

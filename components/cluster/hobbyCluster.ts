@@ -1,9 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { OBJECT_STORAGE_PRICE_USD, planPrice, PRICES_READ_ON } from "../lib/clusterFacts";
+import { OBJECT_STORAGE_PRICE_USD, planPrice, PRICES_READ_ON } from "../../lib/clusterFacts";
 import { PROVIDER_SETTINGS } from "../lib/kubernetes";
 import { labels } from "../lib/labels";
-import { recordName } from "../lib/net";
+import { recordName } from "../../lib/net";
 import { createEtcdBackups, etcdSnapshotSettings } from "./backups";
 import { createK3sUpgrades } from "./upgrades";
 import { assertArgs } from "../lib/invariants";

@@ -2,7 +2,7 @@
 // that admits only what the internet and the admin networks need, and the SSH keys.
 import * as vultr from "@ediri/vultr";
 import * as pulumi from "@pulumi/pulumi";
-import { parseIpv4Cidr } from "../lib/net";
+import { parseIpv4Cidr } from "../../lib/net";
 import { sha256 } from "./pki";
 
 export interface NetworkArgs {

@@ -4,9 +4,9 @@
 // the stack's very first server initialises etcd.
 import * as vultr from "@ediri/vultr";
 import * as pulumi from "@pulumi/pulumi";
-import { POD_CIDR, SERVICE_CIDR, API_DNS_TTL_SECONDS } from "../lib/clusterFacts";
-import { agentHostname, serverHostname } from "../lib/names";
-import { recordName } from "../lib/net";
+import { POD_CIDR, SERVICE_CIDR, API_DNS_TTL_SECONDS } from "../../lib/clusterFacts";
+import { agentHostname, serverHostname } from "../../lib/names";
+import { recordName } from "../../lib/net";
 import { NodeUserDataArgs, renderNodeUserData, SeedFile } from "./cloudConfig";
 import type { HobbyClusterArgs, WorkerPool } from "./hobbyCluster";
 import { ClusterNetwork } from "./network";

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { SYSTEM_UPGRADE_NAMESPACE } from "../lib/names";
+import { SYSTEM_UPGRADE_NAMESPACE } from "../../lib/names";
 
 export const SYSTEM_UPGRADE_CONTROLLER_VERSION = "v0.20.1";
 const MANIFESTS = path.join(__dirname, "manifests", "system-upgrade-controller");

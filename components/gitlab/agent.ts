@@ -2,7 +2,7 @@ import * as gitlab from "@hobby-platform/gitlab";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { assertArgs } from "../lib/invariants";
-import { GITLAB_TIERS } from "../lib/names";
+import { GITLAB_TIERS } from "../../lib/names";
 
 /** One service project whose pipeline the agent serves, and the deployer identity it gets. */
 export interface AgentAuthorization {

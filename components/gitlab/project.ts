@@ -1,7 +1,7 @@
 import * as gitlab from "@hobby-platform/gitlab";
 import * as pulumi from "@pulumi/pulumi";
 import { assertArgs } from "../lib/invariants";
-import { GITLAB_TIERS } from "../lib/names";
+import { GITLAB_TIERS } from "../../lib/names";
 
 /** Characters GitLab accepts in a masked variable's value. */
 const MASKABLE = /^[a-zA-Z0-9_+=/@:.~-]*$/;

@@ -1,6 +1,6 @@
 import * as gitlab from "@hobby-platform/gitlab";
 import * as pulumi from "@pulumi/pulumi";
-import { isCalendarDate, REGISTRY_HOST } from "../lib/formats";
+import { isCalendarDate, REGISTRY_HOST } from "../../lib/formats";
 import { assertArgs } from "../lib/invariants";
 import type { UnmanagedGitlab } from "../../config";
 import type { RegistryCredentials } from "../workload/microservice";

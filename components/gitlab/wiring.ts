@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AgentAccess, ManagedGitlab, UnmanagedGitlab } from "../../config";
 import type { HobbyCluster } from "../cluster/hobbyCluster";
 import { LabelArgs } from "../lib/labels";
-import { deployerName } from "../lib/names";
+import { deployerName } from "../../lib/names";
 import { Agentk } from "../platform/agentk";
 import type { Microservice, RegistryCredentials } from "../workload/microservice";
 import { AgentAuthorization, agentKubeContext, GitlabAgent } from "./agent";

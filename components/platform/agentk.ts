@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { KAS_ADDRESS } from "../lib/formats";
+import { KAS_ADDRESS } from "../../lib/formats";
 import { assertArgs } from "../lib/invariants";
 import { boundServiceAccount, grantedRole, k3sHelmChart } from "../lib/kubernetes";
 import { LabelArgs, labels as labelsFor } from "../lib/labels";
-import { AGENTK_NAMESPACE } from "../lib/names";
+import { AGENTK_NAMESPACE } from "../../lib/names";
 
 /**
  * GitLab's `gitlab-agent` chart (agentk v17.7.0); upgrade by changing it here and running

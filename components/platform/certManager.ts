@@ -4,7 +4,7 @@ import * as YAML from "yaml";
 import { assertArgs } from "../lib/invariants";
 import { boundServiceAccount, HARDENED_CONTAINER, k3sHelmChart, knownAfter, RESTRICTED_POD } from "../lib/kubernetes";
 import { LabelArgs, labels as labelsFor } from "../lib/labels";
-import { CERT_MANAGER_NAMESPACE } from "../lib/names";
+import { CERT_MANAGER_NAMESPACE } from "../../lib/names";
 
 /** cert-manager release (chart and images); upgrade by changing it here and running `pulumi up`. */
 export const CERT_MANAGER_VERSION = "v1.21.1";

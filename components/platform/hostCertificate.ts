@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { assertArgs } from "../lib/invariants";
 import { knownAfter } from "../lib/kubernetes";
 import { LabelArgs, labels } from "../lib/labels";
-import { hostResourceName, tlsSecretName } from "../lib/names";
+import { hostResourceName, tlsSecretName } from "../../lib/names";
 
 export interface HostCertificateArgs extends LabelArgs {
     /** Public host the certificate is for (its only DNS name). */

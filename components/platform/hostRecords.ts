@@ -2,9 +2,9 @@
 // hand after the first `up`, kept in step with the servers that serve ingress.
 import * as vultr from "@ediri/vultr";
 import * as pulumi from "@pulumi/pulumi";
-import { MIN_DNS_TTL_SECONDS } from "../lib/clusterFacts";
+import { MIN_DNS_TTL_SECONDS } from "../../lib/clusterFacts";
 import { assertArgs } from "../lib/invariants";
-import { recordName } from "../lib/net";
+import { recordName } from "../../lib/net";
 
 export interface HostRecordsArgs {
     /** The Vultr DNS zone (domain) the hosts are in, e.g. `example.com`. */

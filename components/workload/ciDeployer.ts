@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { boundServiceAccount } from "../lib/kubernetes";
 import { LabelArgs, labels } from "../lib/labels";
-import { deployerName } from "../lib/names";
+import { deployerName } from "../../lib/names";
 
 export interface CiDeployerArgs extends LabelArgs {
     /** Service (and Deployment) name: the deployer's `app` label and the one object it may touch. */

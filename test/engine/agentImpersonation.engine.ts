@@ -7,7 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { AGENTK_SERVICE_ACCOUNT } from "../../components/platform/agentk";
-import { AGENTK_NAMESPACE } from "../../components/lib/names";
+import { AGENTK_NAMESPACE } from "../../lib/names";
 import { LocalCluster, startLocalCluster } from "../helpers/localCluster";
 import { runStack } from "../../harness/stacks";
 

@@ -4,7 +4,7 @@
 // `pulumi destroy` leaves nothing behind.
 import * as assert from "assert";
 import * as YAML from "yaml";
-import { deployerName, tlsSecretName } from "../../components/lib/names";
+import { deployerName, tlsSecretName } from "../../lib/names";
 import { installCertManagerCrds, LocalCluster, startLocalCluster } from "../helpers/localCluster";
 import { stackConfig } from "../../harness/mocks";
 import { PulumiWorkspace } from "../../harness/pulumiWorkspace";

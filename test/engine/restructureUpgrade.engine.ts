@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { deployerName, serviceResourceName } from "../../components/lib/names";
+import { deployerName, serviceResourceName } from "../../lib/names";
 import { ROOT, stackConfig } from "../../harness/mocks";
 import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
 import { installCertManagerCrds, LocalCluster, startLocalCluster } from "../helpers/localCluster";

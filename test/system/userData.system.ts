@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { CREATE_BUCKET_SCRIPT } from "../../components/cluster/backups";
-import { POD_CIDR, SERVICE_CIDR } from "../../components/lib/clusterFacts";
+import { POD_CIDR, SERVICE_CIDR } from "../../lib/clusterFacts";
 import { cloudConfig, file, INSTANCE, installScript, runCluster } from "../helpers/cluster";
 import { ofType, Recorded } from "../../harness/mocks";
 

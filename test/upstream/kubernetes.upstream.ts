@@ -7,8 +7,8 @@ import * as path from "path";
 import { DEFAULT_K3S_VERSION, DNS_1035_LABEL, DNS_1123_LABEL, INVALID_PATH_SEQUENCES, INVALID_PATH_SUFFIXES, OCI_PATH_COMPONENT } from "../../config";
 import { serviceAccountUser } from "../../components/gitlab/agent";
 import { impersonationRules } from "../../components/platform/agentk";
-import { DNS_1123_SUBDOMAIN_FMT, QUALIFIED_NAME_FMT } from "../../components/lib/formats";
-import { isKubeletLabel, KUBELET_LABEL_NAMESPACES, KUBELET_LABELS } from "../../components/lib/clusterFacts";
+import { DNS_1123_SUBDOMAIN_FMT, QUALIFIED_NAME_FMT } from "../../lib/formats";
+import { isKubeletLabel, KUBELET_LABEL_NAMESPACES, KUBELET_LABELS } from "../../lib/clusterFacts";
 import { goModuleFile, goStringConstant, goStringExpression, goStringSlice } from "../helpers/upstream";
 
 /** v1.33.5+k3s1 runs Kubernetes v1.33.5, whose staging modules are tagged v0.33.5. */
