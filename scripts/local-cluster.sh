@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # A real Kubernetes API on 127.0.0.1 for the engine tests and for trying the `local` stack:
 # etcd, kube-apiserver (RBAC, ServiceAccount token signing) and kube-controller-manager, built
-# from the Go module proxy by tools/kube and cached outside the repository. No kubelet and no
-# scheduler: objects are stored and controlled, pods are never run.
+# from the Go module proxy by tools/kube and cached outside the repository. Without
+# --with-nodes there is no kubelet and no scheduler: objects are stored and controlled, pods
+# are never run. With it (root only, one a machine), pods run: scripts/local-cluster/node.sh.
 #
-#   scripts/local-cluster.sh build   build (or find cached) binaries, print their directory
-#   scripts/local-cluster.sh start   generate certificates, start the cluster, write a kubeconfig
+#   scripts/local-cluster.sh build [--with-nodes]  build (or find cached) binaries, print their directory
+#   scripts/local-cluster.sh start [--with-nodes]  generate certificates, start the cluster, write a kubeconfig
 #   scripts/local-cluster.sh env     print `export KUBECONFIG=... PATH=...` for the running cluster
 #   scripts/local-cluster.sh status  exit 0 if the running cluster answers /readyz
 #   scripts/local-cluster.sh stop    stop the processes, wait for them, remove the state directory
+#   scripts/local-cluster.sh push-image PROGRAM REF [K=V...]  (with nodes) pack tools/images'
+#                                    PROGRAM as image REF with env K=V, push it to the registry
 #
 # HP_LOCAL_CLUSTER_DIR chooses the state directory (default: $TMPDIR/hobby-platform-local-cluster),
 # so several clusters (e.g. one per test run) can coexist; the kubeconfig is $DIR/kubeconfig.
@@ -22,6 +25,8 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/hobby-platform/kube"
 # service-account tokens in token Secrets, namespace finalization on delete, the `default`
 # ServiceAccount, garbage collection, and Deployments/ReplicaSets so rollouts have objects.
 CONTROLLERS="serviceaccount-token,serviceaccount,namespace,garbagecollector,deployment,replicaset"
+WITH_NODES=0
+[[ "${2:-}" == --with-nodes ]] && WITH_NODES=1
 
 log() { echo "local-cluster: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -70,6 +75,9 @@ cmd_build() {
     echo "$dst"
 }
 
+# shellcheck source-path=SCRIPTDIR source=local-cluster/node.sh
+source "$ROOT/scripts/local-cluster/node.sh"
+
 # Free loopback ports, chosen by the kernel.
 free_ports() {
     node -e '
@@ -106,13 +114,17 @@ gen_pki() {
     local loop="DNS:localhost,IP:127.0.0.1"
     issue etcd "/CN=etcd" "serverAuth,clientAuth" "$loop"
     issue apiserver-etcd-client "/CN=kube-apiserver-etcd-client" "clientAuth"
+    local node=""
+    ((WITH_NODES)) && node=",IP:$NODE_IP"
     issue apiserver "/CN=kube-apiserver" "serverAuth" \
-        "$loop,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.0.0.1"
+        "$loop$node,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.0.0.1"
     issue admin "/O=system:masters/CN=hobby-platform-local-admin" "clientAuth"
     issue controller-manager "/CN=system:kube-controller-manager" "clientAuth"
     # ServiceAccount token signing key (the API server verifies with the public half).
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$DIR/pki/sa.key" 2>/dev/null
     openssl pkey -in "$DIR/pki/sa.key" -pubout -out "$DIR/pki/sa.pub" 2>/dev/null
+    ((WITH_NODES)) && node_pki
+    return 0
 }
 
 # kubeconfig NAME USER SERVER: client certificate credentials, CA-verified server.
@@ -142,7 +154,7 @@ wait_for() {
     local what="$1" secs="$2"; shift 2
     local deadline=$((SECONDS + secs))
     until "$@" >/dev/null 2>&1; do
-        for p in etcd kube-apiserver kube-controller-manager; do
+        for p in etcd kube-apiserver kube-controller-manager $NODE_PROCESSES; do
             if [[ -f "$DIR/$p.pid" ]] && ! alive "$p"; then
                 tail -n 30 "$DIR/$p.log" >&2; die "$p exited while waiting for $what"
             fi
@@ -161,8 +173,17 @@ stop_on_failure() {
 }
 
 cmd_start() {
-    local etcd_port peer_port api_port t0=$SECONDS
+    local etcd_port peer_port api_port t0=$SECONDS images="" address=127.0.0.1 controllers="$CONTROLLERS"
     BIN="$(cmd_build)"
+    if ((WITH_NODES)); then
+        ((EUID == 0)) || die "--with-nodes needs root (containerd, the kubelet, iptables)"
+        node_packages
+        images="$(build_images)"
+        address="$NODE_IP"
+        # Every controller a cluster runs by default: pods are real now (EndpointSlices for
+        # kube-proxy and CoreDNS, Jobs, DaemonSets, kube-root-ca.crt for projected tokens, ...).
+        controllers="*"
+    fi
     if [[ -f "$DIR/kubeconfig" ]] && cmd_status 2>/dev/null; then
         log "already running ($DIR)"; return
     fi
@@ -171,6 +192,7 @@ cmd_start() {
     # A failed start leaves nothing running (the logs' tails are printed before).
     trap stop_on_failure EXIT
     echo "$BIN" >"$DIR/bin"
+    ((WITH_NODES)) && node_network_up
     gen_pki
     read -r etcd_port peer_port api_port < <(free_ports 3)
     local pki="$DIR/pki"
@@ -188,31 +210,32 @@ cmd_start() {
     # `kubernetes` Service's endpoints for in-cluster clients; there are none here.
     # Default admission plugins (NamespaceLifecycle, ServiceAccount, PodSecurity, ...) all work
     # without a controller-manager; the ones that need it (tokens, namespace deletion) get it.
-    run kube-apiserver "$BIN/kube-apiserver" \
-        --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+    local listen=(--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --endpoint-reconciler-type none --authorization-mode RBAC)
+    # shellcheck disable=SC2207 # flags without spaces
+    ((WITH_NODES)) && listen=($(node_apiserver_flags))
+    run kube-apiserver "$BIN/kube-apiserver" "${listen[@]}" --secure-port "$api_port" \
         --etcd-servers "https://127.0.0.1:$etcd_port" --etcd-cafile "$pki/ca.crt" \
         --etcd-certfile "$pki/apiserver-etcd-client.crt" --etcd-keyfile "$pki/apiserver-etcd-client.key" \
         --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
         --client-ca-file "$pki/ca.crt" --anonymous-auth=false \
-        --authorization-mode RBAC \
         --service-account-issuer https://kubernetes.default.svc.cluster.local \
         --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
         --service-cluster-ip-range 10.0.0.0/24 \
-        --endpoint-reconciler-type none \
         --cert-dir "$DIR/apiserver-certs"
-    kubeconfig admin admin "https://127.0.0.1:$api_port"
+    kubeconfig admin admin "https://$address:$api_port"
     wait_for kube-apiserver 90 "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" get --raw /readyz
 
-    kubeconfig controller-manager controller-manager "https://127.0.0.1:$api_port"
+    kubeconfig controller-manager controller-manager "https://$address:$api_port"
     # Each controller acts as its own ServiceAccount with its bootstrap role, as kubeadm runs it
     # (the controller-manager's own identity may not, e.g., empty a namespace).
     run kube-controller-manager "$BIN/kube-controller-manager" \
         --kubeconfig "$DIR/controller-manager.kubeconfig" --secure-port 0 --leader-elect=false \
-        --controllers "$CONTROLLERS" --use-service-account-credentials \
+        --controllers "$controllers" --use-service-account-credentials \
         --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt"
     # The serviceaccount controller's first act proves the controller-manager is working.
     wait_for kube-controller-manager 60 "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" get serviceaccount default -n default
-    log "ready in $((SECONDS - t0))s: https://127.0.0.1:$api_port, KUBECONFIG=$DIR/kubeconfig"
+    ((WITH_NODES)) && node_start "$images" "$api_port"
+    log "ready in $((SECONDS - t0))s: https://$address:$api_port, KUBECONFIG=$DIR/kubeconfig"
 }
 
 cmd_status() {
@@ -227,27 +250,44 @@ cmd_env() {
     printf 'export KUBECONFIG=%q\nexport PATH=%q:"$PATH"\n' "$DIR/kubeconfig" "$(cat "$DIR/bin")"
 }
 
+# stop_process NAME: TERM, then up to 20s to exit, then KILL.
+stop_process() {
+    local pid
+    [[ -f "$DIR/$1.pid" ]] || return 0
+    pid="$(cat "$DIR/$1.pid")"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid"
+        for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        kill -0 "$pid" 2>/dev/null && { log "$1 ($pid) ignored TERM, killing"; kill -9 "$pid"; }
+    fi
+    rm -f "$DIR/$1.pid"
+}
+
 cmd_stop() {
-    local p pid
-    # Reverse start order; each gets TERM, then up to 20s to exit, then KILL.
-    for p in kube-controller-manager kube-apiserver etcd; do
-        [[ -f "$DIR/$p.pid" ]] || continue
-        pid="$(cat "$DIR/$p.pid")"
-        if kill -0 "$pid" 2>/dev/null; then
-            kill "$pid"
-            for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-            kill -0 "$pid" 2>/dev/null && { log "$p ($pid) ignored TERM, killing"; kill -9 "$pid"; }
-        fi
-    done
+    local p
+    [[ -f "$DIR/containerd/config.toml" ]] && node_stop
+    # Reverse start order.
+    for p in kube-controller-manager kube-apiserver etcd; do stop_process "$p"; done
     rm -rf "$DIR"
     log "stopped, removed $DIR"
 }
 
+cmd_push_image() {
+    local program="$1" ref="$2" images args=() kv
+    [[ -f "$DIR/registry" ]] || die "no registry: start the cluster with --with-nodes first ($DIR)"
+    images="$(build_images)"
+    shift 2
+    for kv in "$@"; do args+=(-env "$kv"); done
+    PACK_IMAGE_PASSWORD="$(cat "$DIR/registry-password")" "$images/pack-image" -binary "$images/$program" -name "$ref" \
+        -user 65532:65532 "${args[@]}" -push -ca "$DIR/pki/ca.crt" -username "$REGISTRY_USER"
+}
+
 case "${1:-}" in
-    build) cmd_build ;;
+    build) cmd_build; ((WITH_NODES)) && build_images ;;
+    push-image) shift; cmd_push_image "$@" ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
     env) cmd_env ;;
     status) cmd_status ;;
-    *) die "usage: $0 build|start|stop|env|status" ;;
+    *) die "usage: $0 build|start [--with-nodes]|stop|env|status|push-image PROGRAM REF [K=V...]" ;;
 esac

@@ -1,0 +1,141 @@
+// pack-image puts one static binary into a one-layer OCI image and writes it as an archive
+// for `ctr images import`, or pushes it to a registry. The local cluster can pull nothing, so
+// every image its pods run is made this way from a binary built here.
+//
+//	pack-image -binary BIN -name REF [-user UID:GID] [-env K=V]... -out FILE.tar
+//	pack-image -binary BIN -name REF [-user UID:GID] [-env K=V]... -push -ca CA.pem -username U
+//	    (password from $PACK_IMAGE_PASSWORD: never on a command line)
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+type envFlags []string
+
+func (e *envFlags) String() string     { return strings.Join(*e, ",") }
+func (e *envFlags) Set(v string) error { *e = append(*e, v); return nil }
+
+func main() {
+	binary := flag.String("binary", "", "static executable; becomes /<its name> and the entrypoint")
+	ref := flag.String("name", "", "image reference, e.g. docker.io/rancher/mirrored-pause:3.6")
+	user := flag.String("user", "", "numeric UID:GID the image runs as (empty: root)")
+	out := flag.String("out", "", "write an image archive here")
+	push := flag.Bool("push", false, "push to the registry of -name instead")
+	ca := flag.String("ca", "", "with -push: CA certificate the registry's is verified against")
+	username := flag.String("username", "", "with -push: registry user; password from $PACK_IMAGE_PASSWORD")
+	var env envFlags
+	flag.Var(&env, "env", "K=V in the image's environment (repeatable)")
+	flag.Parse()
+	if *binary == "" || *ref == "" || (*out == "") == !*push {
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err := run(*binary, *ref, *user, env, *out, *push, *ca, *username); err != nil {
+		fmt.Fprintln(os.Stderr, "pack-image:", err)
+		os.Exit(1)
+	}
+}
+
+func run(binary, ref, user string, env []string, out string, push bool, ca, username string) error {
+	tag, err := name.NewTag(ref, name.StrictValidation)
+	if err != nil {
+		return err
+	}
+	img, err := image(binary, user, env)
+	if err != nil {
+		return err
+	}
+	if !push {
+		return tarball.WriteToFile(out, tag, img)
+	}
+	transport, err := verifying(ca)
+	if err != nil {
+		return err
+	}
+	auth := &authn.Basic{Username: username, Password: os.Getenv("PACK_IMAGE_PASSWORD")}
+	return remote.Write(tag, img, remote.WithAuth(auth), remote.WithTransport(transport))
+}
+
+// image is the binary at /<name> (the entrypoint), with /tmp for programs that want one.
+func image(binary, user string, env []string) (v1.Image, error) {
+	exe, err := os.ReadFile(binary)
+	if err != nil {
+		return nil, err
+	}
+	entry := filepath.Base(binary)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777},
+		{Name: entry, Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(exe))},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := tw.Write(exe); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil },
+		tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		return nil, err
+	}
+	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	img, err := mutate.AppendLayers(base, layer)
+	if err != nil {
+		return nil, err
+	}
+	return mutate.ConfigFile(img, &v1.ConfigFile{
+		Architecture: "amd64",
+		OS:           "linux",
+		RootFS:       v1.RootFS{Type: "layers", DiffIDs: mustDiffIDs(img)},
+		Config:       v1.Config{Entrypoint: []string{"/" + entry}, User: user, Env: append([]string{"PATH=/"}, env...), WorkingDir: "/"},
+	})
+}
+
+func mustDiffIDs(img v1.Image) []v1.Hash {
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		panic(err)
+	}
+	return cfg.RootFS.DiffIDs
+}
+
+// verifying trusts only the given CA: the registry's certificate is checked, never skipped.
+func verifying(caFile string) (http.RoundTripper, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return t, nil
+}
