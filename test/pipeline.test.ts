@@ -3,36 +3,17 @@
 // each listed config gets one extra job, `workflow-probe`, whose rules are the file's workflow
 // rules: it is listed exactly when GitLab would start the pipeline.
 import * as assert from "assert";
-import { execFile } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { promisify } from "util";
 import * as YAML from "yaml";
 import { GITLAB_TIERS as TIERS } from "../lib/names";
 import { PIPELINE_STACKS, REPORT_DIR } from "../scripts/previewJob";
+import { GCL, gitRepo, preview, run, runJob, SERVICE_CI, TEMPLATE } from "./helpers/pipeline";
 
-const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..");
-const GCL = path.join(ROOT, "node_modules", "gitlab-ci-local", "dist", "index.js");
 const PROBE = "workflow-probe";
-
-/** A throwaway git repository with a GitLab remote, holding the given files. */
-async function gitRepo(dir: string, files: Record<string, string>): Promise<void> {
-    for (const [name, text] of Object.entries(files)) {
-        fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-        fs.writeFileSync(path.join(dir, name), text);
-    }
-    const git = (...args: string[]) => run("git", args, { cwd: dir });
-    await git("init", "-q", "-b", "main");
-    await git("config", "user.name", "ci");
-    await git("config", "user.email", "ci@example.com");
-    await git("remote", "add", "origin", "https://gitlab.example.com/the-project/repo.git");
-    await git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main");
-    await git("add", "-A");
-    await git("commit", "-q", "-m", "pipeline under test");
-}
 
 /** The same config plus a job that runs exactly when the workflow rules start a pipeline. */
 function withProbe(config: string, workflowRules: unknown): string {
@@ -83,12 +64,6 @@ async function listJobs(cwd: string, file: string, event: Event): Promise<string
 }
 const listed = (stdout: string) => (JSON.parse(stdout) as Listed[]).filter((j) => j.when !== "never");
 
-/** The stdout of `--preview`: the expanded config. */
-async function preview(cwd: string): Promise<string> {
-    const { stdout } = await run(process.execPath, [GCL, "--preview", "--json-schema-validation"], { cwd, maxBuffer: 1 << 24 });
-    return stdout;
-}
-
 /** Runs the calls two at a time (the machine has two cores). */
 async function inPairs<T>(tasks: (() => Promise<T>)[]): Promise<T[]> {
     const results: T[] = new Array(tasks.length);
@@ -107,8 +82,7 @@ const EVENTS: Event[] = [mergeRequest, push("dev"), push("stg"), push("prod"), p
 const SERVICE_EVENTS: Event[] = [...EVENTS, push("feature", true), push("dev", true)];
 
 const infraYaml = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
-const templateYaml = fs.readFileSync(path.join(ROOT, "templates", "microservice.gitlab-ci.yml"), "utf8");
-const SERVICE_CI = "include:\n  - local: templates/microservice.gitlab-ci.yml\n";
+const templateYaml = fs.readFileSync(TEMPLATE, "utf8");
 
 /** What gitlab-ci-local printed: the expanded configs and the jobs listed for each event. */
 interface Answers {
@@ -371,17 +345,12 @@ describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservic
 /** The kubeconfig GitLab hands a job that an agent serves (the agent path must use it, the token path must not). */
 const GITLAB_KUBECONFIG = "/builds/the-project/example-microservice.tmp/KUBECONFIG";
 
-/**
- * Runs a job of the expanded config as a runner would: its variables expanded over the project's
- * (an undefined one expands to nothing, as in GitLab), its script lines in one `sh -e`, with a
- * stub kubectl that logs its KUBECONFIG and arguments. Returns the kubectl calls.
- */
+/** runJob with a stub kubectl that logs its KUBECONFIG and arguments; returns the kubectl calls. */
 async function runDeploy(config: Record<string, any>, jobName: string, projectVariables: Record<string, string>): Promise<string[]> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hp-deploy-"));
     try {
         const log = path.join(dir, "kubectl.log");
         fs.writeFileSync(path.join(dir, "kubectl"), `#!/bin/sh\necho "$KUBECONFIG | $*" >> "${log}"\n`, { mode: 0o755 });
-        const job = config[jobName];
         const predefined: Record<string, string> = {
             CI_PROJECT_NAME: "example-microservice",
             CI_REGISTRY_IMAGE: "registry.example.com/the-project/example-microservice",
@@ -389,10 +358,7 @@ async function runDeploy(config: Record<string, any>, jobName: string, projectVa
             ...(projectVariables.K8S_DEV_CONTEXT ? { KUBECONFIG: GITLAB_KUBECONFIG } : {}),
             ...projectVariables,
         };
-        const expand = (value: string, vars: Record<string, string>) => value.replace(/\$([A-Za-z0-9_]+)/g, (_, n: string) => vars[n] ?? "");
-        const env: Record<string, string> = { ...predefined };
-        for (const [k, v] of Object.entries({ ...config.variables, ...job.variables })) env[k] = expand(String(v), env);
-        await run("sh", ["-ec", (job.script as string[]).join("\n")], { env: { ...env, PATH: `${dir}:/usr/bin:/bin` } });
+        await runJob(config, jobName, predefined, `${dir}:/usr/bin:/bin`);
         return fs.readFileSync(log, "utf8").trim().split("\n");
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });

@@ -192,6 +192,7 @@ auth:
 EOF
     OTEL_TRACES_EXPORTER=none run registry "$images/registry" serve "$DIR/registry.yml"
     echo "127.0.0.1:$registry_port" >"$DIR/registry"
+    echo "$REGISTRY_USER" >"$DIR/registry-username"
     wait_for registry 30 curl -s --cacert "$pki/ca.crt" -o /dev/null "https://127.0.0.1:$registry_port/v2/"
 
     kubeconfig kubelet kubelet-client "$server"

@@ -23,8 +23,24 @@ export interface LocalCluster {
     stop(): void;
 }
 
-function script(command: string, dir: string): string {
-    return execFileSync("bash", [SCRIPT, command], {
+/** With nodes: the registry the pods pull from, behind the cluster CA's TLS and a password. */
+export interface LocalRegistry {
+    /** `127.0.0.1:<port>`, the host part of its image references. */
+    host: string;
+    username: string;
+    password: string;
+    /** Packs tools/images' PROGRAM as image `ref` with environment `env` and pushes it. */
+    push(program: string, ref: string, env: Record<string, string>): void;
+}
+
+export interface LocalNodeCluster extends LocalCluster {
+    /** The node's address: the API server's and the pod network's gateway. */
+    nodeIp: string;
+    registry: LocalRegistry;
+}
+
+function script(command: string, dir: string, ...args: string[]): string {
+    return execFileSync("bash", [SCRIPT, command, ...args], {
         env: { ...process.env, HP_LOCAL_CLUSTER_DIR: dir },
         encoding: "utf8",
         // Build and start progress goes to the test's log; stdout is the command's answer.
@@ -34,9 +50,36 @@ function script(command: string, dir: string): string {
 
 /** Builds (first time only; cached) and starts a fresh cluster in its own temporary directory. */
 export function startLocalCluster(): LocalCluster {
+    return start([]);
+}
+
+/**
+ * The same cluster with a kubelet, kube-proxy, CoreDNS and a registry (root only, one a machine):
+ * pods run. Fails, not skips, without root: the caller asked for pods.
+ */
+export function startLocalNodeCluster(): LocalNodeCluster {
+    if (process.getuid?.() !== 0) throw new Error("a local cluster with nodes needs root (containerd, the kubelet, iptables): run as root");
+    const cluster = start(["--with-nodes"]);
+    const read = (file: string) => fs.readFileSync(path.join(cluster.dir, file), "utf8").trim();
+    const registry: LocalRegistry = {
+        host: read("registry"),
+        username: read("registry-username"),
+        password: read("registry-password"),
+        push: (program, ref, env) => {
+            script("push-image", cluster.dir, program, ref, ...Object.entries(env).map(([k, v]) => `${k}=${v}`));
+        },
+    };
+    return {
+        ...cluster,
+        nodeIp: new URL(cluster.kubectl(["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"])).hostname,
+        registry,
+    };
+}
+
+function start(args: string[]): LocalCluster {
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hp-cluster-")), "state");
     try {
-        script("start", dir);
+        script("start", dir, ...args);
     } catch (e) {
         // Leave nothing running; the start failure is the error worth reporting.
         try {

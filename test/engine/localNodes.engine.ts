@@ -1,0 +1,190 @@
+// The `local` stack on a cluster whose pods run (scripts/local-cluster.sh start --with-nodes):
+// the example service's image, built here and pushed to the cluster's registry, is pulled with
+// the stack's pull Secret and runs under the restricted Pod Security level; its Service answers
+// on the cluster IP and by its DNS name; the service template's deploy job, run with the real
+// kubectl as the deployer, rolls out the next build; the next `pulumi up` keeps it; and a pod
+// deleted mid-traffic is replaced without a failed request.
+import * as assert from "assert";
+import { Resolver } from "dns/promises";
+import * as fs from "fs";
+import * as http from "http";
+import * as path from "path";
+import { deployerName } from "../../lib/names";
+import { stackConfig } from "../../harness/mocks";
+import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
+import { installCertManagerCrds, LocalNodeCluster, startLocalNodeCluster } from "../helpers/localCluster";
+import { runJob, servicePipeline } from "../helpers/pipeline";
+
+const config = stackConfig("local");
+const NS = Object.keys(JSON.parse(config["hobby-platform:projects"]))[0];
+const project = JSON.parse(config["hobby-platform:projects"])[NS];
+const SVC = Object.keys(project.services)[0];
+const SERVICE = project.services[SVC];
+const DEPLOYER = deployerName(SVC);
+const PIPELINE_ID = "4242";
+
+interface Answer {
+    status: number;
+    body: { pod: string; version: string; path: string };
+}
+
+/** One GET with a deadline; a refused, reset or slow request rejects. */
+function get(url: string): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+        const req = http.get(url, { timeout: 2000, agent: false }, (res) => {
+            let data = "";
+            res.on("data", (d) => (data += d));
+            res.on("end", () => {
+                try {
+                    resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) });
+                } catch (e) {
+                    reject(new Error(`${res.statusCode}: ${data}`));
+                }
+            });
+        });
+        req.on("timeout", () => req.destroy(new Error("timed out after 2s")));
+        req.on("error", reject);
+    });
+}
+
+/**
+ * Asks until `done` holds for an answer or `seconds` pass, returning the answers seen: kube-proxy
+ * follows the EndpointSlices a moment after a rollout (a new pod's first, a terminating one's last).
+ */
+async function askUntil(url: string, done: (seen: Answer[]) => boolean, seconds: number): Promise<Answer[]> {
+    const seen: Answer[] = [];
+    const deadline = Date.now() + seconds * 1000;
+    while (!done(seen) && Date.now() < deadline) {
+        seen.push(await get(url));
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return seen;
+}
+
+describe("local stack with real pods (image pulled through the pull Secret, Service, DNS, CI rollout, a lost pod)", function () {
+    this.timeout(30 * 60 * 1000);
+    let cluster: LocalNodeCluster;
+    let ws: PulumiWorkspace;
+    let url: string;
+    const k = (...args: string[]) => cluster.kubectl(args);
+    const json = (...args: string[]) => JSON.parse(k(...args, "-o", "json"));
+    const image = (tag: string) => `${cluster.registry.host}/${SERVICE.gitlabProject}:${tag}`;
+    const rollout = () => k("rollout", "status", `deployment/${SVC}`, "-n", NS, "--timeout=180s");
+
+    before(() => {
+        cluster = startLocalNodeCluster();
+        installCertManagerCrds(cluster);
+        // The image the stack's first Deployment names: <registry>/<gitlabProject>:local-latest.
+        cluster.registry.push("example-microservice", image("local-latest"), { VERSION: "1" });
+        ws = new PulumiWorkspace("local", cluster.env);
+        ws.ok("config", "set", "--path", "gitlab.registry", cluster.registry.host);
+        ws.ok("config", "set", "--path", "gitlab.registryUsername", cluster.registry.username);
+        ws.ok("config", "set", "--secret", "registryPassword", cluster.registry.password);
+        ws.ok("config", "set", "--path", `projects["${NS}"].services["${SVC}"].replicas`, "2");
+        // No ingress controller yet, so no Ingress gets an address to await: the test awaits the rollout.
+        ws.ok("config", "set", "--path", "cluster.skipAwait", "true");
+    });
+    after(() => {
+        ws?.remove();
+        cluster?.stop();
+    });
+
+    it("pulumi up runs the service's pods Ready under the restricted level, pulled with the stack's pull Secret", () => {
+        ws.ok("up", "--yes", "--skip-preview");
+        rollout();
+        assert.strictEqual(json("get", "namespace", NS).metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+        const pods = json("get", "pods", "-n", NS, "-l", `app=${SVC}`).items;
+        assert.strictEqual(pods.length, 2);
+        for (const pod of pods) {
+            assert.ok(
+                pod.status.conditions.some((c: any) => c.type === "Ready" && c.status === "True"),
+                pod.metadata.name,
+            );
+            // Pulled, not found on the node: imagePullPolicy Always and the registry demands the password.
+            assert.match(pod.status.containerStatuses[0].imageID, new RegExp(`^${cluster.registry.host}/${SERVICE.gitlabProject}@sha256:`));
+            assert.deepStrictEqual(pod.spec.imagePullSecrets, [{ name: `${SVC}-regcred` }]);
+        }
+        const svc = json("get", "service", SVC, "-n", NS);
+        url = `http://${svc.spec.clusterIP}:${svc.spec.ports[0].port}${SERVICE.basePath}/hello`;
+    });
+
+    it("the Service answers on its cluster IP from both replicas, and CoreDNS resolves its name to that IP", async () => {
+        const seen = await askUntil(url, (s) => new Set(s.map((a) => a.body.pod)).size === 2, 30);
+        for (const a of seen) assert.deepStrictEqual([a.status, a.body.version, a.body.path], [200, "1", `${SERVICE.basePath}/hello`]);
+        const served = new Set(seen.map((a) => a.body.pod));
+        const pods = json("get", "pods", "-n", NS, "-l", `app=${SVC}`).items.map((p: any) => p.metadata.name);
+        assert.deepStrictEqual([...served].sort(), pods.sort(), "each replica served (AGENT is the pod's name)");
+
+        const dns = new Resolver();
+        dns.setServers([json("get", "service", "kube-dns", "-n", "kube-system").spec.clusterIP]);
+        const clusterIP = json("get", "service", SVC, "-n", NS).spec.clusterIP;
+        assert.deepStrictEqual(await dns.resolve4(`${SVC}.${NS}.svc.cluster.local`), [clusterIP]);
+    });
+
+    it("the template's deploy job, with the stack's server, CA and deployer token, rolls out the next build; pulumi up keeps it", async () => {
+        cluster.registry.push("example-microservice", image(`dev-${PIPELINE_ID}`), { VERSION: "2" });
+        const token = Buffer.from(k("get", "secret", `${DEPLOYER}-token`, "-n", NS, "-o", "jsonpath={.data.token}"), "base64").toString();
+        const server = k("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}");
+        // What the GitLab wiring writes for an environment (K8S_<ENV>_*), here for the cluster at hand.
+        const variables = {
+            CI_PROJECT_NAME: SVC,
+            CI_REGISTRY_IMAGE: `${cluster.registry.host}/${SERVICE.gitlabProject}`,
+            CI_PIPELINE_ID: PIPELINE_ID,
+            K8S_DEV_SERVER: server,
+            K8S_DEV_CA: fs.readFileSync(path.join(cluster.dir, "pki", "ca.crt")).toString("base64"),
+            K8S_DEV_TOKEN: token,
+            K8S_DEV_NAMESPACE: NS,
+            HOME: cluster.dir,
+        };
+        const job = await runJob(await servicePipeline(), "deploy:dev", variables, `${cluster.binDir}:/usr/bin:/bin`);
+        assert.match(job.stdout, /successfully rolled out/);
+        // The old pods serve while they drain; then only the new build answers, ten times running.
+        const seen = await askUntil(url, (s) => s.length >= 10 && s.slice(-10).every((a) => a.body.version === "2"), 30);
+        assert.deepStrictEqual(
+            seen.slice(-10).map((a) => a.body.version),
+            Array(10).fill("2"),
+        );
+
+        ws.ok("up", "--yes", "--skip-preview");
+        ws.ok("preview", "--expect-no-changes");
+        const dep = json("get", "deployment", SVC, "-n", NS);
+        assert.strictEqual(dep.spec.template.spec.containers[0].image, image(`dev-${PIPELINE_ID}`));
+        assert.strictEqual((await get(url)).body.version, "2");
+    });
+
+    it("a pod deleted under traffic is replaced, and no request fails (a bounded loop)", async () => {
+        const victim = json("get", "pods", "-n", NS, "-l", `app=${SVC}`).items[0].metadata.name;
+        const failures: string[] = [];
+        let requests = 0;
+        let stop = false;
+        const loop = (async () => {
+            const deadline = Date.now() + 90_000;
+            while (!stop && Date.now() < deadline) {
+                requests++;
+                await get(url).then(
+                    (a) => a.status !== 200 && failures.push(`status ${a.status}`),
+                    (e: Error) => failures.push(e.message),
+                );
+                await new Promise((r) => setTimeout(r, 50));
+            }
+        })();
+        k("delete", "pod", victim, "-n", NS, "--wait=false");
+        const deadline = Date.now() + 80_000;
+        let replaced = false;
+        while (!replaced && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 500));
+            const pods = json("get", "pods", "-n", NS, "-l", `app=${SVC}`).items;
+            replaced =
+                !pods.some((p: any) => p.metadata.name === victim) &&
+                pods.filter((p: any) => p.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")).length === 2;
+        }
+        // A few more seconds of traffic on the new pod set, then the loop ends.
+        await new Promise((r) => setTimeout(r, 3000));
+        stop = true;
+        await loop;
+        console.log(`      ${requests} requests while ${victim} was deleted and replaced, ${failures.length} failed`);
+        assert.ok(replaced, "the Deployment replaced the deleted pod with a Ready one");
+        assert.ok(requests > 50, `${requests} requests`);
+        assert.deepStrictEqual(failures, [], `${failures.length} of ${requests} requests failed`);
+    });
+});
