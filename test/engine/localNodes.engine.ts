@@ -37,7 +37,7 @@ function get(url: string): Promise<Answer> {
             res.on("end", () => {
                 try {
                     resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) });
-                } catch (e) {
+                } catch {
                     reject(new Error(`${res.statusCode}: ${data}`));
                 }
             });
@@ -63,6 +63,8 @@ async function askUntil(url: string, done: (seen: Answer[]) => boolean, seconds:
 
 describe("local stack with real pods (image pulled through the pull Secret, Service, DNS, CI rollout, a lost pod)", function () {
     this.timeout(30 * 60 * 1000);
+    // Each step builds on the last: the first failure is the one to read.
+    this.bail(true);
     let cluster: LocalNodeCluster;
     let ws: PulumiWorkspace;
     let url: string;
