@@ -270,9 +270,17 @@ node_stop() {
     if alive kubelet && [[ -f "$DIR/kubeconfig" ]]; then
         for p in kube-controller-manager kube-scheduler; do stop_process "$p"; done
         kctl delete pods --all --all-namespaces --grace-period=1 --wait --timeout=60s >/dev/null 2>&1 || log "pods not all deleted in 60s"
-            for _ in $(seq 60); do [[ -z "$(ctrd tasks ls -q 2>/dev/null)" ]] && break; sleep 0.5; done
+        for _ in $(seq 60); do [[ -z "$(ctrd tasks ls -q 2>/dev/null)" ]] && break; sleep 0.5; done
     fi
+    # Containers the kubelet did not stop (it had died) are killed through containerd...
+    local task
+    for task in $(ctrd tasks ls -q 2>/dev/null); do ctrd tasks kill -a -s SIGKILL "$task" >/dev/null 2>&1; done
+    for _ in $(seq 20); do [[ -z "$(ctrd tasks ls 2>/dev/null | awk 'NR > 1 && $3 == "RUNNING"')" ]] && break; sleep 0.5; done
     for p in kube-proxy kubelet registry containerd; do stop_process "$p"; done
+    # ... or, if it had died too, with their shims (a container's init is its shim's child).
+    for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $DIR/containerd/containerd.sock"); do
+        pkill -KILL -P "$p"; kill -KILL "$p"
+    done 2>/dev/null
     [[ -f "$DIR/kube-proxy.yaml" ]] && "$(cat "$DIR/bin")/kube-proxy" --cleanup >/dev/null 2>&1
     node_kubelet_iptables_cleanup
     # What runc and the kubelet mounted under the state directory, deepest first.
