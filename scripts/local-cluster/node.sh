@@ -179,7 +179,8 @@ EOF
     # The registry, behind TLS from the cluster CA and the deploy token's name and a fresh password.
     password="$(openssl rand -hex 16)"
     (umask 077; echo -n "$password" >"$DIR/registry-password")
-    htpasswd -Bbn "$REGISTRY_USER" "$password" >"$DIR/registry.htpasswd"
+    # From stdin: a password on the command line would show in ps.
+    htpasswd -iBn "$REGISTRY_USER" <"$DIR/registry-password" >"$DIR/registry.htpasswd"
     cat >"$DIR/registry.yml" <<EOF
 version: 0.1
 log: { level: warn }
