@@ -42,15 +42,27 @@ bin_dir() {
     echo "$CACHE/k8s-$k8s-etcd-$etcd-$sum"
 }
 
-cmd_build() {
-    local dst tmp k8s major minor date v ldflags pkg name t0
-    dst="$(bin_dir)"
-    if [[ -x "$dst/kube-apiserver" ]]; then echo "$dst"; return; fi
-    mkdir -p "$CACHE"
-    # One build at a time per cache, even when two test runs start together.
-    exec 9>"$CACHE/.build.lock"
-    flock 9
-    if [[ -x "$dst/kube-apiserver" ]]; then echo "$dst"; return; fi
+# cached DST FILE BUILD...: DST when it holds FILE; else BUILD... fills DST.tmp.<pid> (its last
+# argument) under the cache's lock, which then becomes DST. One build at a time per cache, even
+# when two test runs start together.
+cached() {
+    local dst="$1" file="$2" lock; shift 2
+    if [[ ! -x "$dst/$file" ]]; then
+        mkdir -p "$CACHE"
+        exec {lock}>"$CACHE/.build.lock"
+        flock "$lock"
+        if [[ ! -x "$dst/$file" ]]; then
+            rm -rf "$dst.tmp.$$"; mkdir -p "$dst.tmp.$$"
+            "$@" "$dst.tmp.$$"
+            mv "$dst.tmp.$$" "$dst"
+        fi
+        exec {lock}>&-
+    fi
+    echo "$dst"
+}
+
+build_kube() {
+    local tmp="$1" k8s major minor date v ldflags pkg name t0
     k8s="$(mod_field '{{.Version}}' k8s.io/kubernetes)"
     date="$(mod_field '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes)"
     major="${k8s#v}"; major="${major%%.*}"
@@ -58,8 +70,6 @@ cmd_build() {
     # Without these the servers report v0.0.0-master (the release build sets them the same way).
     v=k8s.io/component-base/version
     ldflags="-s -w -X $v.gitVersion=$k8s -X $v.gitMajor=$major -X $v.gitMinor=$minor -X $v.gitTreeState=clean -X $v.buildDate=$date"
-    tmp="$dst.tmp.$$"
-    rm -rf "$tmp"; mkdir -p "$tmp"
     # Sequential builds, two compile jobs: the machine's two cores are shared.
     for pkg in $(go -C "$MODULE" list tool); do
         case "$pkg" in
@@ -71,9 +81,9 @@ cmd_build() {
         CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--p=2}" go -C "$MODULE" build -trimpath -ldflags "$ldflags" -o "$tmp/$name" "$pkg"
         log "built $name in $((SECONDS - t0))s"
     done
-    mv "$tmp" "$dst"
-    echo "$dst"
 }
+
+cmd_build() { cached "$(bin_dir)" kube-apiserver build_kube; }
 
 # shellcheck source-path=SCRIPTDIR source=local-cluster/node.sh
 source "$ROOT/scripts/local-cluster/node.sh"

@@ -20,10 +20,10 @@ CLUSTER_DOMAIN=cluster.local
 # Where a running node cluster writes its state directory, to refuse a second one.
 NODE_OWNER=/run/hobby-platform-local-node
 IMAGES_MODULES="$ROOT/tools/images"
-# The names k3s's manifests use (see test/upstream for the pinned versions).
+# The names k3s gives these images (not read from k3s at its pinned tag, which is too large to
+# fetch here); only this cluster's own images are named so.
 PAUSE_IMAGE=docker.io/rancher/mirrored-pause:3.6
-COREDNS_VERSION="$(go -C "$IMAGES_MODULES/coredns" list -m -f '{{.Version}}' github.com/coredns/coredns)"
-COREDNS_IMAGE="docker.io/rancher/mirrored-coredns-coredns:${COREDNS_VERSION#v}"
+COREDNS_REPOSITORY=docker.io/rancher/mirrored-coredns-coredns
 REGISTRY_USER=local-deploy-token
 # shellcheck disable=SC2034 # read by local-cluster.sh's wait_for
 NODE_PROCESSES="containerd kubelet kube-proxy kube-scheduler registry"
@@ -46,22 +46,10 @@ node_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Cache directory of the image binaries, keyed by CoreDNS's version and every input's content.
-images_dir() {
-    local sum
-    sum="$(cd "$IMAGES_MODULES" && find . -name go.mod -o -name go.sum -o -name '*.go' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)"
-    echo "$CACHE/images-coredns-$COREDNS_VERSION-$sum"
-}
+coredns_version() { go -C "$IMAGES_MODULES/coredns" list -m -f '{{.Version}}' github.com/coredns/coredns; }
 
-build_images() {
-    local dst tmp m t0
-    dst="$(images_dir)"
-    if [[ -x "$dst/pack-image" ]]; then echo "$dst"; return; fi
-    exec 8>"$CACHE/.images.lock"
-    flock 8
-    if [[ -x "$dst/pack-image" ]]; then echo "$dst"; return; fi
-    tmp="$dst.tmp.$$"
-    rm -rf "$tmp"; mkdir -p "$tmp"
+build_image_binaries() {
+    local tmp="$1" m t0
     for m in pack coredns registry; do
         t0=$SECONDS
         log "building images/$m"
@@ -73,8 +61,13 @@ build_images() {
         fi
         log "built images/$m in $((SECONDS - t0))s"
     done
-    mv "$tmp" "$dst"
-    echo "$dst"
+}
+
+# The image binaries, cached by CoreDNS's version and every input's content.
+build_images() {
+    local sum
+    sum="$(cd "$IMAGES_MODULES" && find . -name go.mod -o -name go.sum -o -name '*.go' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)"
+    cached "$CACHE/images-coredns-$(coredns_version)-$sum" pack-image build_image_binaries
 }
 
 node_pki() {
@@ -112,7 +105,7 @@ node_network_up() {
 }
 
 node_start() {
-    local pki="$DIR/pki" images="$1" server="https://$NODE_IP:$2" kubelet_port healthz_port proxy_healthz proxy_metrics registry_port password
+    local pki="$DIR/pki" images="$1" server="https://$NODE_IP:$2" coredns_image kubelet_port healthz_port proxy_healthz proxy_metrics registry_port password
     read -r kubelet_port healthz_port proxy_healthz proxy_metrics registry_port < <(free_ports 5)
     # The API server's kubelet client gets what kubeadm grants it: the kubelet API, no more.
     kctl create clusterrolebinding kube-apiserver-kubelet-api-admin --clusterrole system:kubelet-api-admin --user kube-apiserver-kubelet-client >/dev/null
@@ -171,7 +164,8 @@ EOF
     run containerd containerd --config "$DIR/containerd/config.toml"
     wait_for containerd 30 ctrd version
     "$images/pack-image" -binary "$images/pause" -name "$PAUSE_IMAGE" -out "$DIR/pause.tar"
-    "$images/pack-image" -binary "$images/coredns" -name "$COREDNS_IMAGE" -out "$DIR/coredns.tar"
+    coredns_image="$COREDNS_REPOSITORY:$(coredns_version | sed 's/^v//')"
+    "$images/pack-image" -binary "$images/coredns" -name "$coredns_image" -out "$DIR/coredns.tar"
     ctrd images import "$DIR/pause.tar" >/dev/null
     ctrd images import "$DIR/coredns.tar" >/dev/null
     rm "$DIR/pause.tar" "$DIR/coredns.tar"
@@ -247,7 +241,7 @@ EOF
     run kube-proxy "$BIN/kube-proxy" --config "$DIR/kube-proxy.yaml"
 
     wait_for "node $NODE_NAME Ready" 90 kctl wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
-    sed -e "s|%{CLUSTER_DNS}%|$CLUSTER_DNS|g" -e "s|%{CLUSTER_DOMAIN}%|$CLUSTER_DOMAIN|g" -e "s|%{COREDNS_IMAGE}%|$COREDNS_IMAGE|g" \
+    sed -e "s|%{CLUSTER_DNS}%|$CLUSTER_DNS|g" -e "s|%{CLUSTER_DOMAIN}%|$CLUSTER_DOMAIN|g" -e "s|%{COREDNS_IMAGE}%|$coredns_image|g" \
         "$ROOT/scripts/local-cluster/coredns.yaml" | kctl apply -f - >/dev/null
     wait_for "CoreDNS" 120 kctl -n kube-system rollout status deployment/coredns --timeout=1s
 }
