@@ -16,6 +16,8 @@
 # HP_LOCAL_CLUSTER_DIR chooses the state directory (default: $TMPDIR/hobby-platform-local-cluster),
 # so several clusters (e.g. one per test run) can coexist; the kubeconfig is $DIR/kubeconfig.
 set -euo pipefail
+# Builds run inside $(...): a failed command there must fail the build, not be cached.
+shopt -s inherit_errexit
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MODULE="$ROOT/tools/kube"
@@ -275,7 +277,8 @@ stop_process() {
 
 cmd_stop() {
     local p
-    [[ -f "$DIR/containerd/config.toml" ]] && node_stop
+    # The node's network is up from the start's first step: clean it whenever this cluster owns it.
+    if [[ "$(cat "$NODE_OWNER" 2>/dev/null)" == "$DIR" ]]; then node_stop; fi
     # Reverse start order.
     for p in kube-controller-manager kube-apiserver etcd; do stop_process "$p"; done
     rm -rf "$DIR"
@@ -293,7 +296,7 @@ cmd_push_image() {
 }
 
 case "${1:-}" in
-    build) cmd_build; ((WITH_NODES)) && build_images ;;
+    build) cmd_build; if ((WITH_NODES)); then build_images; fi ;;
     push-image) shift; cmd_push_image "$@" ;;
     start) cmd_start ;;
     stop) cmd_stop ;;

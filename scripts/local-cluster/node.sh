@@ -101,7 +101,7 @@ node_network_up() {
     sysctl -qw net.ipv4.ip_forward=1
     # Service traffic between two pods on the bridge goes through iptables (kube-proxy's rules).
     modprobe br_netfilter 2>/dev/null || true
-    [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]] && sysctl -qw net.bridge.bridge-nf-call-iptables=1
+    if [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]]; then sysctl -qw net.bridge.bridge-nf-call-iptables=1; fi
 }
 
 node_start() {
@@ -249,6 +249,9 @@ EOF
 # The kubelet's own chains, which kube-proxy --cleanup leaves (pkg/kubelet/kubelet_network_linux.go).
 node_kubelet_iptables_cleanup() {
     local t c
+    # Best effort: a chain or rule already gone is fine.
+    local -
+    set +e
     iptables -D INPUT -j KUBE-FIREWALL 2>/dev/null
     iptables -D OUTPUT -j KUBE-FIREWALL 2>/dev/null
     for t in filter nat mangle; do
@@ -256,11 +259,13 @@ node_kubelet_iptables_cleanup() {
             iptables -t "$t" -F "$c" 2>/dev/null && iptables -t "$t" -X "$c" 2>/dev/null
         done
     done
-    return 0
 }
 
 # Pods leave through the kubelet (which tears their network down), then the processes stop.
 node_stop() {
+    # Best effort, each step whatever the last one found: a task already gone, no mounts left, ...
+    local -
+    set +e
     local p
     if alive kubelet && [[ -f "$DIR/kubeconfig" ]]; then
         for p in kube-controller-manager kube-scheduler; do stop_process "$p"; done
@@ -280,7 +285,7 @@ node_stop() {
     node_kubelet_iptables_cleanup
     # What runc and the kubelet mounted under the state directory, deepest first.
     findmnt -rno TARGET | grep "^$DIR/" | sort -r | xargs -r umount -l
-    ip link del "$BRIDGE" 2>/dev/null || true
+    ip link del "$BRIDGE" 2>/dev/null
     [[ "$(cat "$NODE_OWNER" 2>/dev/null)" == "$DIR" ]] && rm -f "$NODE_OWNER"
     return 0
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -110,7 +111,7 @@ func image(binary, user string, env []string) (v1.Image, error) {
 		return nil, err
 	}
 	return mutate.ConfigFile(img, &v1.ConfigFile{
-		Architecture: "amd64",
+		Architecture: runtime.GOARCH,
 		OS:           "linux",
 		RootFS:       v1.RootFS{Type: "layers", DiffIDs: mustDiffIDs(img)},
 		Config:       v1.Config{Entrypoint: []string{"/" + entry}, User: user, Env: append([]string{"PATH=/"}, env...), WorkingDir: "/"},
@@ -137,5 +138,17 @@ func verifying(caFile string) (http.RoundTripper, error) {
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return t, nil
+	return httpsOnly{t}, nil
+}
+
+// httpsOnly refuses plain http, which go-containerregistry tries beside https for loopback and
+// private registries (pkg/name/registry.go Scheme, pkg/v1/remote/transport/ping.go): the
+// password must never go unencrypted.
+type httpsOnly struct{ http.RoundTripper }
+
+func (t httpsOnly) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme != "https" {
+		return nil, fmt.Errorf("refusing %s: the registry is reached over verified TLS only", r.URL.Redacted())
+	}
+	return t.RoundTripper.RoundTrip(r)
 }
