@@ -34,8 +34,6 @@ export interface LocalRegistry {
 }
 
 export interface LocalNodeCluster extends LocalCluster {
-    /** The node's address: the API server's and the pod network's gateway. */
-    nodeIp: string;
     registry: LocalRegistry;
 }
 
@@ -69,11 +67,7 @@ export function startLocalNodeCluster(): LocalNodeCluster {
             script("push-image", cluster.dir, program, ref, ...Object.entries(env).map(([k, v]) => `${k}=${v}`));
         },
     };
-    return {
-        ...cluster,
-        nodeIp: new URL(cluster.kubectl(["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"])).hostname,
-        registry,
-    };
+    return { ...cluster, registry };
 }
 
 function start(args: string[]): LocalCluster {
