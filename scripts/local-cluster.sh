@@ -10,7 +10,7 @@
 #   scripts/local-cluster.sh env     print `export KUBECONFIG=... PATH=...` for the running cluster
 #   scripts/local-cluster.sh status  exit 0 if the running cluster answers /readyz
 #   scripts/local-cluster.sh stop    stop the processes, wait for them, remove the state directory
-#   scripts/local-cluster.sh push-image PROGRAM REF [K=V...]  (with nodes) pack tools/images'
+#   scripts/local-cluster.sh push-image PROGRAM REF [K=V...]  (with nodes) pack tools/images/pack's
 #                                    PROGRAM as image REF with env K=V, push it to the registry
 #
 # HP_LOCAL_CLUSTER_DIR chooses the state directory (default: $TMPDIR/hobby-platform-local-cluster),
@@ -185,12 +185,12 @@ stop_on_failure() {
 }
 
 cmd_start() {
-    local etcd_port peer_port api_port t0=$SECONDS images="" address=127.0.0.1 controllers="$CONTROLLERS"
+    local etcd_port peer_port api_port t0=$SECONDS address=127.0.0.1 controllers="$CONTROLLERS"
     BIN="$(cmd_build)"
     if ((WITH_NODES)); then
         ((EUID == 0)) || die "--with-nodes needs root (containerd, the kubelet, iptables)"
         node_packages
-        images="$(build_images)"
+        build_images
         address="$NODE_IP"
         # Every controller a cluster runs by default: pods are real now (EndpointSlices for
         # kube-proxy and CoreDNS, Jobs, DaemonSets, kube-root-ca.crt for projected tokens, ...).
@@ -246,7 +246,7 @@ cmd_start() {
         --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt"
     # The serviceaccount controller's first act proves the controller-manager is working.
     wait_for kube-controller-manager 60 "$BIN/kubectl" --kubeconfig "$DIR/kubeconfig" get serviceaccount default -n default
-    ((WITH_NODES)) && node_start "$images" "$api_port"
+    ((WITH_NODES)) && node_start "$api_port"
     log "ready in $((SECONDS - t0))s: https://$address:$api_port, KUBECONFIG=$DIR/kubeconfig"
 }
 
@@ -286,12 +286,11 @@ cmd_stop() {
 }
 
 cmd_push_image() {
-    local program="$1" ref="$2" images args=() kv
+    local program="$1" ref="$2" args=() kv
     [[ -f "$DIR/registry" ]] || die "no registry: start the cluster with --with-nodes first ($DIR)"
-    images="$(build_images)"
     shift 2
     for kv in "$@"; do args+=(-env "$kv"); done
-    PACK_IMAGE_PASSWORD="$(cat "$DIR/registry-password")" "$images/pack-image" -binary "$images/$program" -name "$ref" \
+    PACK_IMAGE_PASSWORD="$(cat "$DIR/registry-password")" "$(image_bin pack pack-image)" -binary "$(image_bin pack "$program")" -name "$ref" \
         -user 65532:65532 "${args[@]}" -push -ca "$DIR/pki/ca.crt" -username "$REGISTRY_USER"
 }
 

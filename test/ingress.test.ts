@@ -1,7 +1,10 @@
+import Ajv2020 from "ajv/dist/2020";
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import * as YAML from "yaml";
-import { ClusterIngress, ClusterIngressArgs, TRAEFIK_INGRESS_CLASS } from "../components/platform/ingress";
-import { installMocks, Recorded, runInStack, valueOf } from "../harness/mocks";
+import { ClusterIngress, ClusterIngressArgs, TRAEFIK_INGRESS_CLASS, traefikValues } from "../components/platform/ingress";
+import { installMocks, Recorded, ROOT, runInStack, valueOf } from "../harness/mocks";
 
 interface Built {
     resources: Recorded[];
@@ -52,12 +55,13 @@ describe("ClusterIngress (k3s's Traefik)", () => {
         assert.ok(!types.some((t) => t.includes("helm.sh")), types.join(", "));
     });
 
-    it("redirects plain HTTP permanently to HTTPS", () => {
-        assert.deepStrictEqual(values(built.resources).ports.web.redirections.entryPoint, { to: "websecure", scheme: "https", permanent: true });
-    });
-
-    it("writes access logs", () => {
-        assert.strictEqual(values(built.resources).logs.access.enabled, true);
+    it("redirects plain HTTP permanently to HTTPS on the Service's port 443, and writes access logs (Traefik's own flags)", () => {
+        assert.deepStrictEqual(values(built.resources).additionalArguments, [
+            "--entryPoints.web.http.redirections.entryPoint.to=:443",
+            "--entryPoints.web.http.redirections.entryPoint.scheme=https",
+            "--entryPoints.web.http.redirections.entryPoint.permanent=true",
+            "--accesslog=true",
+        ]);
     });
 
     it("runs on every node and keeps clients' source addresses (no proxy protocol, no host network)", () => {
@@ -90,7 +94,40 @@ describe("ClusterIngress (k3s's Traefik)", () => {
 
     it("can serve plain HTTP and skip access logs when asked", async () => {
         const v = values((await build({ redirectToHttps: false, accessLogs: false })).resources);
-        assert.deepStrictEqual(v.ports.web, {});
-        assert.strictEqual(v.logs.access.enabled, false);
+        assert.deepStrictEqual(v.additionalArguments, []);
     });
+});
+
+describe("Traefik values across the chart majors k3s bundles (a k3s upgrade must not fail Traefik's upgrade Job)", () => {
+    const schemas = [
+        ...fs
+            .readdirSync(path.join(ROOT, "test", "fixtures", "traefik-chart-schemas"))
+            .filter((f) => f.endsWith(".json"))
+            .map((f) => ({ chart: f.replace(/\.json$/, ""), file: path.join(ROOT, "test", "fixtures", "traefik-chart-schemas", f) })),
+        { chart: "v39.0.7 (the local cluster's)", file: path.join(ROOT, "scripts", "local-cluster", "charts", "traefik", "values.schema.json") },
+    ];
+    const variants = [traefikValues({}), traefikValues({ redirectToHttps: false, accessLogs: false })];
+
+    /** Paths of the leaves of `value` that `schema` does not declare (an undeclared key is refused or ignored). */
+    function undeclared(schema: any, value: unknown, at: string[] = []): string[] {
+        if (value === null || typeof value !== "object" || Array.isArray(value)) return [];
+        return Object.entries(value).flatMap(([k, v]) => {
+            const key = [...at, k].join(".");
+            const sub = schema?.properties?.[k];
+            if (sub === undefined) return [key];
+            // Copied whole into the Service's spec (templates/_service.tpl `with .service.spec`).
+            return key === "service.spec" ? [] : undeclared(sub, v, [...at, k]);
+        });
+    }
+
+    for (const { chart, file } of schemas) {
+        it(`chart ${chart}: its schema accepts them, and declares every key they set`, () => {
+            const schema = JSON.parse(fs.readFileSync(file, "utf8"));
+            const validate = new Ajv2020({ strict: false, allErrors: true }).compile(schema);
+            for (const v of variants) {
+                assert.ok(validate(v), JSON.stringify(validate.errors, null, 1));
+                assert.deepStrictEqual(undeclared(schema, v), []);
+            }
+        });
+    }
 });

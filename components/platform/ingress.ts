@@ -23,8 +23,26 @@ export interface ClusterIngressArgs extends LabelArgs {
     accessLogs?: boolean;
 }
 
-/** Traefik chart values this platform sets on top of k3s's defaults. */
+/**
+ * Traefik chart values this platform sets on top of k3s's defaults. Only keys every chart
+ * major k3s has bundled since v34 declares (test/fixtures/traefik-chart-schemas): k3s patch
+ * releases move to new majors (v1.33.13+k3s2 to chart v40), whose schemas refuse unknown keys,
+ * and a refused value fails Traefik's upgrade Job on the running cluster. The redirect and the
+ * access log are therefore Traefik's own flags: the chart moved their keys twice (v39
+ * `ports.web.http.redirections`, v41 `logs` to `accessLog`), Traefik's flags never did.
+ */
 export function traefikValues(args: Pick<ClusterIngressArgs, "redirectToHttps" | "accessLogs">): Record<string, unknown> {
+    const flags: string[] = [];
+    if (args.redirectToHttps ?? true) {
+        // To the Service's port 443, as the chart itself renders it (`to: websecure` would
+        // name the pod's port 8443). cert-manager's HTTP-01 challenge still passes: Let's
+        // Encrypt and cert-manager's self-check both follow the redirect and do not verify the
+        // certificate there.
+        const redirect = "--entryPoints.web.http.redirections.entryPoint";
+        flags.push(`${redirect}.to=:443`, `${redirect}.scheme=https`, `${redirect}.permanent=true`);
+    }
+    // One line a request on stdout; Traefik drops headers by default.
+    if (args.accessLogs ?? true) flags.push("--accesslog=true");
     return {
         // One Traefik on every node: every node address in DNS answers locally, and with
         // `externalTrafficPolicy: Local` ServiceLB hands it the client's own source address,
@@ -36,12 +54,7 @@ export function traefikValues(args: Pick<ClusterIngressArgs, "redirectToHttps" |
         ingressClass: { enabled: true, isDefaultClass: true, name: TRAEFIK_INGRESS_CLASS },
         // Ingress status carries the published addresses (what `kubectl get ingress` shows).
         providers: { kubernetesIngress: { publishedService: { enabled: true } } },
-        ports: {
-            // cert-manager's HTTP-01 challenge still passes: Let's Encrypt and cert-manager's
-            // self-check both follow the redirect to 443 and do not verify the certificate there.
-            web: (args.redirectToHttps ?? true) ? { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } } : {},
-        },
-        logs: { access: { enabled: args.accessLogs ?? true } },
+        additionalArguments: flags,
     };
 }
 

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # The node half of scripts/local-cluster.sh (`start --with-nodes`), sourced by it: a
 # kube-scheduler, one kubelet on containerd and runc (Debian's), kube-proxy (iptables), the CNI
-# bridge plugin (Debian's), CoreDNS and an image registry, so pods really run. Nothing is
+# bridge plugin (Debian's), CoreDNS, an image registry, and k3s's Helm controller with the
+# Traefik k3s bundles (scripts/local-cluster/charts), so pods really run. Nothing is
 # pulled: every image is a binary built here (tools/images) and packed by pack-image, imported
 # into containerd under the name the manifests use, or pushed to the registry that the stack's
 # pull Secret authenticates to.
@@ -24,9 +25,14 @@ IMAGES_MODULES="$ROOT/tools/images"
 # fetch here); only this cluster's own images are named so.
 PAUSE_IMAGE=docker.io/rancher/mirrored-pause:3.6
 COREDNS_REPOSITORY=docker.io/rancher/mirrored-coredns-coredns
+# On Docker Hub, the Traefik chart's default registry.
+TRAEFIK_REPOSITORY=rancher/mirrored-library-traefik
+# Named after the klipper-helm release whose `entry` script tools/images/helm/cmd/entry follows
+# (its helm is v4.1.4, not served here: this image's is tools/images/helm's).
+HELM_JOB_IMAGE=docker.io/rancher/klipper-helm:v0.13.3-build20260727
 REGISTRY_USER=local-deploy-token
 # shellcheck disable=SC2034 # read by local-cluster.sh's wait_for
-NODE_PROCESSES="containerd kubelet kube-proxy kube-scheduler registry"
+NODE_PROCESSES="containerd kubelet kube-proxy kube-scheduler registry helm-controller"
 
 kctl() { "$(cat "$DIR/bin")/kubectl" --kubeconfig "$DIR/kubeconfig" "$@"; }
 ctrd() { ctr --address "$DIR/containerd/containerd.sock" --namespace k8s.io "$@"; }
@@ -46,28 +52,33 @@ node_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-coredns_version() { go -C "$IMAGES_MODULES/coredns" list -m -f '{{.Version}}' github.com/coredns/coredns; }
+module_version() { go -C "$IMAGES_MODULES/$1" list -m -f '{{.Version}}' "$2"; }
 
-build_image_binaries() {
-    local tmp="$1" m t0
-    for m in pack coredns registry; do
-        t0=$SECONDS
-        log "building images/$m"
-        if [[ "$m" == pack ]]; then
-            CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--p=2}" go -C "$IMAGES_MODULES/$m" build -trimpath -ldflags "-s -w" -o "$tmp/" ./cmd/...
-        else
-            # shellcheck disable=SC2046 # one word a tool package
-            CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--p=2}" go -C "$IMAGES_MODULES/$m" build -trimpath -ldflags "-s -w" -o "$tmp/" $(go -C "$IMAGES_MODULES/$m" list tool)
-        fi
-        log "built images/$m in $((SECONDS - t0))s"
-    done
+# build_image_module M DIR: tools/images/M's programs (its tools and ./cmd/...) into DIR.
+build_image_module() {
+    local m="$1" tmp="$2" t0=$SECONDS pkgs=""
+    if grep -q '^tool' "$IMAGES_MODULES/$m/go.mod"; then pkgs="$(go -C "$IMAGES_MODULES/$m" list tool)"; fi
+    [[ -d "$IMAGES_MODULES/$m/cmd" ]] && pkgs+=" ./cmd/..."
+    log "building images/$m"
+    # shellcheck disable=SC2086 # one word a package
+    CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--p=2}" go -C "$IMAGES_MODULES/$m" build -trimpath -ldflags "-s -w" -o "$tmp/" $pkgs
+    log "built images/$m in $((SECONDS - t0))s"
 }
 
-# The image binaries, cached by CoreDNS's version and every input's content.
+# image_bin MODULE [PROGRAM]: the path of tools/images/MODULE's PROGRAM (default: MODULE), built
+# once and cached by that module's files alone: editing the example service relinks only
+# tools/images/pack, not Traefik.
+image_bin() {
+    local m="$1" program="${2:-$1}" sum
+    sum="$(cd "$IMAGES_MODULES/$m" && find . -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)"
+    echo "$(cached "$CACHE/images/$m-$sum" "$program" build_image_module "$m")/$program"
+}
+
+# Every image's binaries, before the cluster starts (a cold build takes minutes).
 build_images() {
-    local sum
-    sum="$(cd "$IMAGES_MODULES" && find . -name go.mod -o -name go.sum -o -name '*.go' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)"
-    cached "$CACHE/images-coredns-$(coredns_version)-$sum" pack-image build_image_binaries
+    local m
+    image_bin pack pack-image >/dev/null
+    for m in coredns registry traefik helm-controller helm; do image_bin "$m" >/dev/null; done
 }
 
 node_pki() {
@@ -80,14 +91,14 @@ node_pki() {
 }
 
 # Flags the API server needs once there is a kubelet: listen where pods reach it, keep the
-# `kubernetes` Service's endpoints, authorize kubelets as nodes, and talk to the kubelet over
-# verified TLS with a client certificate.
+# `kubernetes` Service's endpoints, authorize kubelets as nodes, and talk to the kubelet (by its
+# address: no DNS knows the node's name) over verified TLS with a client certificate.
 node_apiserver_flags() {
     local pki="$DIR/pki"
     echo --bind-address "$NODE_IP" --advertise-address "$NODE_IP" \
         --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
         --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
-        --kubelet-certificate-authority "$pki/ca.crt"
+        --kubelet-certificate-authority "$pki/ca.crt" --kubelet-preferred-address-types InternalIP
 }
 
 node_network_up() {
@@ -105,7 +116,7 @@ node_network_up() {
 }
 
 node_start() {
-    local pki="$DIR/pki" images="$1" server="https://$NODE_IP:$2" coredns_image kubelet_port healthz_port proxy_healthz proxy_metrics registry_port password
+    local pki="$DIR/pki" server="https://$NODE_IP:$1" pack coredns_image traefik_tag kubelet_port healthz_port proxy_healthz proxy_metrics registry_port password
     read -r kubelet_port healthz_port proxy_healthz proxy_metrics registry_port < <(free_ports 5)
     # The API server's kubelet client gets what kubeadm grants it: the kubelet API, no more.
     kctl create clusterrolebinding kube-apiserver-kubelet-api-admin --clusterrole system:kubelet-api-admin --user kube-apiserver-kubelet-client >/dev/null
@@ -163,12 +174,22 @@ EOF
 EOF
     run containerd containerd --config "$DIR/containerd/config.toml"
     wait_for containerd 30 ctrd version
-    "$images/pack-image" -binary "$images/pause" -name "$PAUSE_IMAGE" -out "$DIR/pause.tar"
-    coredns_image="$COREDNS_REPOSITORY:$(coredns_version | sed 's/^v//')"
-    "$images/pack-image" -binary "$images/coredns" -name "$coredns_image" -out "$DIR/coredns.tar"
-    ctrd images import "$DIR/pause.tar" >/dev/null
-    ctrd images import "$DIR/coredns.tar" >/dev/null
-    rm "$DIR/pause.tar" "$DIR/coredns.tar"
+    pack="$(image_bin pack pack-image)"
+    coredns_image="$COREDNS_REPOSITORY:$(module_version coredns github.com/coredns/coredns | sed 's/^v//')"
+    traefik_tag="$(module_version traefik github.com/traefik/traefik/v3 | sed 's/^v//')"
+    "$pack" -binary "$(image_bin pack pause)" -name "$PAUSE_IMAGE" -out "$DIR/image.tar"
+    ctrd images import "$DIR/image.tar" >/dev/null
+    "$pack" -binary "$(image_bin coredns)" -name "$coredns_image" -out "$DIR/image.tar"
+    ctrd images import "$DIR/image.tar" >/dev/null
+    # As upstream's image: Traefik is the entrypoint (the chart passes flags only), user root
+    # unless the pod says otherwise (the chart does: 65532).
+    "$pack" -binary "$(image_bin traefik)" -name "docker.io/$TRAEFIK_REPOSITORY:$traefik_tag" -out "$DIR/image.tar"
+    ctrd images import "$DIR/image.tar" >/dev/null
+    # klipper-helm's user and home (its Dockerfile); the Job mounts emptyDirs under that home.
+    "$pack" -binary "$(image_bin helm entry)" -with "$(image_bin helm)" -name "$HELM_JOB_IMAGE" \
+        -user 1000:1000 -env HOME=/home/klipper-helm -out "$DIR/image.tar"
+    ctrd images import "$DIR/image.tar" >/dev/null
+    rm "$DIR/image.tar"
 
     # The registry, behind TLS from the cluster CA and the deploy token's name and a fresh password.
     password="$(openssl rand -hex 16)"
@@ -185,7 +206,7 @@ http:
 auth:
   htpasswd: { realm: hobby-platform-local, path: "$DIR/registry.htpasswd" }
 EOF
-    OTEL_TRACES_EXPORTER=none run registry "$images/registry" serve "$DIR/registry.yml"
+    OTEL_TRACES_EXPORTER=none run registry "$(image_bin registry)" serve "$DIR/registry.yml"
     echo "127.0.0.1:$registry_port" >"$DIR/registry"
     echo "$REGISTRY_USER" >"$DIR/registry-username"
     wait_for registry 30 curl -s --cacert "$pki/ca.crt" -o /dev/null "https://127.0.0.1:$registry_port/v2/"
@@ -244,6 +265,21 @@ EOF
     sed -e "s|%{CLUSTER_DNS}%|$CLUSTER_DNS|g" -e "s|%{CLUSTER_DOMAIN}%|$CLUSTER_DOMAIN|g" -e "s|%{COREDNS_IMAGE}%|$coredns_image|g" \
         "$ROOT/scripts/local-cluster/coredns.yaml" | kctl apply -f - >/dev/null
     wait_for "CoreDNS" 120 kctl -n kube-system rollout status deployment/coredns --timeout=1s
+
+    # k3s's Helm controller, a process of its own here (k3s runs it inside the server), and the
+    # Traefik k3s bundles, applied the way k3s applies it: a HelmChart carrying the chart.
+    run helm-controller "$(image_bin helm-controller)" --kubeconfig "$DIR/kubeconfig" --default-job-image "$HELM_JOB_IMAGE"
+    wait_for "the HelmChart CRD" 60 kctl get crd helmcharts.helm.cattle.io helmchartconfigs.helm.cattle.io
+    "$(image_bin helm)" package "$ROOT/scripts/local-cluster/charts/traefik" -d "$DIR" >/dev/null
+    # The chart's content is the spec's last field, appended by a builtin (it is over one
+    # argument's limit), applied server-side (over client-side apply's annotation limit).
+    {
+        sed -e "s|%{TRAEFIK_REPOSITORY}%|$TRAEFIK_REPOSITORY|" -e "s|%{TRAEFIK_TAG}%|$traefik_tag|" "$ROOT/scripts/local-cluster/traefik.yaml"
+        echo "  chartContent: $(base64 -w0 "$DIR"/traefik-*.tgz)"
+    } | kctl apply --server-side -f - >/dev/null
+    rm "$DIR"/traefik-*.tgz
+    wait_for "Traefik's install Job" 180 kctl -n kube-system wait --for=condition=complete job/helm-install-traefik --timeout=1s
+    wait_for "Traefik" 120 kctl -n kube-system rollout status deployment/traefik --timeout=1s
 }
 
 # The kubelet's own chains, which kube-proxy --cleanup leaves (pkg/kubelet/kubelet_network_linux.go).
@@ -268,7 +304,7 @@ node_stop() {
     set +e
     local p
     if alive kubelet && [[ -f "$DIR/kubeconfig" ]]; then
-        for p in kube-controller-manager kube-scheduler; do stop_process "$p"; done
+        for p in helm-controller kube-controller-manager kube-scheduler; do stop_process "$p"; done
         kctl delete pods --all --all-namespaces --grace-period=1 --wait --timeout=60s >/dev/null 2>&1 || log "pods not all deleted in 60s"
         for _ in $(seq 60); do [[ -z "$(ctrd tasks ls -q 2>/dev/null)" ]] && break; sleep 0.5; done
     fi
@@ -276,7 +312,7 @@ node_stop() {
     local task
     for task in $(ctrd tasks ls -q 2>/dev/null); do ctrd tasks kill -a -s SIGKILL "$task" >/dev/null 2>&1; done
     for _ in $(seq 20); do [[ -z "$(ctrd tasks ls 2>/dev/null | awk 'NR > 1 && $3 == "RUNNING"')" ]] && break; sleep 0.5; done
-    for p in kube-proxy kubelet registry containerd; do stop_process "$p"; done
+    for p in helm-controller kube-scheduler kube-proxy kubelet registry containerd; do stop_process "$p"; done
     # ... or, if it had died too, with their shims (a container's init is its shim's child).
     for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $DIR/containerd/containerd.sock"); do
         pkill -KILL -P "$p"; kill -KILL "$p"

@@ -1,13 +1,16 @@
 // The `local` stack on a cluster whose pods run (scripts/local-cluster.sh start --with-nodes):
 // the example service's image, built here and pushed to the cluster's registry, is pulled with
 // the stack's pull Secret and runs under the restricted Pod Security level; its Service answers
-// on the cluster IP and by its DNS name; the service template's deploy job, run with the real
-// kubectl as the deployer, rolls out the next build; the next `pulumi up` keeps it; and a pod
-// deleted mid-traffic is replaced without a failed request.
+// on the cluster IP and by its DNS name; k3s's Helm controller applies the stack's Traefik
+// configuration and Traefik serves the service's Ingress over HTTPS; the service template's
+// deploy job, run with the real kubectl as the deployer, rolls out the next build; the next
+// `pulumi up` keeps it; and a pod deleted mid-traffic is replaced without a failed request.
 import * as assert from "assert";
 import { Resolver } from "dns/promises";
 import * as fs from "fs";
 import * as http from "http";
+import * as https from "https";
+import { TLSSocket } from "tls";
 import * as path from "path";
 import { deployerName } from "../../lib/names";
 import { stackConfig } from "../../harness/mocks";
@@ -47,6 +50,50 @@ function get(url: string): Promise<Answer> {
     });
 }
 
+interface IngressAnswer {
+    status: number;
+    location?: string;
+    body: string;
+    /** Subject and issuer CN of the certificate served (https only). */
+    cert?: { subject: unknown; issuer: unknown };
+}
+
+/** One request to an ingress controller at `ip` for `host` (SNI and Host header), TLS verified against `ca`. */
+function ingressGet(scheme: "http" | "https", ip: string, host: string, urlPath: string, ca?: Buffer): Promise<IngressAnswer> {
+    return new Promise((resolve, reject) => {
+        const options = { host: ip, path: urlPath, headers: { host }, timeout: 2000, agent: false as const };
+        const done = (res: http.IncomingMessage) => {
+            let body = "";
+            res.on("data", (d) => (body += d));
+            res.on("end", () => {
+                const peer = res.socket instanceof TLSSocket ? res.socket.getPeerCertificate() : undefined;
+                resolve({
+                    status: res.statusCode ?? 0,
+                    location: res.headers.location,
+                    body,
+                    cert: peer && { subject: peer.subject.CN, issuer: peer.issuer.CN },
+                });
+            });
+        };
+        const req = scheme === "https" ? https.get({ ...options, servername: host, ca }, done) : http.get(options, done);
+        req.on("timeout", () => req.destroy(new Error("timed out after 2s")));
+        req.on("error", reject);
+    });
+}
+
+/** Polls `check` (which throws until it holds) for up to `seconds`; the last error is the failure. */
+async function eventually<T>(seconds: number, check: () => T | Promise<T>): Promise<T> {
+    const deadline = Date.now() + seconds * 1000;
+    for (;;) {
+        try {
+            return await check();
+        } catch (e) {
+            if (Date.now() > deadline) throw e;
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+    }
+}
+
 /**
  * Asks until `done` holds for an answer or `seconds` pass, returning the answers seen: kube-proxy
  * follows the EndpointSlices a moment after a rollout (a new pod's first, a terminating one's last).
@@ -61,7 +108,7 @@ async function askUntil(url: string, done: (seen: Answer[]) => boolean, seconds:
     return seen;
 }
 
-describe("local stack with real pods (image pulled through the pull Secret, Service, DNS, CI rollout, a lost pod)", function () {
+describe("local stack with real pods (image pulled through the pull Secret, Service, DNS, Traefik over HTTPS, CI rollout, a lost pod)", function () {
     this.timeout(30 * 60 * 1000);
     // Each step builds on the last: the first failure is the one to read.
     this.bail(true);
@@ -83,7 +130,9 @@ describe("local stack with real pods (image pulled through the pull Secret, Serv
         ws.ok("config", "set", "--path", "gitlab.registryUsername", cluster.registry.username);
         ws.ok("config", "set", "--secret", "registryPassword", cluster.registry.password);
         ws.ok("config", "set", "--path", `projects["${NS}"].services["${SVC}"].replicas`, "2");
-        // No ingress controller yet, so no Ingress gets an address to await: the test awaits the rollout.
+        // The stack configures the cluster's Traefik (HelmChartConfig), as it does on k3s.
+        ws.ok("config", "set", "--path", "ingress.install", "true");
+        // No ServiceLB, so no Ingress gets an address to await: the test awaits the rollout.
         ws.ok("config", "set", "--path", "cluster.skipAwait", "true");
     });
     after(() => {
@@ -121,6 +170,33 @@ describe("local stack with real pods (image pulled through the pull Secret, Serv
         dns.setServers([json("get", "service", "kube-dns", "-n", "kube-system").spec.clusterIP]);
         const clusterIP = json("get", "service", SVC, "-n", NS).spec.clusterIP;
         assert.deepStrictEqual(await dns.resolve4(`${SVC}.${NS}.svc.cluster.local`), [clusterIP]);
+    });
+
+    it("k3s's Helm controller applies the stack's Traefik values, and Traefik serves the Ingress over verified HTTPS and redirects HTTP", async () => {
+        // The chart's default is a Deployment; the stack's HelmChartConfig makes it a DaemonSet.
+        await eventually(120, () => k("get", "daemonset", "traefik", "-n", "kube-system"));
+        k("rollout", "status", "daemonset/traefik", "-n", "kube-system", "--timeout=180s");
+        await eventually(60, () =>
+            assert.deepStrictEqual(json("get", "deployments", "-n", "kube-system", "-l", "app.kubernetes.io/name=traefik").items, []),
+        );
+        const traefik = json("get", "service", "traefik", "-n", "kube-system");
+        assert.strictEqual(traefik.spec.externalTrafficPolicy, "Local");
+
+        const ingress = json("get", "ingress", SVC, "-n", NS);
+        const host: string = ingress.spec.rules[0].host;
+        cluster.writeTlsSecret(NS, ingress.spec.tls[0].secretName, host);
+        const ca = fs.readFileSync(path.join(cluster.dir, "pki", "ca.crt"));
+        const hello = `${SERVICE.basePath}/hello`;
+        // Until Traefik has read the Secret it serves its own default certificate, which fails verification.
+        const answer = await eventually(60, () => ingressGet("https", traefik.spec.clusterIP, host, hello, ca));
+        assert.deepStrictEqual(answer.cert, { subject: host, issuer: "hobby-platform-local-ca" });
+        assert.strictEqual(answer.status, 200, answer.body);
+        assert.strictEqual(JSON.parse(answer.body).path, hello);
+        // A permanent redirect answers a GET with 301 (traefik v3.6.12 pkg/middlewares/redirect/redirect.go).
+        const plain = await ingressGet("http", traefik.spec.clusterIP, host, hello);
+        assert.deepStrictEqual([plain.status, plain.location], [301, `https://${host}${hello}`]);
+        // The access log (common log format on stdout) has the request.
+        await eventually(10, () => assert.match(k("logs", "-n", "kube-system", "daemonset/traefik"), new RegExp(`"GET ${hello} HTTP/1.1" 200 `)));
     });
 
     it("the template's deploy job, with the stack's server, CA and deployer token, rolls out the next build; pulumi up keeps it", async () => {

@@ -35,6 +35,12 @@ export interface LocalRegistry {
 
 export interface LocalNodeCluster extends LocalCluster {
     registry: LocalRegistry;
+    /**
+     * Stands in for cert-manager (whose binaries cannot be built here: see docs/testing.md):
+     * writes the TLS Secret `name` in `namespace` with a serving certificate for `host`,
+     * signed by the cluster CA.
+     */
+    writeTlsSecret(namespace: string, name: string, host: string): void;
 }
 
 function script(command: string, dir: string, ...args: string[]): string {
@@ -67,7 +73,53 @@ export function startLocalNodeCluster(): LocalNodeCluster {
             script("push-image", cluster.dir, program, ref, ...Object.entries(env).map(([k, v]) => `${k}=${v}`));
         },
     };
-    return { ...cluster, registry };
+    const writeTlsSecret = (namespace: string, name: string, host: string) => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hp-tls-"));
+        const f = (n: string) => path.join(tmp, n);
+        try {
+            fs.writeFileSync(f("ext"), `basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:${host}\n`);
+            const openssl = (...a: string[]) => execFileSync("openssl", a, { stdio: ["ignore", "ignore", "pipe"] });
+            openssl(
+                "req",
+                "-new",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                f("key"),
+                "-subj",
+                `/CN=${host}`,
+                "-out",
+                f("csr"),
+            );
+            openssl(
+                "x509",
+                "-req",
+                "-in",
+                f("csr"),
+                "-CA",
+                path.join(cluster.dir, "pki", "ca.crt"),
+                "-CAkey",
+                path.join(cluster.dir, "pki", "ca.key"),
+                "-CAcreateserial",
+                "-CAserial",
+                f("srl"),
+                "-days",
+                "1",
+                "-sha256",
+                "-extfile",
+                f("ext"),
+                "-out",
+                f("crt"),
+            );
+            cluster.kubectl(["create", "secret", "tls", name, "-n", namespace, "--cert", f("crt"), "--key", f("key")]);
+        } finally {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+    };
+    return { ...cluster, registry, writeTlsSecret };
 }
 
 function start(args: string[]): LocalCluster {

@@ -1,9 +1,10 @@
-// pack-image puts one static binary into a one-layer OCI image and writes it as an archive
-// for `ctr images import`, or pushes it to a registry. The local cluster can pull nothing, so
-// every image its pods run is made this way from a binary built here.
+// pack-image puts a static binary (the entrypoint), and any more it is given, into a one-layer
+// OCI image and writes it as an archive for `ctr images import`, or pushes it to a registry.
+// The local cluster can pull nothing, so every image its pods run is made this way from
+// binaries built here.
 //
-//	pack-image -binary BIN -name REF [-user UID:GID] [-env K=V]... -out FILE.tar
-//	pack-image -binary BIN -name REF [-user UID:GID] [-env K=V]... -push -ca CA.pem -username U
+//	pack-image -binary BIN [-with BIN]... -name REF [-user UID:GID] [-env K=V]... -out FILE.tar
+//	pack-image -binary BIN [-with BIN]... -name REF [-user UID:GID] [-env K=V]... -push -ca CA.pem -username U
 //	    (password from $PACK_IMAGE_PASSWORD: never on a command line)
 package main
 
@@ -31,10 +32,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-type envFlags []string
+type listFlag []string
 
-func (e *envFlags) String() string     { return strings.Join(*e, ",") }
-func (e *envFlags) Set(v string) error { *e = append(*e, v); return nil }
+func (e *listFlag) String() string     { return strings.Join(*e, ",") }
+func (e *listFlag) Set(v string) error { *e = append(*e, v); return nil }
 
 func main() {
 	binary := flag.String("binary", "", "static executable; becomes /<its name> and the entrypoint")
@@ -44,25 +45,26 @@ func main() {
 	push := flag.Bool("push", false, "push to the registry of -name instead")
 	ca := flag.String("ca", "", "with -push: CA certificate the registry's is verified against")
 	username := flag.String("username", "", "with -push: registry user; password from $PACK_IMAGE_PASSWORD")
-	var env envFlags
+	var env, with listFlag
 	flag.Var(&env, "env", "K=V in the image's environment (repeatable)")
+	flag.Var(&with, "with", "another static executable, at /<its name> on the image's PATH (repeatable)")
 	flag.Parse()
 	if *binary == "" || *ref == "" || (*out == "") == !*push {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*binary, *ref, *user, env, *out, *push, *ca, *username); err != nil {
+	if err := run(append([]string{*binary}, with...), *ref, *user, env, *out, *push, *ca, *username); err != nil {
 		fmt.Fprintln(os.Stderr, "pack-image:", err)
 		os.Exit(1)
 	}
 }
 
-func run(binary, ref, user string, env []string, out string, push bool, ca, username string) error {
+func run(binaries []string, ref, user string, env []string, out string, push bool, ca, username string) error {
 	tag, err := name.NewTag(ref, name.StrictValidation)
 	if err != nil {
 		return err
 	}
-	img, err := image(binary, user, env)
+	img, err := image(binaries, user, env)
 	if err != nil {
 		return err
 	}
@@ -77,25 +79,26 @@ func run(binary, ref, user string, env []string, out string, push bool, ca, user
 	return remote.Write(tag, img, remote.WithAuth(auth), remote.WithTransport(transport))
 }
 
-// image is the binary at /<name> (the entrypoint), with /tmp for programs that want one.
-func image(binary, user string, env []string) (v1.Image, error) {
-	exe, err := os.ReadFile(binary)
-	if err != nil {
-		return nil, err
-	}
-	entry := filepath.Base(binary)
+// image is each binary at /<name> (the first is the entrypoint), with /tmp for programs that
+// want one.
+func image(binaries []string, user string, env []string) (v1.Image, error) {
+	entry := filepath.Base(binaries[0])
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, h := range []*tar.Header{
-		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777},
-		{Name: entry, Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(exe))},
-	} {
-		if err := tw.WriteHeader(h); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777}); err != nil {
+		return nil, err
+	}
+	for _, b := range binaries {
+		exe, err := os.ReadFile(b)
+		if err != nil {
 			return nil, err
 		}
-	}
-	if _, err := tw.Write(exe); err != nil {
-		return nil, err
+		if err := tw.WriteHeader(&tar.Header{Name: filepath.Base(b), Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(exe))}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(exe); err != nil {
+			return nil, err
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return nil, err
