@@ -4,7 +4,8 @@
 // on the cluster IP and by its DNS name; k3s's Helm controller applies the stack's Traefik
 // configuration and Traefik serves the service's Ingress over HTTPS; the service template's
 // deploy job, run with the real kubectl as the deployer, rolls out the next build; the next
-// `pulumi up` keeps it; and a pod deleted mid-traffic is replaced without a failed request.
+// `pulumi up` keeps it; and a pod deleted mid-traffic is replaced without a failed request,
+// whether it goes to the Service or through Traefik.
 import * as assert from "assert";
 import { Resolver } from "dns/promises";
 import * as fs from "fs";
@@ -115,6 +116,8 @@ describe("local stack with real pods (image pulled through the pull Secret, Serv
     let cluster: LocalNodeCluster;
     let ws: PulumiWorkspace;
     let url: string;
+    /** The service's answer through Traefik, over verified HTTPS (set once Traefik serves it). */
+    let viaIngress: () => Promise<IngressAnswer>;
     const k = (...args: string[]) => cluster.kubectl(args);
     const json = (...args: string[]) => JSON.parse(k(...args, "-o", "json"));
     const image = (tag: string) => `${cluster.registry.host}/${SERVICE.gitlabProject}:${tag}`;
@@ -188,7 +191,8 @@ describe("local stack with real pods (image pulled through the pull Secret, Serv
         const ca = fs.readFileSync(path.join(cluster.dir, "pki", "ca.crt"));
         const hello = `${SERVICE.basePath}/hello`;
         // Until Traefik has read the Secret it serves its own default certificate, which fails verification.
-        const answer = await eventually(60, () => ingressGet("https", traefik.spec.clusterIP, host, hello, ca));
+        viaIngress = () => ingressGet("https", traefik.spec.clusterIP, host, hello, ca);
+        const answer = await eventually(60, viaIngress);
         assert.deepStrictEqual(answer.cert, { subject: host, issuer: "hobby-platform-local-ca" });
         assert.strictEqual(answer.status, 200, answer.body);
         assert.strictEqual(JSON.parse(answer.body).path, hello);
@@ -230,22 +234,26 @@ describe("local stack with real pods (image pulled through the pull Secret, Serv
         assert.strictEqual((await get(url)).body.version, "2");
     });
 
-    it("a pod deleted under traffic is replaced, and no request fails (a bounded loop)", async () => {
+    it("a pod deleted under traffic is replaced, and no request fails, to the Service or through Traefik (bounded loops)", async () => {
         const victim = json("get", "pods", "-n", NS, "-l", `app=${SVC}`).items[0].metadata.name;
-        const failures: string[] = [];
-        let requests = 0;
         let stop = false;
-        const loop = (async () => {
-            const deadline = Date.now() + 90_000;
-            while (!stop && Date.now() < deadline) {
-                requests++;
-                await get(url).then(
-                    (a) => a.status !== 200 && failures.push(`status ${a.status}`),
-                    (e: Error) => failures.push(e.message),
-                );
-                await new Promise((r) => setTimeout(r, 50));
-            }
-        })();
+        /** Asks every 50 ms until stopped (at most 90 s); the failures it saw. */
+        const traffic = (ask: () => Promise<{ status: number }>) => {
+            const seen = { requests: 0, failures: [] as string[] };
+            const done = (async () => {
+                const deadline = Date.now() + 90_000;
+                while (!stop && Date.now() < deadline) {
+                    seen.requests++;
+                    await ask().then(
+                        (a) => a.status !== 200 && seen.failures.push(`status ${a.status}`),
+                        (e: Error) => seen.failures.push(e.message),
+                    );
+                    await new Promise((r) => setTimeout(r, 50));
+                }
+            })();
+            return { seen, done };
+        };
+        const loops = { "the Service": traffic(() => get(url)), "Traefik (HTTPS)": traffic(viaIngress) };
         k("delete", "pod", victim, "-n", NS, "--wait=false");
         const deadline = Date.now() + 80_000;
         let replaced = false;
@@ -256,13 +264,15 @@ describe("local stack with real pods (image pulled through the pull Secret, Serv
                 !pods.some((p: any) => p.metadata.name === victim) &&
                 pods.filter((p: any) => p.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")).length === 2;
         }
-        // A few more seconds of traffic on the new pod set, then the loop ends.
+        // A few more seconds of traffic on the new pod set, then the loops end.
         await new Promise((r) => setTimeout(r, 3000));
         stop = true;
-        await loop;
-        console.log(`      ${requests} requests while ${victim} was deleted and replaced, ${failures.length} failed`);
+        await Promise.all(Object.values(loops).map((l) => l.done));
         assert.ok(replaced, "the Deployment replaced the deleted pod with a Ready one");
-        assert.ok(requests > 50, `${requests} requests`);
-        assert.deepStrictEqual(failures, [], `${failures.length} of ${requests} requests failed`);
+        for (const [to, { seen }] of Object.entries(loops)) {
+            console.log(`      ${seen.requests} requests to ${to} while ${victim} was deleted and replaced, ${seen.failures.length} failed`);
+            assert.ok(seen.requests > 50, `${seen.requests} requests to ${to}`);
+            assert.deepStrictEqual(seen.failures, [], `${seen.failures.length} of ${seen.requests} requests to ${to} failed`);
+        }
     });
 });
