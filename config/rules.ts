@@ -136,7 +136,11 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
             report(["gitlab", "registryUsername"], `is required when gitlab.enabled is false (the pull Secret's user), e.g. "deploy-token-1"`);
     }
     for (const key of requiredSecrets({ gitlab: { enabled: gitlabEnabled } })) {
-        if (!hasSecret(key)) report([SECRET_KEYS[key]], `secret is missing; set it with \`pulumi config set --secret ${SECRET_KEYS[key]} <value>\``);
+        if (!hasSecret(key))
+            report(
+                [SECRET_KEYS[key]],
+                `secret is missing; set it with \`pulumi config set --secret ${SECRET_KEYS[key]}\` (it prompts for the value, or reads it from standard input)`,
+            );
     }
     const [acme, ingress, certManager] = [section("acme"), section("ingress"), section("certManager")];
     if (!acme || !ingress || !certManager) return;

@@ -89,10 +89,15 @@ export class PulumiWorkspace {
 
     /** Runs `pulumi ARGS --stack STACK` (non-interactive), returning its result; never throws on a failed exit. */
     run(...args: string[]): PulumiResult {
+        return this.runWithInput(undefined, args);
+    }
+
+    private runWithInput(input: string | undefined, args: string[]): PulumiResult {
         const t0 = Date.now();
         const r = spawnSync("pulumi", [...args, "--stack", this.stack, "--non-interactive", "--color", "never"], {
             cwd: this.dir,
             env: this.env,
+            input,
             encoding: "utf8",
             maxBuffer: 64 * 1024 * 1024,
         });
@@ -102,7 +107,19 @@ export class PulumiWorkspace {
 
     /** Like `run`, but throws with the command's output when it fails. */
     ok(...args: string[]): PulumiResult {
-        const r = this.run(...args);
+        return this.checked(this.run(...args), args);
+    }
+
+    /**
+     * Sets the stack's secret `key` from standard input (the CLI reads a value it is not given
+     * there), so that the value is never on a command line, where `ps` shows it to every user.
+     */
+    setSecret(key: string, value: string): void {
+        const args = ["config", "set", "--secret", key];
+        this.checked(this.runWithInput(value, args), args);
+    }
+
+    private checked(r: PulumiResult, args: string[]): PulumiResult {
         if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
         return r;
     }

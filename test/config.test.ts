@@ -941,7 +941,7 @@ describe("config", () => {
     it("refuses a missing secret, saying how to set it", () => {
         const problems = problemsOf(valid(), secretsExcept("goModulesToken"));
         assert.deepStrictEqual(problems, [
-            "hobby-platform:goModulesToken: secret is missing; set it with `pulumi config set --secret goModulesToken <value>`",
+            "hobby-platform:goModulesToken: secret is missing; set it with `pulumi config set --secret goModulesToken` (it prompts for the value, or reads it from standard input)",
         ]);
     });
 

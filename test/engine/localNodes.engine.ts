@@ -131,7 +131,7 @@ describe("local stack with real pods (image pulled through the pull Secret, Serv
         ws = new PulumiWorkspace("local", cluster.env);
         ws.ok("config", "set", "--path", "gitlab.registry", cluster.registry.host);
         ws.ok("config", "set", "--path", "gitlab.registryUsername", cluster.registry.username);
-        ws.ok("config", "set", "--secret", "registryPassword", cluster.registry.password);
+        ws.setSecret("registryPassword", cluster.registry.password);
         ws.ok("config", "set", "--path", `projects["${NS}"].services["${SVC}"].replicas`, "2");
         // The stack configures the cluster's Traefik (HelmChartConfig), as it does on k3s.
         ws.ok("config", "set", "--path", "ingress.install", "true");

@@ -37,7 +37,7 @@ describe("local stack on a real Kubernetes API (pulumi up, rerun, CI image, RBAC
         // The stack assumes cert-manager present (certManager.install: false): its CRDs are.
         installCertManagerCrds(cluster);
         ws = new PulumiWorkspace("local", cluster.env);
-        ws.ok("config", "set", "--secret", "registryPassword", REGISTRY_PASSWORD);
+        ws.setSecret("registryPassword", REGISTRY_PASSWORD);
         // No kubelet runs pods here: the Microservice is told not to await rollouts (README).
         ws.ok("config", "set", "--path", "cluster.skipAwait", "true");
     });

@@ -36,7 +36,7 @@ describe("an upgrade across the restructure on a real Kubernetes API (old progra
     let ws: PulumiWorkspace;
     let oldTree: string;
     const configure = () => {
-        ws.ok("config", "set", "--secret", "registryPassword", REGISTRY_PASSWORD);
+        ws.setSecret("registryPassword", REGISTRY_PASSWORD);
         // No kubelet runs pods here: do not await rollouts.
         ws.ok("config", "set", "--path", "cluster.skipAwait", "true");
     };
