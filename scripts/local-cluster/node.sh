@@ -66,12 +66,14 @@ build_image_module() {
 }
 
 # image_bin MODULE [PROGRAM]: the path of tools/images/MODULE's PROGRAM (default: MODULE), built
-# once and cached by that module's files alone: editing the example service relinks only
-# tools/images/pack, not Traefik.
+# once and cached by that module's files (names and contents) and the Go version alone: editing
+# the example service relinks only tools/images/pack, not Traefik.
 image_bin() {
-    local m="$1" program="${2:-$1}" sum
-    sum="$(cd "$IMAGES_MODULES/$m" && find . -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)"
-    echo "$(cached "$CACHE/images/$m-$sum" "$program" build_image_module "$m")/$program"
+    local m="$1" program="${2:-$1}" sum dir
+    sum="$(cd "$IMAGES_MODULES/$m" && { go env GOVERSION; find . -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-12)"
+    # An assignment of its own, so that a failed build stops the script (an echo of it would not).
+    dir="$(cached "$CACHE/images/$m-$sum" "$program" build_image_module "$m")"
+    echo "$dir/$program"
 }
 
 # Every image's binaries, before the cluster starts (a cold build takes minutes).
@@ -116,7 +118,7 @@ node_network_up() {
 }
 
 node_start() {
-    local pki="$DIR/pki" server="https://$NODE_IP:$1" pack coredns_image traefik_tag kubelet_port healthz_port proxy_healthz proxy_metrics registry_port password
+    local pki="$DIR/pki" server="https://$NODE_IP:$1" pack coredns_image traefik_tag kubelet_port healthz_port proxy_healthz proxy_metrics registry_port password helm_controller helm chart
     read -r kubelet_port healthz_port proxy_healthz proxy_metrics registry_port < <(free_ports 5)
     # The API server's kubelet client gets what kubeadm grants it: the kubelet API, no more.
     kctl create clusterrolebinding kube-apiserver-kubelet-api-admin --clusterrole system:kubelet-api-admin --user kube-apiserver-kubelet-client >/dev/null
@@ -268,14 +270,17 @@ EOF
 
     # k3s's Helm controller, a process of its own here (k3s runs it inside the server), and the
     # Traefik k3s bundles, applied the way k3s applies it: a HelmChart carrying the chart.
-    run helm-controller "$(image_bin helm-controller)" --kubeconfig "$DIR/kubeconfig" --default-job-image "$HELM_JOB_IMAGE"
+    helm_controller="$(image_bin helm-controller)"
+    helm="$(image_bin helm)"
+    run helm-controller "$helm_controller" --kubeconfig "$DIR/kubeconfig" --default-job-image "$HELM_JOB_IMAGE"
     wait_for "the HelmChart CRD" 60 kctl get crd helmcharts.helm.cattle.io helmchartconfigs.helm.cattle.io
-    "$(image_bin helm)" package "$ROOT/scripts/local-cluster/charts/traefik" -d "$DIR" >/dev/null
+    "$helm" package "$ROOT/scripts/local-cluster/charts/traefik" -d "$DIR" >/dev/null
+    chart="$(base64 -w0 "$DIR"/traefik-*.tgz)"
     # The chart's content is the spec's last field, appended by a builtin (it is over one
     # argument's limit), applied server-side (over client-side apply's annotation limit).
     {
         sed -e "s|%{TRAEFIK_REPOSITORY}%|$TRAEFIK_REPOSITORY|" -e "s|%{TRAEFIK_TAG}%|$traefik_tag|" "$ROOT/scripts/local-cluster/traefik.yaml"
-        echo "  chartContent: $(base64 -w0 "$DIR"/traefik-*.tgz)"
+        echo "  chartContent: $chart"
     } | kctl apply --server-side -f - >/dev/null
     rm "$DIR"/traefik-*.tgz
     wait_for "Traefik's install Job" 180 kctl -n kube-system wait --for=condition=complete job/helm-install-traefik --timeout=1s

@@ -1,7 +1,9 @@
 // entry stands in for klipper-helm's `entry` bash script (k3s-io/klipper-helm, file `entry`),
 // which that image runs beside helm; this image has no shell, so the same steps are Go that runs
-// the same helm commands. Not done: the set-status and mapkubeapis plugins (not in this image):
-// an interrupted release is treated as failed, and no API mapping precedes an upgrade.
+// the same helm commands. Not done: the set-status and mapkubeapis plugins (not in this image),
+// so a release left pending-upgrade or superseded is not reset to failed first (its retried
+// upgrade fails here where klipper-helm's goes on), the other pending states are handled as
+// failed, and no API mapping precedes an upgrade; and the deprecated `stable` repository.
 package main
 
 import (
@@ -28,6 +30,11 @@ func main() {
 	if os.Getenv("HELM_VERSION") == "v2" {
 		fail(64, "Helm v2 is EOL effective 2020-11-13; upgrade your chart to helm v3")
 	}
+	// As upstream: repositories served by the API server (k3s's /static/charts) verify against
+	// the ServiceAccount's CA.
+	os.Setenv("SSL_CERT_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt")
+	os.Setenv("SSL_CERT_DIR", "/etc/ssl/certs")
+	os.Setenv("HELM_TLS_CA_CERT", os.Getenv("SSL_CERT_FILE"))
 	e := newEnv()
 	if os.Args[1] != "delete" {
 		e.repoInit()
@@ -186,13 +193,15 @@ func (e *env) status() (string, string, string) {
 }
 
 // ssaArgs: --server-side takes only true/false on install (auto becomes true), and
-// --force-conflicts only with server-side apply.
+// --force-conflicts is dropped when auto resolves to client-side apply. Upstream means to drop it
+// for SERVER_SIDE=false too, but its test (`[[ $SERVER_SIDE == ^false$ ]]`) never matches, so
+// the flag stays there and helm decides; the same here, so this image fails where it would.
 func ssaArgs(revision, method string) []string {
 	serverSide, force := os.Getenv("SERVER_SIDE"), os.Getenv("FORCE_CONFLICTS")
 	if revision == "" && serverSide == "auto" {
 		serverSide = "true"
 	}
-	if force == "true" && (serverSide == "false" || (serverSide == "auto" && method != "ssa")) {
+	if force == "true" && serverSide == "auto" && method != "ssa" {
 		force = "false"
 	}
 	var out []string
