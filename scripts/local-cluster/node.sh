@@ -283,7 +283,11 @@ EOF
         echo "  chartContent: $chart"
     } | kctl apply --server-side -f - >/dev/null
     rm "$DIR"/traefik-*.tgz
-    wait_for "Traefik's install Job" 180 kctl -n kube-system wait --for=condition=complete job/helm-install-traefik --timeout=1s
+    # helm's own error is in the Job's log, which is not among the logs wait_for shows.
+    if ! (wait_for "Traefik's install Job" 180 kctl -n kube-system wait --for=condition=complete job/helm-install-traefik --timeout=1s); then
+        kctl -n kube-system logs job/helm-install-traefik --tail=30 >&2 || true
+        exit 1
+    fi
     wait_for "Traefik" 120 kctl -n kube-system rollout status deployment/traefik --timeout=1s
 }
 
