@@ -313,7 +313,7 @@ node_stop() {
     set +e
     local p
     if alive kubelet && [[ -f "$DIR/kubeconfig" ]]; then
-        for p in helm-controller kube-controller-manager kube-scheduler; do stop_process "$p"; done
+        stop_process helm-controller kube-controller-manager kube-scheduler
         kctl delete pods --all --all-namespaces --grace-period=1 --wait --timeout=60s >/dev/null 2>&1 || log "pods not all deleted in 60s"
         for _ in $(seq 60); do [[ -z "$(ctrd tasks ls -q 2>/dev/null)" ]] && break; sleep 0.5; done
     fi
@@ -321,7 +321,7 @@ node_stop() {
     local task
     for task in $(ctrd tasks ls -q 2>/dev/null); do ctrd tasks kill -a -s SIGKILL "$task" >/dev/null 2>&1; done
     for _ in $(seq 20); do [[ -z "$(ctrd tasks ls 2>/dev/null | awk 'NR > 1 && $3 == "RUNNING"')" ]] && break; sleep 0.5; done
-    for p in helm-controller kube-scheduler kube-proxy kubelet registry containerd; do stop_process "$p"; done
+    stop_process helm-controller kube-scheduler kube-proxy kubelet registry containerd
     # ... or, if it had died too, with their shims (a container's init is its shim's child).
     for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $DIR/containerd/containerd.sock"); do
         pkill -KILL -P "$p"; kill -KILL "$p"
@@ -330,7 +330,12 @@ node_stop() {
     node_kubelet_iptables_cleanup
     # What runc and the kubelet mounted under the state directory, deepest first.
     findmnt -rno TARGET | grep "^$DIR/" | sort -r | xargs -r umount -l
-    ip link del "$BRIDGE" 2>/dev/null
-    [[ "$(cat "$NODE_OWNER" 2>/dev/null)" == "$DIR" ]] && rm -f "$NODE_OWNER"
     return 0
+}
+
+# The bridge, once the API server is gone: it carries the API server's address, without which
+# the API server's shutdown waits 20 s to take itself out of the `kubernetes` Endpoints.
+node_network_down() {
+    ip link del "$BRIDGE" 2>/dev/null || true
+    rm -f "$NODE_OWNER"
 }
