@@ -6,12 +6,15 @@
 # are never run. With it (root only, one a machine), pods run: scripts/local-cluster/node.sh.
 #
 #   scripts/local-cluster.sh build [--with-nodes]  build (or find cached) binaries, print their directory
-#   scripts/local-cluster.sh start [--with-nodes]  generate certificates, start the cluster, write a kubeconfig
+#   scripts/local-cluster.sh start [--with-nodes [--nodes N]]  generate certificates, start the cluster
+#                                    (N nodes, default 3), write a kubeconfig
 #   scripts/local-cluster.sh env     print `export KUBECONFIG=... PATH=...` for the running cluster
 #   scripts/local-cluster.sh status  exit 0 if the running cluster answers /readyz
 #   scripts/local-cluster.sh stop    stop the processes, wait for them, remove the state directory
 #   scripts/local-cluster.sh push-image PROGRAM REF [K=V...]  (with nodes) pack tools/images/pack's
 #                                    PROGRAM as image REF with env K=V, push it to the registry
+#   scripts/local-cluster.sh node-restart I  (with nodes) restart node I's processes, as a k3s upgrade does
+#   scripts/local-cluster.sh node-kill I     (with nodes) kill node I and its containers, as a VM that dies
 #
 # HP_LOCAL_CLUSTER_DIR chooses the state directory (default: $TMPDIR/hobby-platform-local-cluster),
 # so several clusters (e.g. one per test run) can coexist; the kubeconfig is $DIR/kubeconfig.
@@ -28,7 +31,19 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/hobby-platform/kube"
 # ServiceAccount, garbage collection, and Deployments/ReplicaSets so rollouts have objects.
 CONTROLLERS="serviceaccount-token,serviceaccount,namespace,garbagecollector,deployment,replicaset"
 WITH_NODES=0
-[[ "${2:-}" == --with-nodes ]] && WITH_NODES=1
+# Three nodes, as the stacks' clusters have; one is the single-node cluster of before.
+NODE_COUNT=3
+COMMAND="${1:-}"
+(($#)) && shift
+while (($#)); do
+    case "$1" in
+        --with-nodes) WITH_NODES=1 ;;
+        --nodes) NODE_COUNT="${2:-}"; shift ;;
+        *) break ;;
+    esac
+    shift
+done
+[[ "$NODE_COUNT" =~ ^[1-9]$ ]] || { echo "local-cluster: --nodes takes 1 to 9, got '$NODE_COUNT'" >&2; exit 1; }
 
 log() { echo "local-cluster: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -127,7 +142,7 @@ gen_pki() {
     issue etcd "/CN=etcd" "serverAuth,clientAuth" "$loop"
     issue apiserver-etcd-client "/CN=kube-apiserver-etcd-client" "clientAuth"
     local node=""
-    ((WITH_NODES)) && node=",IP:$NODE_IP"
+    ((WITH_NODES)) && node=",IP:$HOST_IP"
     issue apiserver "/CN=kube-apiserver" "serverAuth" \
         "$loop$node,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.0.0.1"
     issue admin "/O=system:masters/CN=hobby-platform-local-admin" "clientAuth"
@@ -166,7 +181,7 @@ wait_for() {
     local what="$1" secs="$2"; shift 2
     local deadline=$((SECONDS + secs))
     until "$@" >/dev/null 2>&1; do
-        for p in etcd kube-apiserver kube-controller-manager $NODE_PROCESSES; do
+        for p in etcd kube-apiserver kube-controller-manager ${NODE_PROCESSES:-}; do
             if [[ -f "$DIR/$p.pid" ]] && ! alive "$p"; then
                 tail -n 30 "$DIR/$p.log" >&2; die "$p exited while waiting for $what"
             fi
@@ -191,7 +206,8 @@ cmd_start() {
         ((EUID == 0)) || die "--with-nodes needs root (containerd, the kubelet, iptables)"
         node_packages
         build_images
-        address="$NODE_IP"
+        address="$HOST_IP"
+        NODE_PROCESSES="$(node_processes)"
         # Every controller a cluster runs by default: pods are real now (EndpointSlices for
         # kube-proxy and CoreDNS, Jobs, DaemonSets, kube-root-ca.crt for projected tokens, ...).
         controllers="*"
@@ -307,12 +323,25 @@ cmd_push_image() {
         -user 65532:65532 "${args[@]}" -push -ca "$DIR/pki/ca.crt" -username "$REGISTRY_USER"
 }
 
-case "${1:-}" in
+# node-restart/node-kill I: on a running cluster with nodes, node I (1 to its node count).
+cmd_node() {
+    local action="$1" i="${2:-}"
+    [[ -f "$DIR/nodes" ]] || die "no nodes: start the cluster with --with-nodes first ($DIR)"
+    NODE_COUNT="$(node_count)"
+    if ! [[ "$i" =~ ^[1-9]$ ]] || ((i > NODE_COUNT)); then die "node-$action takes a node number from 1 to $NODE_COUNT, got '$i'"; fi
+    BIN="$(cat "$DIR/bin")"
+    NODE_PROCESSES="$(node_processes)"
+    "node_$action" "$i"
+}
+
+case "$COMMAND" in
     build) cmd_build; if ((WITH_NODES)); then build_images; fi ;;
-    push-image) shift; cmd_push_image "$@" ;;
+    push-image) cmd_push_image "$@" ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
     env) cmd_env ;;
     status) cmd_status ;;
-    *) die "usage: $0 build|start [--with-nodes]|stop|env|status|push-image PROGRAM REF [K=V...]" ;;
+    node-restart) cmd_node restart "$@" ;;
+    node-kill) cmd_node kill "$@" ;;
+    *) die "usage: $0 build|start [--with-nodes [--nodes N]]|stop|env|status|push-image PROGRAM REF [K=V...]|node-restart I|node-kill I" ;;
 esac

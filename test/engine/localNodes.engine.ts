@@ -9,15 +9,13 @@
 import * as assert from "assert";
 import { Resolver } from "dns/promises";
 import * as fs from "fs";
-import * as http from "http";
-import * as https from "https";
-import { TLSSocket } from "tls";
 import * as path from "path";
 import { deployerName } from "../../lib/names";
 import { stackConfig } from "../../harness/mocks";
 import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
-import { installCertManagerCrds, LocalNodeCluster, startLocalNodeCluster } from "../helpers/localCluster";
+import { installCertManagerCrds, LocalNodeCluster, localStackOnNodes, startLocalNodeCluster } from "../helpers/localCluster";
 import { runJob, servicePipeline } from "../helpers/pipeline";
+import { askUntil, eventually, get, IngressAnswer, ingressGet, sleep, trafficLoop } from "../helpers/traffic";
 
 const config = stackConfig("local");
 const NS = Object.keys(JSON.parse(config["hobby-platform:projects"]))[0];
@@ -26,88 +24,6 @@ const SVC = Object.keys(project.services)[0];
 const SERVICE = project.services[SVC];
 const DEPLOYER = deployerName(SVC);
 const PIPELINE_ID = "4242";
-
-interface Answer {
-    status: number;
-    body: { pod: string; version: string; path: string };
-}
-
-/** One GET with a deadline; a refused, reset or slow request rejects. */
-function get(url: string): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-        const req = http.get(url, { timeout: 2000, agent: false }, (res) => {
-            let data = "";
-            res.on("data", (d) => (data += d));
-            res.on("end", () => {
-                try {
-                    resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) });
-                } catch {
-                    reject(new Error(`${res.statusCode}: ${data}`));
-                }
-            });
-        });
-        req.on("timeout", () => req.destroy(new Error("timed out after 2s")));
-        req.on("error", reject);
-    });
-}
-
-interface IngressAnswer {
-    status: number;
-    location?: string;
-    body: string;
-    /** Subject and issuer CN of the certificate served (https only). */
-    cert?: { subject: unknown; issuer: unknown };
-}
-
-/** One request to an ingress controller at `ip` for `host` (SNI and Host header), TLS verified against `ca`. */
-function ingressGet(scheme: "http" | "https", ip: string, host: string, urlPath: string, ca?: Buffer): Promise<IngressAnswer> {
-    return new Promise((resolve, reject) => {
-        const options = { host: ip, path: urlPath, headers: { host }, timeout: 2000, agent: false as const };
-        const done = (res: http.IncomingMessage) => {
-            let body = "";
-            res.on("data", (d) => (body += d));
-            res.on("end", () => {
-                const peer = res.socket instanceof TLSSocket ? res.socket.getPeerCertificate() : undefined;
-                resolve({
-                    status: res.statusCode ?? 0,
-                    location: res.headers.location,
-                    body,
-                    cert: peer && { subject: peer.subject.CN, issuer: peer.issuer.CN },
-                });
-            });
-        };
-        const req = scheme === "https" ? https.get({ ...options, servername: host, ca }, done) : http.get(options, done);
-        req.on("timeout", () => req.destroy(new Error("timed out after 2s")));
-        req.on("error", reject);
-    });
-}
-
-/** Polls `check` (which throws until it holds) for up to `seconds`; the last error is the failure. */
-async function eventually<T>(seconds: number, check: () => T | Promise<T>): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    for (;;) {
-        try {
-            return await check();
-        } catch (e) {
-            if (Date.now() > deadline) throw e;
-            await new Promise((r) => setTimeout(r, 1000));
-        }
-    }
-}
-
-/**
- * Asks until `done` holds for an answer or `seconds` pass, returning the answers seen: kube-proxy
- * follows the EndpointSlices a moment after a rollout (a new pod's first, a terminating one's last).
- */
-async function askUntil(url: string, done: (seen: Answer[]) => boolean, seconds: number): Promise<Answer[]> {
-    const seen: Answer[] = [];
-    const deadline = Date.now() + seconds * 1000;
-    while (!done(seen) && Date.now() < deadline) {
-        seen.push(await get(url));
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    return seen;
-}
 
 describe("local stack with real pods (image pulled through the pull Secret, Service, DNS, Traefik over HTTPS, CI rollout, a lost pod)", function () {
     this.timeout(30 * 60 * 1000);
@@ -124,19 +40,12 @@ describe("local stack with real pods (image pulled through the pull Secret, Serv
     const rollout = () => k("rollout", "status", `deployment/${SVC}`, "-n", NS, "--timeout=180s");
 
     before(() => {
-        cluster = startLocalNodeCluster();
+        // One node: the single-node cluster keeps working (threeNodes.engine.ts has three).
+        cluster = startLocalNodeCluster(1);
         installCertManagerCrds(cluster);
         // The image the stack's first Deployment names: <registry>/<gitlabProject>:local-latest.
         cluster.registry.push("example-microservice", image("local-latest"), { VERSION: "1" });
-        ws = new PulumiWorkspace("local", cluster.env);
-        ws.ok("config", "set", "--path", "gitlab.registry", cluster.registry.host);
-        ws.ok("config", "set", "--path", "gitlab.registryUsername", cluster.registry.username);
-        ws.setSecret("registryPassword", cluster.registry.password);
-        ws.ok("config", "set", "--path", `projects["${NS}"].services["${SVC}"].replicas`, "2");
-        // The stack configures the cluster's Traefik (HelmChartConfig), as it does on k3s.
-        ws.ok("config", "set", "--path", "ingress.install", "true");
-        // No ServiceLB, so no Ingress gets an address to await: the test awaits the rollout.
-        ws.ok("config", "set", "--path", "cluster.skipAwait", "true");
+        ws = localStackOnNodes(cluster, NS, SVC, 2);
     });
     after(() => {
         ws?.remove();
@@ -236,43 +145,26 @@ describe("local stack with real pods (image pulled through the pull Secret, Serv
 
     it("a pod deleted under traffic is replaced, and no request fails, to the Service or through Traefik (bounded loops)", async () => {
         const victim = json("get", "pods", "-n", NS, "-l", `app=${SVC}`).items[0].metadata.name;
-        let stop = false;
-        /** Asks every 50 ms until stopped (at most 90 s); the failures it saw. */
-        const traffic = (ask: () => Promise<{ status: number }>) => {
-            const seen = { requests: 0, failures: [] as string[] };
-            const done = (async () => {
-                const deadline = Date.now() + 90_000;
-                while (!stop && Date.now() < deadline) {
-                    seen.requests++;
-                    await ask().then(
-                        (a) => a.status !== 200 && seen.failures.push(`status ${a.status}`),
-                        (e: Error) => seen.failures.push(e.message),
-                    );
-                    await new Promise((r) => setTimeout(r, 50));
-                }
-            })();
-            return { seen, done };
-        };
-        const loops = { "the Service": traffic(() => get(url)), "Traefik (HTTPS)": traffic(viaIngress) };
+        // Every 50 ms for at most 90 s, until stopped.
+        const loops = { "the Service": trafficLoop(() => get(url), 90), "Traefik (HTTPS)": trafficLoop(viaIngress, 90) };
         k("delete", "pod", victim, "-n", NS, "--wait=false");
         const deadline = Date.now() + 80_000;
         let replaced = false;
         while (!replaced && Date.now() < deadline) {
-            await new Promise((r) => setTimeout(r, 500));
+            await sleep(500);
             const pods = json("get", "pods", "-n", NS, "-l", `app=${SVC}`).items;
             replaced =
                 !pods.some((p: any) => p.metadata.name === victim) &&
                 pods.filter((p: any) => p.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")).length === 2;
         }
         // A few more seconds of traffic on the new pod set, then the loops end.
-        await new Promise((r) => setTimeout(r, 3000));
-        stop = true;
-        await Promise.all(Object.values(loops).map((l) => l.done));
+        await sleep(3000);
+        await Promise.all(Object.values(loops).map((l) => l.stop()));
         assert.ok(replaced, "the Deployment replaced the deleted pod with a Ready one");
-        for (const [to, { seen }] of Object.entries(loops)) {
-            console.log(`      ${seen.requests} requests to ${to} while ${victim} was deleted and replaced, ${seen.failures.length} failed`);
-            assert.ok(seen.requests > 50, `${seen.requests} requests to ${to}`);
-            assert.deepStrictEqual(seen.failures, [], `${seen.failures.length} of ${seen.requests} requests to ${to} failed`);
+        for (const [to, loop] of Object.entries(loops)) {
+            console.log(`      ${loop.requests} requests to ${to} while ${victim} was deleted and replaced, ${loop.failures.length} failed`);
+            assert.ok(loop.requests > 50, `${loop.requests} requests to ${to}`);
+            assert.deepStrictEqual(loop.failures, [], `${loop.failures.length} of ${loop.requests} requests to ${to} failed`);
         }
     });
 });

@@ -1,9 +1,11 @@
 // Starts and stops the loopback Kubernetes API of scripts/local-cluster.sh for engine tests.
-import { execFileSync } from "child_process";
+import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { promisify } from "util";
 import { CERT_MANAGER_VERSION } from "../../components/platform/certManager";
+import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
 import { goModuleDir } from "./upstream";
 
 const SCRIPT = path.resolve(__dirname, "..", "..", "scripts", "local-cluster.sh");
@@ -19,6 +21,8 @@ export interface LocalCluster {
     env: NodeJS.ProcessEnv;
     /** Runs kubectl against the cluster; throws with its stderr when it fails. */
     kubectl(args: string[], input?: string): string;
+    /** The same without blocking the event loop (request loops keep running meanwhile). */
+    kubectlAsync(args: string[]): Promise<string>;
     /** Stops the servers, waits for them to exit and removes `dir`. */
     stop(): void;
 }
@@ -33,8 +37,23 @@ export interface LocalRegistry {
     push(program: string, ref: string, env: Record<string, string>): void;
 }
 
+/** One node of a cluster with nodes: its own network namespace, kubelet, containerd, kube-proxy and kube-router. */
+export interface LocalNode {
+    /** 1 to the node count, as the script numbers them. */
+    index: number;
+    /** The Node's name (`local-node-<index>`). */
+    name: string;
+    /** Its address on the private network, where its NodePorts answer. */
+    ip: string;
+}
+
 export interface LocalNodeCluster extends LocalCluster {
     registry: LocalRegistry;
+    nodes: LocalNode[];
+    /** What a k3s upgrade does to a drained node: its processes restart, its containers keep running; resolves once it is Ready. */
+    restartNode(node: LocalNode): Promise<void>;
+    /** The node dies as a VM does: processes and containers killed, nothing drained, its address silent. */
+    killNode(node: LocalNode): Promise<void>;
     /**
      * Stands in for cert-manager (whose binaries cannot be built here: see docs/testing.md):
      * writes the TLS Secret `name` in `namespace` with a serving certificate for `host`,
@@ -52,18 +71,24 @@ function script(command: string, dir: string, ...args: string[]): string {
     });
 }
 
+/** `script` without blocking the event loop; its stderr is in the error when it fails. */
+async function scriptAsync(command: string, dir: string, ...args: string[]): Promise<void> {
+    await promisify(execFile)("bash", [SCRIPT, command, ...args], { env: { ...process.env, HP_LOCAL_CLUSTER_DIR: dir } });
+}
+
 /** Builds (first time only; cached) and starts a fresh cluster in its own temporary directory. */
 export function startLocalCluster(): LocalCluster {
     return start([]);
 }
 
 /**
- * The same cluster with a kubelet, kube-proxy, CoreDNS and a registry (root only, one a machine):
- * pods run. Fails, not skips, without root: the caller asked for pods.
+ * The same cluster with `count` nodes (kubelet, containerd, kube-proxy, kube-router each), CoreDNS,
+ * a registry and Traefik (root only, one a machine): pods run. Fails, not skips, without root:
+ * the caller asked for pods.
  */
-export function startLocalNodeCluster(): LocalNodeCluster {
+export function startLocalNodeCluster(count = 3): LocalNodeCluster {
     if (process.getuid?.() !== 0) throw new Error("a local cluster with nodes needs root (containerd, the kubelet, iptables): run as root");
-    const cluster = start(["--with-nodes"]);
+    const cluster = start(["--with-nodes", "--nodes", String(count)]);
     const read = (file: string) => fs.readFileSync(path.join(cluster.dir, file), "utf8").trim();
     const registry: LocalRegistry = {
         host: read("registry"),
@@ -119,7 +144,20 @@ export function startLocalNodeCluster(): LocalNodeCluster {
             fs.rmSync(tmp, { recursive: true, force: true });
         }
     };
-    return { ...cluster, registry, writeTlsSecret };
+    const nodes = JSON.parse(cluster.kubectl(["get", "nodes", "-o", "json"])).items.map((n: any) => ({
+        index: Number(n.metadata.name.replace(/^local-node-/, "")),
+        name: n.metadata.name,
+        ip: n.status.addresses.find((a: any) => a.type === "InternalIP").address,
+    }));
+    nodes.sort((a: LocalNode, b: LocalNode) => a.index - b.index);
+    return {
+        ...cluster,
+        registry,
+        writeTlsSecret,
+        nodes,
+        restartNode: (node) => scriptAsync("node-restart", cluster.dir, String(node.index)),
+        killNode: (node) => scriptAsync("node-kill", cluster.dir, String(node.index)),
+    };
 }
 
 function start(args: string[]): LocalCluster {
@@ -144,6 +182,7 @@ function start(args: string[]): LocalCluster {
         binDir,
         env,
         kubectl: (args, input) => execFileSync(path.join(binDir, "kubectl"), args, { env, input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
+        kubectlAsync: async (args) => (await promisify(execFile)(path.join(binDir, "kubectl"), args, { env, maxBuffer: 64 << 20 })).stdout,
         stop: () => {
             script("stop", dir);
             fs.rmSync(path.dirname(dir), { recursive: true, force: true });
@@ -171,4 +210,21 @@ export function installSystemUpgradeCrd(cluster: LocalCluster): void {
     const crd = path.join(__dirname, "..", "..", "components", "cluster", "manifests", "system-upgrade-controller", "upgrade.cattle.io_plans.yaml");
     cluster.kubectl(["apply", "--server-side", "-f", crd]);
     cluster.kubectl(["wait", "--for=condition=Established", "--timeout=60s", "-f", crd]);
+}
+
+/**
+ * The `local` stack's workspace on a cluster with nodes: its registry and the pull Secret's
+ * credentials (the password on standard input), `replicas` of each service, the stack's own
+ * Traefik configuration (HelmChartConfig, as on k3s), and no awaiting of Ingress addresses (no
+ * ServiceLB here: the tests await the rollouts).
+ */
+export function localStackOnNodes(cluster: LocalNodeCluster, project: string, service: string, replicas: number): PulumiWorkspace {
+    const ws = new PulumiWorkspace("local", cluster.env);
+    ws.ok("config", "set", "--path", "gitlab.registry", cluster.registry.host);
+    ws.ok("config", "set", "--path", "gitlab.registryUsername", cluster.registry.username);
+    ws.setSecret("registryPassword", cluster.registry.password);
+    ws.ok("config", "set", "--path", `projects["${project}"].services["${service}"].replicas`, String(replicas));
+    ws.ok("config", "set", "--path", "ingress.install", "true");
+    ws.ok("config", "set", "--path", "cluster.skipAwait", "true");
+    return ws;
 }

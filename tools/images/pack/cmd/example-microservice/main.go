@@ -3,7 +3,9 @@
 // from the ConfigMap, AGENT = the pod's name) and answers under BASE_PATH with who served the
 // request and which build ($VERSION, set in the image) did. It refuses to start without its
 // config file, as a real service would, and on SIGTERM keeps serving for a few seconds (until
-// kube-proxy has dropped the pod from the Service) before it drains and exits.
+// kube-proxy has dropped the pod from the Service) before it drains and exits. START_DELAY (a Go
+// duration, e.g. 20s) makes it wait that long before it listens, as a service that loads its
+// state first: the engine tests use it to make a replacement pod slow to become ready.
 package main
 
 import (
@@ -29,6 +31,14 @@ func main() {
 	}
 	if _, err := os.Stat(config); err != nil {
 		log.Fatalf("config file: %v", err)
+	}
+	if d := os.Getenv("START_DELAY"); d != "" {
+		delay, err := time.ParseDuration(d)
+		if err != nil {
+			log.Fatalf("START_DELAY: %v", err)
+		}
+		log.Printf("starting in %s", delay)
+		time.Sleep(delay)
 	}
 	http.HandleFunc(strings.TrimSuffix(base, "/")+"/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -1,0 +1,357 @@
+// The `local` stack on three nodes (scripts/local-cluster.sh start --with-nodes --nodes 3), under
+// real traffic through Traefik over verified HTTPS: the example service's two replicas placed on
+// two nodes although one node has far more room; the k3s upgrade of every node, run as
+// system-upgrade-controller runs the program's server Plan (its node order, its Job's drain, the
+// restart, the uncordon) with no failed request and every drain finishing; the project's network
+// policy enforced by kube-router; and a node that dies without a drain, the service answering from
+// the other nodes after a stated bound and its pod recreated on another node.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { execFile } from "child_process";
+import { promisify } from "util";
+import { controllerManifests, serverUpgradePlan } from "../../components/cluster/upgrades";
+import { DEFAULT_K3S_VERSION } from "../../config";
+import { stackConfig } from "../../harness/mocks";
+import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
+import { SYSTEM_UPGRADE_NAMESPACE } from "../../lib/names";
+import { installCertManagerCrds, LocalNode, LocalNodeCluster, localStackOnNodes, startLocalNodeCluster } from "../helpers/localCluster";
+import { eventually, Failure, ingressGet, sleep, TrafficLoop, trafficLoop } from "../helpers/traffic";
+import { uncordonsAfter, upgradeJobKubectl, upgradeOrder, UpgradePlan } from "../helpers/upgradeJob";
+
+const config = stackConfig("local");
+const NS = Object.keys(JSON.parse(config["hobby-platform:projects"]))[0];
+const SVC = Object.keys(JSON.parse(config["hobby-platform:projects"])[NS].services)[0];
+const SERVICE = JSON.parse(config["hobby-platform:projects"])[NS].services[SVC];
+/** A project of another team on the same cluster: its pods fill two nodes and try the service. */
+const OTHER = "other-project";
+/**
+ * The service's replacement pods take this long to listen (START_DELAY of the example service), as
+ * a service that loads its state first: an upgrade that went on to the next node before they are
+ * Ready would leave no replica serving, unless a PodDisruptionBudget stops it.
+ */
+const START_DELAY_S = 20;
+/**
+ * After a node dies, requests may fail until the Node lifecycle controller has marked its pods
+ * not Ready (endpoints drop them): kube-controller-manager v1.37.2's defaults are a 50 s
+ * node-monitor-grace-period checked every 5 s node-monitor-period
+ * (pkg/controller/nodelifecycle/config/v1alpha1/defaults.go lines 45-53), counted from the
+ * kubelet's last lease renewal (every 10 s: 0.25 of the 40 s lease, pkg/kubelet/apis/config/v1beta1/defaults.go),
+ * then the EndpointSlice controller and Traefik follow. 90 s covers 50 + 5 + 10 with 25 s to spare.
+ */
+const LOST_NODE_BOUND_S = 90;
+/**
+ * The lost node's pods are deleted once their default tolerations of the unreachable taint end:
+ * 300 s (DefaultTolerationSeconds, plugin/pkg/admission/defaulttolerationseconds/admission.go
+ * lines 44-45) after the taint, itself 50 to 65 s after the node's death. 480 s covers that and
+ * the new pod's start.
+ */
+const RECREATED_WITHIN_S = 480;
+
+describe("three nodes: spread replicas, an upgrade's drains, network policy and a lost node, under traffic through Traefik over HTTPS", function () {
+    this.timeout(40 * 60 * 1000);
+    this.bail(true);
+    let cluster: LocalNodeCluster;
+    let ws: PulumiWorkspace;
+    let host: string;
+    let nodePort: number;
+    let ca: Buffer;
+    const hello = `${SERVICE.basePath}/hello`;
+    const k = (...args: string[]) => cluster.kubectl(args);
+    const json = (...args: string[]) => JSON.parse(k(...args, "-o", "json"));
+    const jsonAsync = async (...args: string[]) => JSON.parse(await cluster.kubectlAsync([...args, "-o", "json"]));
+    /** The service through the Traefik of `node`, on its NodePort, as a load balancer in front of the nodes sends it. */
+    const viaTraefik = (node: LocalNode) => ingressGet("https", node.ip, host, hello, ca, nodePort);
+    const isReady = (p: any) => p.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True") && !p.metadata.deletionTimestamp;
+    /** Where the service's pods are: every pod's node, and the Ready ones'. */
+    const placement = async () => {
+        const pods = (await jsonAsync("get", "pods", "-n", NS, "-l", `app=${SVC}`)).items;
+        return { all: pods, ready: pods.filter(isReady).map((p: any) => p.spec.nodeName as string) };
+    };
+    const report = (what: string, loop: TrafficLoop) =>
+        console.log(`      ${what}: ${loop.requests} requests through Traefik over HTTPS, ${loop.failures.length} failed`);
+
+    before(() => {
+        cluster = startLocalNodeCluster(3);
+        assert.strictEqual(cluster.nodes.length, 3);
+        installCertManagerCrds(cluster);
+        // Another project's pods take three quarters of nodes 2 and 3 (requests only: a pause
+        // container uses nothing), so node 1 has by far the most room and the scheduler's scoring
+        // alone would put both replicas there.
+        const allocatable = json("get", "node", cluster.nodes[0].name).status.allocatable;
+        const quarterOf = (q: string, unit: number) => Math.floor((parseQuantity(q) * 3) / 4 / unit);
+        k("create", "namespace", OTHER);
+        cluster.kubectl(
+            ["apply", "-f", "-"],
+            JSON.stringify({
+                apiVersion: "apps/v1",
+                kind: "Deployment",
+                metadata: { name: "ballast", namespace: OTHER },
+                spec: {
+                    replicas: 2,
+                    selector: { matchLabels: { app: "ballast" } },
+                    template: {
+                        metadata: { labels: { app: "ballast" } },
+                        spec: {
+                            affinity: {
+                                nodeAffinity: {
+                                    requiredDuringSchedulingIgnoredDuringExecution: {
+                                        nodeSelectorTerms: [
+                                            {
+                                                matchExpressions: [
+                                                    {
+                                                        key: "kubernetes.io/hostname",
+                                                        operator: "In",
+                                                        values: [cluster.nodes[1].name, cluster.nodes[2].name],
+                                                    },
+                                                ],
+                                            },
+                                        ],
+                                    },
+                                },
+                                podAntiAffinity: {
+                                    requiredDuringSchedulingIgnoredDuringExecution: [
+                                        { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { app: "ballast" } } },
+                                    ],
+                                },
+                            },
+                            containers: [
+                                {
+                                    name: "ballast",
+                                    image: "docker.io/rancher/mirrored-pause:3.6",
+                                    imagePullPolicy: "Never",
+                                    resources: {
+                                        requests: {
+                                            cpu: `${quarterOf(allocatable.cpu, 0.001)}m`,
+                                            memory: `${quarterOf(allocatable.memory, 1 << 20)}Mi`,
+                                        },
+                                    },
+                                },
+                            ],
+                        },
+                    },
+                },
+            }),
+        );
+        k("rollout", "status", "deployment/ballast", "-n", OTHER, "--timeout=120s");
+        // The image the stack's first Deployment names: <registry>/<gitlabProject>:local-latest.
+        cluster.registry.push("example-microservice", `${cluster.registry.host}/${SERVICE.gitlabProject}:local-latest`, {
+            VERSION: "1",
+            START_DELAY: `${START_DELAY_S}s`,
+        });
+        ws = localStackOnNodes(cluster, NS, SVC, 2);
+        // system-upgrade-controller's release objects but its Deployment (its image cannot be built
+        // here): the Plan CRD, its ServiceAccount and RBAC, with which the drains below run.
+        for (const m of controllerManifests({}).filter((o) => o.kind !== "Deployment")) {
+            cluster.kubectl(["apply", "--server-side", "-f", "-"], JSON.stringify(m));
+        }
+        k("wait", "--for=condition=Established", "--timeout=60s", "crd/plans.upgrade.cattle.io");
+        cluster.kubectl(["apply", "--server-side", "-f", "-"], JSON.stringify(serverUpgradePlan(DEFAULT_K3S_VERSION, {})));
+    });
+    after(() => {
+        ws?.remove();
+        cluster?.stop();
+    });
+
+    it("pulumi up runs the two replicas on two nodes, though one node has far more room, behind a PodDisruptionBudget; Traefik on every node serves them over verified HTTPS", async () => {
+        ws.ok("up", "--yes", "--skip-preview");
+        k("rollout", "status", `deployment/${SVC}`, "-n", NS, "--timeout=180s");
+        const { ready } = await placement();
+        assert.strictEqual(ready.length, 2);
+        assert.strictEqual(new Set(ready).size, 2, `both replicas on ${ready[0]}: the spread over nodes is missing`);
+        const pdbs = json("get", "poddisruptionbudgets", "-n", NS).items.filter((p: any) => p.spec.selector?.matchLabels?.app === SVC);
+        assert.strictEqual(pdbs.length, 1, "one PodDisruptionBudget selects the service's pods");
+        await eventually(30, () => assert.strictEqual(json("get", "pdb", pdbs[0].metadata.name, "-n", NS).status.disruptionsAllowed, 1));
+
+        await eventually(120, () => k("get", "daemonset", "traefik", "-n", "kube-system"));
+        k("rollout", "status", "daemonset/traefik", "-n", "kube-system", "--timeout=180s");
+        assert.strictEqual(json("get", "daemonset", "traefik", "-n", "kube-system").status.numberReady, 3);
+        const traefik = json("get", "service", "traefik", "-n", "kube-system");
+        nodePort = traefik.spec.ports.find((p: any) => p.name === "websecure").nodePort;
+        const ingress = json("get", "ingress", SVC, "-n", NS);
+        host = ingress.spec.rules[0].host;
+        cluster.writeTlsSecret(NS, ingress.spec.tls[0].secretName, host);
+        ca = fs.readFileSync(path.join(cluster.dir, "pki", "ca.crt"));
+        for (const node of cluster.nodes) {
+            const answer = await eventually(60, () => viaTraefik(node));
+            assert.deepStrictEqual([answer.status, answer.cert], [200, { subject: host, issuer: "hobby-platform-local-ca" }], node.name);
+        }
+    });
+
+    it("an upgrade, run as system-upgrade-controller runs the server Plan (its node order, its Job's drain, a restart, the uncordon), loses no request and every drain finishes", async () => {
+        const plan: UpgradePlan = json("get", "plans.upgrade.cattle.io", "k3s-server", "-n", SYSTEM_UPGRADE_NAMESPACE);
+        const selector = serverUpgradePlan(DEFAULT_K3S_VERSION, {})
+            .spec.nodeSelector.matchExpressions.map((e) => e.key)
+            .join(",");
+        const nodes: { name: string; uid: string }[] = json("get", "nodes", "-l", selector).items.map((n: any) => ({
+            name: n.metadata.name,
+            uid: n.metadata.uid,
+        }));
+        assert.strictEqual(nodes.length, 3, "the Plan selects every node (each a server, as on k3s)");
+        const order = upgradeOrder(plan, nodes).map((n) => cluster.nodes.find((c) => c.name === n.name)!);
+        // The Job runs kubectl as the Plan's ServiceAccount, with the release's drainer role.
+        const token = k("create", "token", plan.spec.serviceAccountName!, "-n", SYSTEM_UPGRADE_NAMESPACE, "--duration=1h").trim();
+        const server = k("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}");
+        const asUpgradeJob = (args: string[]) =>
+            promisify(execFile)(
+                path.join(cluster.binDir, "kubectl"),
+                ["--server", server, "--certificate-authority", path.join(cluster.dir, "pki", "ca.crt"), "--token", token, ...args],
+                // A drain a PodDisruptionBudget blocks for good would hang: bounded.
+                { timeout: 300_000, env: { PATH: process.env.PATH } },
+            );
+
+        const loop = trafficLoop((n) => viaTraefik(cluster.nodes[n % 3]), 900);
+        const steps: string[] = [];
+        try {
+            for (const node of order) {
+                const t0 = Date.now();
+                const drain = await asUpgradeJob(upgradeJobKubectl(plan, node.name)!);
+                const blocked = (drain.stderr.match(/disruption budget/g) ?? []).length;
+                const drained = (Date.now() - t0) / 1000;
+                await cluster.restartNode(node);
+                if (uncordonsAfter(plan)) await asUpgradeJob(["uncordon", node.name]);
+                steps.push(
+                    `${node.name}: drained in ${drained.toFixed(1)} s (${blocked} evictions refused by the budget), restarted, uncordoned at ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+                );
+                const { ready } = await placement();
+                assert.strictEqual(new Set(ready).size, ready.length, `replicas together on one node after ${node.name}: ${ready}`);
+            }
+            // The last node's evicted pod comes back before the loop ends.
+            await eventually(120, async () => assert.strictEqual((await placement()).ready.length, 2));
+            await sleep(3000);
+        } finally {
+            await loop.stop();
+        }
+        for (const s of steps) console.log(`      ${s}`);
+        report("the upgrade of three nodes", loop);
+        assert.ok(loop.requests > 300, `${loop.requests} requests`);
+        assert.deepStrictEqual(loop.failures, [], `${loop.failures.length} of ${loop.requests} requests failed`);
+        const { ready } = await placement();
+        assert.strictEqual(new Set(ready).size, 2, `replicas on ${ready}`);
+        for (const node of cluster.nodes) assert.notStrictEqual(json("get", "node", node.name).spec.unschedulable, true, `${node.name} uncordoned`);
+    });
+
+    it("network policy, enforced by kube-router on every node: a pod of another project cannot connect to the service, Traefik can, a pod of the same project can", async () => {
+        const policies = json("get", "networkpolicies", "-n", NS).items;
+        assert.ok(policies.length > 0, "the project's namespace has network policies");
+        const svc = json("get", "service", SVC, "-n", NS);
+        const target = `http://${svc.spec.clusterIP}:${svc.spec.ports[0].port}${hello}`;
+        const traefik = json("get", "service", "traefik", "-n", "kube-system");
+        // Control: the same pods reach a Service no policy covers (Traefik's plain HTTP, which answers 404 for no host).
+        const control = `http://${traefik.spec.clusterIP}:80/`;
+        const results: Record<string, string> = {};
+        await Promise.all(
+            cluster.nodes.flatMap((node) =>
+                [
+                    [OTHER, target, "other"],
+                    [OTHER, control, "control"],
+                    [NS, target, "same"],
+                ].map(async ([ns, url, what]) => {
+                    results[`${what} on ${node.name}`] = await probe(cluster, ns, `probe-${what}-${node.index}`, node.name, url);
+                }),
+            ),
+        );
+        console.log(`      ${JSON.stringify(results)}`);
+        for (const node of cluster.nodes) {
+            assert.match(results[`control on ${node.name}`], /^ok status: 404/, `another project's pod on ${node.name} has a network`);
+            assert.match(
+                results[`other on ${node.name}`],
+                /^failed error: .*(Timeout|timeout|refused)/,
+                `another project's pod on ${node.name} connected to the service`,
+            );
+            assert.match(results[`same on ${node.name}`], /^ok status: 200/, `the project's own pod on ${node.name}`);
+        }
+        // Traefik can: every node's Traefik still answers with the service's answer.
+        for (const node of cluster.nodes) assert.strictEqual((await viaTraefik(node)).status, 200, node.name);
+    });
+
+    it(`a node lost without a drain: Traefik on the other nodes answers again within ${LOST_NODE_BOUND_S} s and fails no request after that, and the lost pod is recreated on another node`, async () => {
+        const before = await placement();
+        const victim = cluster.nodes.find((n) => n.name === before.ready[0])!;
+        const lostPod = before.all.find((p: any) => p.spec.nodeName === victim.name).metadata.name;
+        const survivors = cluster.nodes.filter((n) => n !== victim);
+        const t0 = Date.now();
+        await cluster.killNode(victim);
+        const loop = trafficLoop((n) => viaTraefik(survivors[n % survivors.length]), RECREATED_WITHIN_S + 120);
+        const seen: Record<string, number> = {};
+        const since = () => Math.round((Date.now() - t0) / 1000);
+        let after: { all: any[]; ready: string[] } = before;
+        try {
+            const deadline = t0 + RECREATED_WITHIN_S * 1000;
+            while (Date.now() < deadline && !(after.ready.length === 2 && !after.ready.includes(victim.name))) {
+                await sleep(2000);
+                const node = await jsonAsync("get", "node", victim.name);
+                const ready = node.status.conditions.find((c: any) => c.type === "Ready");
+                if (ready.status !== "True") seen["node not Ready"] ??= since();
+                if (node.spec.taints?.some((t: any) => t.key === "node.kubernetes.io/unreachable" && t.effect === "NoExecute"))
+                    seen["unreachable:NoExecute taint"] ??= since();
+                after = await placement();
+                const lost = after.all.find((p: any) => p.metadata.name === lostPod);
+                if (!lost || !isReady(lost)) seen["lost pod not Ready"] ??= since();
+                if (!lost || lost.metadata.deletionTimestamp) seen["lost pod deleted (evicted)"] ??= since();
+            }
+            seen["replacement Ready"] = since();
+            await sleep(5000);
+        } finally {
+            await loop.stop();
+        }
+        console.log(`      seconds after the node died: ${JSON.stringify(seen)}`);
+        report(`while ${victim.name} was lost and its pod recreated`, loop);
+        const late = loop.failures.filter((f: Failure) => f.at - t0 > LOST_NODE_BOUND_S * 1000);
+        const lastFailure = loop.failures.length ? Math.round((loop.failures[loop.failures.length - 1].at - t0) / 1000) : 0;
+        console.log(`      failures: ${loop.failures.length}, the last ${lastFailure} s after the node died`);
+        assert.deepStrictEqual(late, [], `${late.length} requests failed more than ${LOST_NODE_BOUND_S} s after the node died`);
+        assert.ok(loop.okSince(t0 + LOST_NODE_BOUND_S * 1000) > 1000, "requests answered after the bound");
+        assert.ok(after.ready.length === 2 && !after.ready.includes(victim.name), `replicas Ready on ${after.ready} within ${RECREATED_WITHIN_S} s`);
+        assert.strictEqual(new Set(after.ready).size, 2, `the recreated replica is on another node than the other one: ${after.ready}`);
+    });
+});
+
+/** A Kubernetes quantity (cpu or memory) as a number of units (cores, bytes). */
+function parseQuantity(q: string): number {
+    const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(q);
+    if (!m) throw new Error(`quantity ${q}`);
+    const factor: Record<string, number> = { "": 1, m: 0.001, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, k: 1e3, M: 1e6, G: 1e9 };
+    if (!(m[2] in factor)) throw new Error(`quantity ${q}`);
+    return Number(m[1]) * factor[m[2]];
+}
+
+/**
+ * Runs tools/images/pack's probe (one GET, 5 s deadline) as a pod of `namespace` on `node`, as the
+ * restricted Pod Security level allows; "ok <its output>" when it got an HTTP answer, "failed <its
+ * output>" when not.
+ */
+async function probe(cluster: LocalNodeCluster, namespace: string, name: string, node: string, url: string): Promise<string> {
+    const pod = {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace, labels: { app: name } },
+        spec: {
+            nodeName: node,
+            restartPolicy: "Never",
+            securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [
+                {
+                    name: "probe",
+                    image: "docker.io/hobby-platform/probe:local",
+                    imagePullPolicy: "Never",
+                    args: [url],
+                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                    resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+                },
+            ],
+        },
+    };
+    const child = execFile(path.join(cluster.binDir, "kubectl"), ["apply", "-f", "-"], { env: cluster.env });
+    child.stdin!.end(JSON.stringify(pod));
+    await new Promise((resolve, reject) =>
+        child.on("exit", (code) => (code === 0 ? resolve(code) : reject(new Error(`kubectl apply ${name}: ${code}`)))),
+    );
+    const phase = await eventually(60, async () => {
+        const p = JSON.parse(await cluster.kubectlAsync(["get", "pod", name, "-n", namespace, "-o", "json"]));
+        if (p.status.phase !== "Succeeded" && p.status.phase !== "Failed") throw new Error(`${name} is ${p.status.phase}`);
+        return p.status.phase;
+    });
+    const out = (await cluster.kubectlAsync(["logs", name, "-n", namespace])).trim();
+    return `${phase === "Succeeded" ? "ok" : "failed"} ${out}`;
+}
