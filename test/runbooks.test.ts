@@ -127,6 +127,17 @@ describe("the runbooks (docs/restore.md)", () => {
         }
     });
 
+    it("quote the console line server 1's install script prints when it refuses to initialise, which points to the full restore", () => {
+        const template = read("components/cluster/templates/k3s-node.cloud-init.yaml");
+        const printed = /echo "(hobby-k3s-install: refusing to initialise[^"]*)"/.exec(template)?.[1];
+        assert.ok(printed, "the install script prints no refusal line");
+        assert.match(printed, /full restore in docs\/restore\.md/);
+        for (const file of ["docs/restore.md", "docs/operations.md"]) {
+            const quoted = /`(hobby-k3s-install: refusing to initialise[^`]*)`/.exec(read(file))?.[1];
+            assert.ok(quoted && printed.startsWith(quoted), `${file} quotes ${quoted}, which the script does not print`);
+        }
+    });
+
     it("full restore: the S3 settings given to k3s are the keys and region of the cluster's own S3 Secret", () => {
         const backups = read("components/cluster/backups.ts");
         const stringData = /stringData: \{([^}]*)\}/.exec(backups)?.[1] ?? "";
