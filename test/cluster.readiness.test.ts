@@ -308,7 +308,7 @@ describe("HobbyCluster readiness gate", function () {
             assert.strictEqual(failures![0].property, "nodeNames");
             assert.match(failures![0].reason, /cluster\.nodeCount: 5 -> 3 deletes hobby-dev-4, hobby-dev-5, still in the cluster/);
             assert.match(failures![0].reason, /kubectl delete node hobby-dev-4 hobby-dev-5/);
-            assert.match(failures![0].reason, /kubectl drain <name> --ignore-daemonsets --delete-emptydir-data/);
+            assert.match(failures![0].reason, /kubectl drain <name> --ignore-daemonsets --delete-emptydir-data`, delete its VM at Vultr/);
         });
 
         it("3 -> 1 likewise, naming only the servers still registered", async () => {

@@ -262,9 +262,10 @@ export async function serverScaleDownProblem(olds: string[], news: string[], reg
     if (members.length === 0) return undefined;
     return (
         `cluster.nodeCount: ${olds.length} -> ${news.length} deletes ${members.join(", ")}, still in the cluster: etcd keeps a server's ` +
-        `member until its Node is deleted, so the cluster would be left with members that never answer. First, one server at a time: ` +
-        `\`kubectl drain <name> --ignore-daemonsets --delete-emptydir-data\`, then \`kubectl delete node <name>\` ` +
-        `(k3s removes its etcd member), for ${members.join(", ")} (\`kubectl delete node ${members.join(" ")}\`, one by one); then \`pulumi up\``
+        "member until its Node is deleted, so the cluster would be left with members that never answer. First, one server at a time " +
+        "(docs/restore.md, Losing a server): `kubectl drain <name> --ignore-daemonsets --delete-emptydir-data`, delete its VM at Vultr " +
+        "(a server removed from etcd while k3s runs may rejoin), then `kubectl delete node <name>` (k3s removes its etcd member), " +
+        `for ${members.join(", ")} (\`kubectl delete node ${members.join(" ")}\`); then \`pulumi up\``
     );
 }
 
