@@ -330,7 +330,14 @@ node_up() {
         --root-dir "$n/kubelet" --hostname-override "$name" --node-ip "$(node_ip "$i")"
     # shellcheck disable=SC2046
     run "kube-proxy-$i" $(in_node_exec "$i") "$BIN/kube-proxy" --config "$n/kube-proxy.yaml"
-    # k3s runs this controller inside every node's agent, with these roles off (flannel routes).
+}
+
+# node_policy_up I: kube-router's network policy controller on node I, once its Node exists (it
+# exits when it cannot find it). k3s runs this controller inside every node's agent, with these
+# roles off (flannel routes, kube-proxy proxies).
+node_policy_up() {
+    local i="$1" name
+    name="$(node_name "$i")"
     # shellcheck disable=SC2046
     run "kube-router-$i" $(in_node_exec "$i") "$(image_bin kube-router)" --kubeconfig "$DIR/kube-router.kubeconfig" \
         --hostname-override "$name" --run-firewall=true --run-router=false --run-service-proxy=false \
@@ -404,6 +411,7 @@ EOF
         node_up "$i"
     done
     for ((i = 1; i <= NODE_COUNT; i++)); do node_register "$i"; done
+    for ((i = 1; i <= NODE_COUNT; i++)); do node_policy_up "$i"; done
     for ((i = 1; i <= NODE_COUNT; i++)); do
         wait_for "node $(node_name "$i") Ready" 90 kctl wait --for=condition=Ready "node/$(node_name "$i")" --timeout=1s
     done
@@ -464,6 +472,7 @@ node_restart() {
     stop_process "${procs[@]}"
     node_containerd_up "$i"
     node_up "$i"
+    node_policy_up "$i"
     # The Node still says Ready from before: the new kubelet's own health first.
     wait_for "the kubelet of node $i" 60 in_node "$i" curl -sf http://127.0.0.1:10248/healthz
     wait_for "node $(node_name "$i") Ready" 90 kctl wait --for=condition=Ready "node/$(node_name "$i")" --timeout=1s
