@@ -8,7 +8,8 @@
 #     home/       PULUMI_HOME (plugin cache); no plugin is ever downloaded
 #     env.sh      the environment to source before running pulumi
 #     build.log   what was built, how long each build took, what could not be built
-# <key> names every pinned version plus a hash of tools/, so a change rebuilds and a
+# <key> names every pinned version plus a hash of tools/ (but the local cluster's kube/ and
+# images/), so a change rebuilds and a
 # second run finds everything in place and takes well under a second.
 #
 # Prints the path of env.sh on stdout (progress goes to stderr):
@@ -36,7 +37,9 @@ vultr_version="$(npm_plugin_version "$repo/node_modules/@ediri/vultr")"
 gitlab_version="$(npm_plugin_version "$repo/sdks/gitlab")"
 go_version="$(go env GOVERSION)"
 
-inputs_hash="$(cd "$tools" && find . -path ./kube -prune -o -type f \( -name 'go.mod' -o -name 'go.sum' -o \( -name '*.go' ! -name '*_test.go' \) -o -path './launchers/*' \) -print |
+# tools/kube and tools/images build the local cluster's binaries, cached on their own files: a
+# change there is no reason to relink the toolchain.
+inputs_hash="$(cd "$tools" && find . \( -path ./kube -o -path ./images \) -prune -o -type f \( -name 'go.mod' -o -name 'go.sum' -o \( -name '*.go' ! -name '*_test.go' \) -o -path './launchers/*' \) -print |
   LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-12)"
 key="pulumi-${cli_version}_kubernetes-${k8s_version}_${go_version}_${inputs_hash}"
 root="${XDG_CACHE_HOME:-$HOME/.cache}/hobby-platform"

@@ -142,7 +142,9 @@ describe("three nodes: spread replicas, an upgrade's drains, network policy and 
         ws = localStackOnNodes(cluster, NS, SVC, 2);
         // system-upgrade-controller's release objects but its Deployment (its image cannot be built
         // here): the Plan CRD, its ServiceAccount and RBAC, with which the drains below run.
-        for (const m of controllerManifests({}).filter((o) => o.kind !== "Deployment")) {
+        const release = controllerManifests({}).filter((o) => o.kind !== "Deployment");
+        // Its namespace before the objects in it.
+        for (const m of [...release.filter((o) => o.kind === "Namespace"), ...release.filter((o) => o.kind !== "Namespace")]) {
             cluster.kubectl(["apply", "--server-side", "-f", "-"], JSON.stringify(m));
         }
         k("wait", "--for=condition=Established", "--timeout=60s", "crd/plans.upgrade.cattle.io");
