@@ -157,15 +157,12 @@ describe("three nodes: spread replicas, an upgrade's drains, network policy and 
         cluster?.stop();
     });
 
-    it("pulumi up runs the two replicas on two nodes, though one node has far more room, behind a PodDisruptionBudget; Traefik on every node serves them over verified HTTPS", async () => {
+    it("pulumi up runs the two replicas on two nodes, though one node has far more room; Traefik on every node serves them over verified HTTPS", async () => {
         ws.ok("up", "--yes", "--skip-preview");
         k("rollout", "status", `deployment/${SVC}`, "-n", NS, "--timeout=180s");
         const { ready } = await placement();
         assert.strictEqual(ready.length, 2);
         assert.strictEqual(new Set(ready).size, 2, `both replicas on ${ready[0]}: the spread over nodes is missing`);
-        const pdbs = json("get", "poddisruptionbudgets", "-n", NS).items.filter((p: any) => p.spec.selector?.matchLabels?.app === SVC);
-        assert.strictEqual(pdbs.length, 1, "one PodDisruptionBudget selects the service's pods");
-        await eventually(30, () => assert.strictEqual(json("get", "pdb", pdbs[0].metadata.name, "-n", NS).status.disruptionsAllowed, 1));
 
         await eventually(120, () => k("get", "daemonset", "traefik", "-n", "kube-system"));
         k("rollout", "status", "daemonset/traefik", "-n", "kube-system", "--timeout=180s");
@@ -182,7 +179,7 @@ describe("three nodes: spread replicas, an upgrade's drains, network policy and 
         }
     });
 
-    it("an upgrade, run as system-upgrade-controller runs the server Plan (its node order, its Job's drain, a restart, the uncordon), loses no request and every drain finishes", async () => {
+    it("an upgrade, run as system-upgrade-controller runs the server Plan (its node order, its Job's drain, a restart, the uncordon), waits for the PodDisruptionBudget, loses no request and every drain finishes", async () => {
         const plan: UpgradePlan = json("get", "plans.upgrade.cattle.io", "k3s-server", "-n", SYSTEM_UPGRADE_NAMESPACE);
         const selector = serverUpgradePlan(DEFAULT_K3S_VERSION, {})
             .spec.nodeSelector.matchExpressions.map((e) => e.key)
@@ -206,11 +203,16 @@ describe("three nodes: spread replicas, an upgrade's drains, network policy and 
 
         const loop = trafficLoop((n) => viaTraefik(cluster.nodes[n % 3]), 900);
         const steps: string[] = [];
+        let refused = 0;
         try {
             for (const node of order) {
                 const t0 = Date.now();
                 const drain = await asUpgradeJob(upgradeJobKubectl(plan, node.name)!);
-                const blocked = (drain.stderr.match(/disruption budget/g) ?? []).length;
+                // An eviction the API refuses for a budget (429, pkg/registry/core/pod/storage/eviction.go
+                // line 447 at v1.37.2), which kubectl drain prints and retries (k8s.io/kubectl v0.37.2
+                // pkg/drain/drain.go line 328).
+                const blocked = (drain.stderr.match(/violate the pod's disruption budget/g) ?? []).length;
+                refused += blocked;
                 const drained = (Date.now() - t0) / 1000;
                 await cluster.restartNode(node);
                 if (uncordonsAfter(plan)) await asUpgradeJob(["uncordon", node.name]);
@@ -230,6 +232,8 @@ describe("three nodes: spread replicas, an upgrade's drains, network policy and 
         report("the upgrade of three nodes", loop);
         assert.ok(loop.requests > 300, `${loop.requests} requests`);
         assert.deepStrictEqual(loop.failures, [], `${loop.failures.length} of ${loop.requests} requests failed`);
+        // The replicas come back slowly (START_DELAY_S): the next node's drain had to wait for one.
+        assert.ok(refused > 0, "a PodDisruptionBudget held an eviction until the replacement pod was ready");
         const { ready } = await placement();
         assert.strictEqual(new Set(ready).size, 2, `replicas on ${ready}`);
         for (const node of cluster.nodes) assert.notStrictEqual(json("get", "node", node.name).spec.unschedulable, true, `${node.name} uncordoned`);
