@@ -308,7 +308,11 @@ describe("three nodes: spread replicas, an upgrade's drains, network policy and 
         report(`while ${victim.name} was lost and its pod recreated`, loop);
         const late = loop.failures.filter((f: Failure) => f.at - t0 > LOST_NODE_BOUND_S * 1000);
         const lastFailure = loop.failures.length ? Math.round((loop.failures[loop.failures.length - 1].at - t0) / 1000) : 0;
-        console.log(`      failures: ${loop.failures.length}, the last ${lastFailure} s after the node died`);
+        const kinds = new Map<string, number>();
+        for (const f of loop.failures) kinds.set(f.message, (kinds.get(f.message) ?? 0) + 1);
+        console.log(
+            `      failures: ${loop.failures.length}, the last ${lastFailure} s after the node died: ${JSON.stringify(Object.fromEntries(kinds))}`,
+        );
         assert.deepStrictEqual(late, [], `${late.length} requests failed more than ${LOST_NODE_BOUND_S} s after the node died`);
         assert.ok(loop.okSince(t0 + LOST_NODE_BOUND_S * 1000) > 1000, "requests answered after the bound");
         assert.ok(after.ready.length === 2 && !after.ready.includes(victim.name), `replicas Ready on ${after.ready} within ${RECREATED_WITHIN_S} s`);
