@@ -1,6 +1,6 @@
 // The `local` stack on three nodes (scripts/local-cluster.sh start --with-nodes --nodes 3), under
-// real traffic through Traefik over verified HTTPS: the example service's two replicas placed on
-// two nodes although one node has far more room; the k3s upgrade of every node, run as
+// real traffic through Traefik over verified HTTPS: the example service's two replicas on two
+// nodes, kept apart while one node has no room for a replica; the k3s upgrade of every node, run as
 // system-upgrade-controller runs the program's server Plan (its node order, its Job's drain, the
 // restart, the uncordon) with no failed request and every drain finishing; the project's network
 // policy enforced by kube-router; and a node that dies without a drain, the service answering from
@@ -70,19 +70,8 @@ describe("three nodes: spread replicas, an upgrade's drains, network policy and 
         const pods = (await jsonAsync("get", "pods", "-n", NS, "-l", `app=${SVC}`)).items;
         return { all: pods, ready: pods.filter(isReady).map((p: any) => p.spec.nodeName as string) };
     };
-    const report = (what: string, loop: TrafficLoop) =>
-        console.log(`      ${what}: ${loop.requests} requests through Traefik over HTTPS, ${loop.failures.length} failed`);
-
-    before(() => {
-        cluster = startLocalNodeCluster(3);
-        assert.strictEqual(cluster.nodes.length, 3);
-        installCertManagerCrds(cluster);
-        // Another project's pods take three quarters of nodes 2 and 3 (requests only: a pause
-        // container uses nothing), so node 1 has by far the most room and the scheduler's scoring
-        // alone would put both replicas there.
-        const allocatable = json("get", "node", cluster.nodes[0].name).status.allocatable;
-        const quarterOf = (q: string, unit: number) => Math.floor((parseQuantity(q) * 3) / 4 / unit);
-        k("create", "namespace", OTHER);
+    /** Another project's Deployment of one pod on node 3 requesting `bytes` of memory (replaced, not rolled: it fills the node). */
+    const ballast = (bytes: number, replicas = 1) => {
         cluster.kubectl(
             ["apply", "-f", "-"],
             JSON.stringify({
@@ -90,44 +79,19 @@ describe("three nodes: spread replicas, an upgrade's drains, network policy and 
                 kind: "Deployment",
                 metadata: { name: "ballast", namespace: OTHER },
                 spec: {
-                    replicas: 2,
+                    replicas,
+                    strategy: { type: "Recreate" },
                     selector: { matchLabels: { app: "ballast" } },
                     template: {
                         metadata: { labels: { app: "ballast" } },
                         spec: {
-                            affinity: {
-                                nodeAffinity: {
-                                    requiredDuringSchedulingIgnoredDuringExecution: {
-                                        nodeSelectorTerms: [
-                                            {
-                                                matchExpressions: [
-                                                    {
-                                                        key: "kubernetes.io/hostname",
-                                                        operator: "In",
-                                                        values: [cluster.nodes[1].name, cluster.nodes[2].name],
-                                                    },
-                                                ],
-                                            },
-                                        ],
-                                    },
-                                },
-                                podAntiAffinity: {
-                                    requiredDuringSchedulingIgnoredDuringExecution: [
-                                        { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { app: "ballast" } } },
-                                    ],
-                                },
-                            },
+                            nodeSelector: { "kubernetes.io/hostname": cluster.nodes[2].name },
                             containers: [
                                 {
                                     name: "ballast",
                                     image: "docker.io/rancher/mirrored-pause:3.6",
                                     imagePullPolicy: "Never",
-                                    resources: {
-                                        requests: {
-                                            cpu: `${quarterOf(allocatable.cpu, 0.001)}m`,
-                                            memory: `${quarterOf(allocatable.memory, 1 << 20)}Mi`,
-                                        },
-                                    },
+                                    resources: { requests: { cpu: "10m", memory: `${Math.floor(bytes / 2 ** 20)}Mi` } },
                                 },
                             ],
                         },
@@ -136,6 +100,19 @@ describe("three nodes: spread replicas, an upgrade's drains, network policy and 
             }),
         );
         k("rollout", "status", "deployment/ballast", "-n", OTHER, "--timeout=120s");
+    };
+    const report = (what: string, loop: TrafficLoop) =>
+        console.log(`      ${what}: ${loop.requests} requests through Traefik over HTTPS, ${loop.failures.length} failed`);
+
+    before(() => {
+        cluster = startLocalNodeCluster(3);
+        assert.strictEqual(cluster.nodes.length, 3);
+        installCertManagerCrds(cluster);
+        // Another project's pod takes most of node 3's memory (a request only: a pause container
+        // uses nothing), so the replicas start on nodes 1 and 2; once their request is known, all
+        // but half of it (fillNode3 below).
+        k("create", "namespace", OTHER);
+        ballast(Math.floor((parseQuantity(json("get", "node", cluster.nodes[2].name).status.allocatable.memory) * 3) / 4));
         // The image the stack's first Deployment names: <registry>/<gitlabProject>:local-latest.
         cluster.registry.push("example-microservice", `${cluster.registry.host}/${SERVICE.gitlabProject}:local-latest`, {
             VERSION: "1",
@@ -157,12 +134,21 @@ describe("three nodes: spread replicas, an upgrade's drains, network policy and 
         cluster?.stop();
     });
 
-    it("pulumi up runs the two replicas on two nodes, though one node has far more room; Traefik on every node serves them over verified HTTPS", async () => {
+    it("pulumi up runs the two replicas on two nodes; Traefik on every node serves them over verified HTTPS", async () => {
         ws.ok("up", "--yes", "--skip-preview");
         k("rollout", "status", `deployment/${SVC}`, "-n", NS, "--timeout=180s");
         const { ready } = await placement();
         assert.strictEqual(ready.length, 2);
-        assert.strictEqual(new Set(ready).size, 2, `both replicas on ${ready[0]}: the spread over nodes is missing`);
+        assert.strictEqual(new Set(ready).size, 2, `both replicas on ${ready[0]}`);
+        // Node 3 full: it has no room for a replica (half of one's memory request is left), while
+        // the other two keep theirs, so that a drain leaves one node where a replacement fits.
+        const request = parseQuantity(json("get", "deployment", SVC, "-n", NS).spec.template.spec.containers[0].resources.requests.memory);
+        const node3 = cluster.nodes[2].name;
+        const others = json("get", "pods", "-A", "--field-selector", `spec.nodeName=${node3},status.phase!=Succeeded,status.phase!=Failed`)
+            .items.filter((p: any) => p.metadata.namespace !== OTHER)
+            .flatMap((p: any) => p.spec.containers.map((c: any) => parseQuantity(c.resources?.requests?.memory ?? "0")))
+            .reduce((a: number, b: number) => a + b, 0);
+        ballast(parseQuantity(json("get", "node", node3).status.allocatable.memory) - others - request / 2);
 
         await eventually(120, () => k("get", "daemonset", "traefik", "-n", "kube-system"));
         k("rollout", "status", "daemonset/traefik", "-n", "kube-system", "--timeout=180s");
@@ -219,8 +205,11 @@ describe("three nodes: spread replicas, an upgrade's drains, network policy and 
                 steps.push(
                     `${node.name}: drained in ${drained.toFixed(1)} s (${blocked} evictions refused by the budget), restarted, uncordoned at ${((Date.now() - t0) / 1000).toFixed(1)} s`,
                 );
-                const { ready } = await placement();
-                assert.strictEqual(new Set(ready).size, ready.length, `replicas together on one node after ${node.name}: ${ready}`);
+                // Scheduled, ready or not: a replacement put beside the other replica is the spread failing.
+                const scheduled = (await placement()).all
+                    .filter((p: any) => p.spec.nodeName && !p.metadata.deletionTimestamp)
+                    .map((p: any) => p.spec.nodeName);
+                assert.strictEqual(new Set(scheduled).size, scheduled.length, `replicas together on one node after ${node.name}: ${scheduled}`);
             }
             // The last node's evicted pod comes back before the loop ends.
             await eventually(120, async () => assert.strictEqual((await placement()).ready.length, 2));
@@ -240,6 +229,8 @@ describe("three nodes: spread replicas, an upgrade's drains, network policy and 
     });
 
     it("network policy, enforced by kube-router on every node: a pod of another project cannot connect to the service, Traefik can, a pod of the same project can", async () => {
+        // Node 3 gets its room back (the probes and the lost node's replacement need it).
+        ballast(0, 0);
         const policies = json("get", "networkpolicies", "-n", NS).items;
         assert.ok(policies.length > 0, "the project's namespace has network policies");
         const svc = json("get", "service", SVC, "-n", NS);
