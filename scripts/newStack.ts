@@ -14,6 +14,7 @@ import { Writable } from "stream";
 import { parseArgs } from "util";
 import * as YAML from "yaml";
 import { ConfigError, parseConfig, SECRET_KEYS } from "../config";
+import { DATE } from "../config/schema";
 import { checkDelegation, checkVultr, CheckResult, VULTR_API } from "./preflight";
 
 const PROJECT_KEY = (key: string) => `hobby-platform:${key}`;
@@ -95,7 +96,8 @@ class Input {
 
     /** The next line, or undefined at the end of input. */
     async ask(prompt: string, secret = false): Promise<string | undefined> {
-        process.stderr.write(`${prompt}: `);
+        // Piped answers need no prompt (and would run into one line of the log).
+        if (this.terminal) process.stderr.write(`${prompt}: `);
         this.muted = secret && this.terminal;
         const line =
             this.lines.length > 0 ? this.lines.shift() : this.closed ? undefined : await new Promise<string | undefined>((r) => this.waiting.push(r));
@@ -260,6 +262,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         doc.commentBefore =
             ` ${stack}: written by \`npm run new-stack -- ${stack}\` on ${today} (docs/quickstart.md).\n` +
             ` Secrets are set with \`pulumi config set --secret <key>\` from standard input, and appear here only encrypted.`;
+        // Quoted: pulumi rewrites the file (Go's YAML), which reads a bare 2027-06-30 as a timestamp.
+        YAML.visit(doc, {
+            Scalar(_, node) {
+                if (typeof node.value === "string" && DATE.test(node.value)) node.type = "QUOTE_DOUBLE";
+            },
+        });
         fs.writeFileSync(file, doc.toString());
         console.error(`wrote ${path.basename(file)}`);
 

@@ -136,6 +136,7 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
         assert.deepStrictEqual(config["hobby-platform:acme"], { email: `ops@${ZONE}`, staging: true }, "a new environment starts on the staging CA");
         assert.strictEqual(config["hobby-platform:gitlab"].domain, "gitlab.com");
         assert.match(config["hobby-platform:gitlab"].deployTokenExpiresAt, /^\d{4}-\d{2}-\d{2}$/);
+        assert.match(run.file!, /deployTokenExpiresAt: "\d{4}-\d{2}-\d{2}"/, "quoted, or pulumi's own rewrite of the file makes it a timestamp");
         assert.deepStrictEqual(
             Object.keys(config["hobby-platform:projects"]["the-project"].services),
             ["example-microservice"],
