@@ -60,15 +60,11 @@ function newStack(dir: string, args: string[], stdin: string, tty = false): Prom
         child.stdout.on("data", (d) => (stdout += d));
         child.stderr.on("data", (d) => (stderr += d));
         if (tty) {
-            // A person types one answer after the other; the pty's line discipline keeps them in order.
-            const lines = stdin.split(/(?<=\n)/);
-            const typeNext = () => {
-                const line = lines.shift();
-                if (line === undefined) return;
-                child.stdin.write(line.replace(/\n$/, "\r"));
-                setTimeout(typeNext, 150);
-            };
-            setTimeout(typeNext, 600);
+            // A person types each answer once its prompt is on the screen (a prompt ends in ": ").
+            const lines = stdin.split("\n").slice(0, -1);
+            child.stdout.on("data", () => {
+                if (stdout.endsWith(": ") && lines.length > 0) child.stdin.write(`${lines.shift()}\r`);
+            });
         } else child.stdin.end(stdin);
         child.on("close", (code) => {
             const log = path.join(dir, "calls.log");
@@ -230,14 +226,16 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
     });
 
     it("stops before anything is written when the zone is not Vultr's, or the key does not accept this address", async () => {
-        const [elsewhere, undelegated] = await Promise.all([
+        const locked = await startStubVultr({ key: SECRETS.vultr, zones: [ZONE], allowedAddress: "84.17.32.9", callerAddress: "198.18.7.7" });
+        const [elsewhere, undelegated, refused] = await Promise.all([
             newStack(
                 dir(),
                 ["dev", ...flags(), "--dns-zone", "elsewhere.net", "--domain", "elsewhere.net", "--acme-email", "ops@elsewhere.net"],
                 STDIN,
             ),
             newStack(dir(), ["dev", ...flags(), "--dns-zone", "dev.hobby-team.net"], STDIN),
-        ]);
+            newStack(dir(), ["dev", ...flags().slice(0, -1), locked.url], STDIN),
+        ]).finally(() => locked.close());
         assert.strictEqual(elsewhere.code, 3);
         assert.match(
             elsewhere.stderr,
@@ -246,19 +244,12 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
         assert.strictEqual(undelegated.code, 3);
         assert.match(undelegated.stderr, /FAIL DNS: dev\.hobby-team\.net has no NS records of its own \(ENOTFOUND\): it is not delegated/);
         assert.match(undelegated.stderr, /FAIL Vultr DNS: the account has no zone dev\.hobby-team\.net: create it/);
-
-        const locked = await startStubVultr({ key: SECRETS.vultr, zones: [ZONE], allowedAddress: "84.17.32.9", callerAddress: "198.18.7.7" });
-        try {
-            const run = await newStack(dir(), ["dev", ...flags().slice(0, -1), locked.url], STDIN);
-            assert.strictEqual(run.code, 3);
-            assert.match(
-                run.stderr,
-                /FAIL Vultr API: the key does not accept requests from this address \(198\.18\.7\.7\): add 198\.18\.7\.7\/32 to the key's Access Control/,
-            );
-        } finally {
-            await locked.close();
-        }
-        for (const run of [elsewhere, undelegated]) {
+        assert.strictEqual(refused.code, 3);
+        assert.match(
+            refused.stderr,
+            /FAIL Vultr API: the key does not accept requests from this address \(198\.18\.7\.7\): add 198\.18\.7\.7\/32 to the key's Access Control/,
+        );
+        for (const run of [elsewhere, undelegated, refused]) {
             assert.strictEqual(run.file, undefined);
             assert.deepStrictEqual(run.calls, []);
         }
@@ -268,10 +259,13 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
         const d = dir("dev");
         const first = await newStack(d, ["dev", ...flags()], STDIN);
         assert.strictEqual(first.code, 0, first.stderr);
-        const again = await newStack(d, ["dev", ...flags()], STDIN);
+        assert.ok(!first.file!.includes("203.0.113.0/24"), "the example's values are gone");
+        const [again, forced] = [
+            await newStack(d, ["dev", ...flags()], STDIN),
+            await newStack(d, ["dev", ...flags(), "--admin-cidr", "84.17.32.10/32", "--force"], STDIN),
+        ];
         assert.strictEqual(again.code, 2);
         assert.match(again.stderr, /holds a team's values already; keep it, or replace it with --force/);
-        const forced = await newStack(d, ["dev", ...flags(), "--admin-cidr", "84.17.32.10/32", "--force"], STDIN);
         assert.strictEqual(forced.code, 0, forced.stderr);
         assert.deepStrictEqual(YAML.parse(forced.file!).config["hobby-platform:cluster"].adminCidrs, ["84.17.32.9/32", "84.17.32.10/32"]);
     });
