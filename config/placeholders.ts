@@ -60,7 +60,7 @@ export function placeholderRules(raw: Record<string, any>, report: Report): void
         if (isExampleSshKey(key))
             report(
                 ["cluster", "sshPublicKeys", i],
-                `is the committed files' example key, which nobody holds: put your own public key (the content of ~/.ssh/id_ed25519.pub), or remove it (the stack never needs SSH)`,
+                `is the committed files' example key, which nobody holds, and a restore needs a root shell (docs/restore.md): put your own public key, the content of ~/.ssh/id_ed25519.pub`,
             );
     });
     if (gitlab.enabled !== false) {

@@ -8,6 +8,7 @@
 // Nothing is written and no stack is created when a check fails. docs/quickstart.md walks it.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as readline from "readline";
 import { Writable } from "stream";
@@ -34,6 +35,12 @@ const VALUES = [
     { flag: "gitlab-domain", prompt: "GitLab host", fallback: "gitlab.com" },
     { flag: "gitlab-registry", prompt: "Container registry host", fallback: "registry.gitlab.com" },
     { flag: "acme-email", prompt: "E-mail for Let's Encrypt's expiry notices" },
+    // Offered on a terminal only: without one, the key file is named, never guessed.
+    {
+        flag: "ssh-public-key-file",
+        prompt: "Your SSH public key file, root's key on the servers (a restore needs it)",
+        suggest: "~/.ssh/id_ed25519.pub",
+    },
 ] as const;
 type ValueFlag = (typeof VALUES)[number]["flag"];
 
@@ -61,7 +68,7 @@ const USAGE = `usage: npm run new-stack -- <${NEW_STACK_ENVIRONMENTS.join("|")}>
   --gitlab-registry <host>        default registry.gitlab.com
   --acme-email <address>          Let's Encrypt account e-mail
   --dns-zone <zone>               Vultr DNS zone, default the domain
-  --ssh-public-key-file <file>    root's key on the servers (optional: the stack never needs SSH)
+  --ssh-public-key-file <file>    root's key on the servers (a restore needs a root shell)
   --deploy-token-expires-at <day> default a year from today, less a day
   --region <id> --node-count <n>  default ams, 3
   --resolver <host:port>          DNS resolver for the delegation check, default the system's
@@ -206,12 +213,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         const value: Partial<Record<ValueFlag, string>> = {};
         for (const v of VALUES) {
             const given = flags[v.flag];
+            const offered = "fallback" in v ? v.fallback : "suggest" in v ? v.suggest : undefined;
             if (given !== undefined) value[v.flag] = Array.isArray(given) ? given.join(",") : given;
             else if ("fallback" in v && !input.terminal) value[v.flag] = v.fallback;
-            else {
-                const answer = await input.ask(`${v.prompt}${"fallback" in v ? ` [${v.fallback}]` : ""}`);
-                value[v.flag] = answer || ("fallback" in v ? v.fallback : "");
-            }
+            else value[v.flag] = (await input.ask(`${v.prompt}${offered ? ` [${offered}]` : ""}`)) || (offered ?? "");
         }
         const secrets: Record<string, string> = {};
         for (const s of SECRETS) {
@@ -222,7 +227,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
         const existing = existingStackFile(file);
         const zone = flags["dns-zone"] ?? value.domain!;
-        const sshKeys = flags["ssh-public-key-file"] ? [fs.readFileSync(flags["ssh-public-key-file"], "utf8").trim()] : [];
+        const keyFile = value["ssh-public-key-file"]!.replace(/^~(?=\/)/, os.homedir());
+        if (!fs.existsSync(keyFile))
+            return fail([`new-stack: no SSH public key at ${keyFile}; make one with \`ssh-keygen -t ed25519\`, or give --ssh-public-key-file`], 2);
+        const sshKeys = [fs.readFileSync(keyFile, "utf8").trim()];
         const config: Record<string, unknown> = {
             [PROJECT_KEY("domain")]: value.domain,
             [PROJECT_KEY("cluster")]: {
@@ -231,7 +239,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
                 adminCidrs: value["admin-cidr"]!.split(",")
                     .map((c) => c.trim())
                     .filter(Boolean),
-                ...(sshKeys.length > 0 ? { sshPublicKeys: sshKeys } : {}),
+                sshPublicKeys: sshKeys,
             },
             // The stack keeps the service hosts' A records, so the example serves without a hand step.
             [PROJECT_KEY("dns")]: { provider: "vultr", ...(zone !== value.domain ? { zone } : {}) },

@@ -42,9 +42,11 @@ stubs_pid=$!
 for _ in $(seq 50); do grep -q STUB_VULTR_API "$work/stubs.env" 2>/dev/null && break; sleep 0.2; done
 # shellcheck disable=SC1091
 . "$work/stubs.env"
+# A team member's public key, as ssh-keygen -t ed25519 writes it (no ssh-keygen needed here).
+echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0d6Xl3H2vD5nYwq8f0b9Zc7p8mKq1rT2sV4uW6yX8z ops@$zone" >"$work/id_ed25519.pub"
 timed bash -c 'printf "%s\n" "$VULTR_API_KEY" "$GITLAB_API_TOKEN" "$GO_MODULES_TOKEN" |
   npm run --silent new-stack -- dev --domain "$0" --admin-cidr 84.17.32.9/32 --acme-email "ops@$0" \
-    --resolver "$1" --vultr-api "$2"' "$zone" "$STUB_RESOLVER" "$STUB_VULTR_API"
+    --ssh-public-key-file "$3" --resolver "$1" --vultr-api "$2"' "$zone" "$STUB_RESOLVER" "$STUB_VULTR_API" "$work/id_ed25519.pub"
 for pair in "vultr:apiKey=$VULTR_API_KEY" "gitlabApiToken=$GITLAB_API_TOKEN" "goModulesToken=$GO_MODULES_TOKEN"; do
   [[ "$(pulumi config get --stack dev "${pair%%=*}")" == "${pair#*=}" ]] || { echo "quickstart: ${pair%%=*} did not round-trip" >&2; exit 1; }
 done

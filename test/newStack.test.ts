@@ -15,6 +15,8 @@ const ROOT = path.resolve(__dirname, "..");
 const ZONE = "hobby-team.net";
 const SECRETS = { vultr: "vultr-key-0123456789ABCDEF", gitlab: "glpat-api-token-0123456789", go: "glpat-go-modules-0123456789" };
 const STDIN = `${SECRETS.vultr}\n${SECRETS.gitlab}\n${SECRETS.go}\n`;
+/** A team member's public key (the form OpenSSH writes to ~/.ssh/id_ed25519.pub). */
+const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0d6Xl3H2vD5nYwq8f0b9Zc7p8mKq1rT2sV4uW6yX8z ops@hobby-team.net";
 
 /** The pulumi CLI's test double: one JSON line per call, its arguments and its standard input. */
 const FAKE_PULUMI = `#!/usr/bin/env node
@@ -36,6 +38,7 @@ function project(withCommitted?: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hp-new-stack-"));
     fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
     if (withCommitted) fs.copyFileSync(path.join(ROOT, `Pulumi.${withCommitted}.yaml`), path.join(dir, `Pulumi.${withCommitted}.yaml`));
+    fs.writeFileSync(path.join(dir, "id_ed25519.pub"), `${SSH_KEY}\n`);
     fs.mkdirSync(path.join(dir, "bin"));
     fs.writeFileSync(path.join(dir, "bin", "pulumi"), FAKE_PULUMI, { mode: 0o755 });
     return dir;
@@ -103,6 +106,8 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
         "84.17.32.9/32",
         "--acme-email",
         `ops@${ZONE}`,
+        "--ssh-public-key-file",
+        "id_ed25519.pub",
         "--resolver",
         resolver.address,
         "--vultr-api",
@@ -127,7 +132,12 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
         assert.match(run.stderr, /ok {3}Vultr DNS: the account holds the zone hobby-team\.net/);
         const config = YAML.parse(run.file!).config;
         assert.strictEqual(config["hobby-platform:domain"], ZONE);
-        assert.deepStrictEqual(config["hobby-platform:cluster"], { region: "ams", nodeCount: 3, adminCidrs: ["84.17.32.9/32"] });
+        assert.deepStrictEqual(config["hobby-platform:cluster"], {
+            region: "ams",
+            nodeCount: 3,
+            adminCidrs: ["84.17.32.9/32"],
+            sshPublicKeys: [SSH_KEY],
+        });
         assert.deepStrictEqual(config["hobby-platform:dns"], { provider: "vultr" });
         assert.deepStrictEqual(config["hobby-platform:acme"], { email: `ops@${ZONE}`, staging: true }, "a new environment starts on the staging CA");
         assert.strictEqual(config["hobby-platform:gitlab"].domain, "gitlab.com");
@@ -165,7 +175,7 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
 
     it("on a terminal: asks for each value, does not echo the secrets, and writes the same file", async () => {
         const d = dir();
-        const answers = `${ZONE}\n84.17.32.9/32\n\n\nops@${ZONE}\n${STDIN}`;
+        const answers = `${ZONE}\n84.17.32.9/32\n\n\nops@${ZONE}\nid_ed25519.pub\n${STDIN}`;
         const run = await newStack(d, ["stg", "--resolver", resolver.address, "--vultr-api", vultr.url], answers, true);
         assert.strictEqual(run.code, 0, run.stdout + run.stderr);
         // On a pty stdout and stderr are one stream, the terminal's.
@@ -176,6 +186,7 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
         const config = YAML.parse(run.file!).config;
         assert.strictEqual(config["hobby-platform:gitlab"].registry, "registry.gitlab.com");
         assert.deepStrictEqual(config["hobby-platform:cluster"].adminCidrs, ["84.17.32.9/32"]);
+        assert.deepStrictEqual(config["hobby-platform:cluster"].sshPublicKeys, [SSH_KEY]);
         assert.deepStrictEqual(
             run.calls.slice(1).map((c) => c.stdin),
             [SECRETS.vultr, SECRETS.gitlab, SECRETS.go],
@@ -189,7 +200,7 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
             newStack(d, ["dev", ...flags(), `--vultr-api-key=${SECRETS.vultr}`], ""),
         ]);
         assert.strictEqual(missing.code, 2);
-        assert.match(missing.stderr, /without a terminal, give --admin-cidr, --acme-email/);
+        assert.match(missing.stderr, /without a terminal, give --admin-cidr, --acme-email, --ssh-public-key-file/);
         assert.strictEqual(asFlag.code, 2);
         assert.match(asFlag.stderr, /--vultr-api-key: secrets are never taken on the command line/);
         assert.ok(!asFlag.stderr.includes(SECRETS.vultr));
@@ -209,6 +220,8 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
             "203.0.113.0/24",
             "--acme-email",
             "ops@example.com",
+            "--ssh-public-key-file",
+            "id_ed25519.pub",
             "--resolver",
             resolver.address,
             "--vultr-api",

@@ -30,7 +30,11 @@ function own(): Record<string, any> {
     return {
         ...c,
         domain: "hobby-team.net",
-        cluster: { ...c.cluster, adminCidrs: ["84.17.32.9/32"], sshPublicKeys: [] },
+        cluster: {
+            ...c.cluster,
+            adminCidrs: ["84.17.32.9/32"],
+            sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0d6Xl3H2vD5nYwq8f0b9Zc7p8mKq1rT2sV4uW6yX8z ops@hobby-team.net"],
+        },
         gitlab: { ...c.gitlab, domain: "gitlab.com", registry: "registry.gitlab.com" },
         acme: { ...c.acme, email: "ops@hobby-team.net" },
     };
@@ -46,7 +50,7 @@ describe("example values are refused on a stack that creates servers", () => {
                 line("cluster.adminCidrs"),
                 /"203\.0\.113\.0\/24" is in 203\.0\.113\.0\/24, a documentation network \(RFC 5737\).*public IPv4 address .* as \/32/,
             );
-            assert.match(line("cluster.sshPublicKeys.0"), /example key.*~\/\.ssh\/id_ed25519\.pub/);
+            assert.match(line("cluster.sshPublicKeys.0"), /example key.*a restore needs a root shell.*~\/\.ssh\/id_ed25519\.pub/);
             assert.match(line("domain"), /"example\.com" is under example\.com, which RFC 2606 reserves.*a domain you own/);
             assert.match(line("gitlab.domain"), /"gitlab\.example\.com".*your GitLab's host/);
             assert.match(line("gitlab.registry"), /"registry\.example\.com".*container registry host/);
