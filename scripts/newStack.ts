@@ -165,7 +165,7 @@ const fail = (lines: string[], code: number) => {
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-    const secretFlag = argv.find((a) => /^--?(.*(key|token|password|secret|passphrase))(=|$)/i.test(a) && !a.startsWith("--ssh-public-key-file"));
+    const secretFlag = argv.find((a) => /^--?(.*(key|token|password|secret|passphrase))(=|$)/i.test(a));
     if (secretFlag)
         return fail(
             [
