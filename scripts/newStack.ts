@@ -15,6 +15,7 @@ import { Writable } from "stream";
 import { parseArgs } from "util";
 import * as YAML from "yaml";
 import { ConfigError, parseConfig, SECRET_KEYS } from "../config";
+import { placeholderRules } from "../config/placeholders";
 import { DATE } from "../config/schema";
 import { checkDelegation, checkVultr, CheckResult, VULTR_API } from "./preflight";
 
@@ -118,7 +119,7 @@ class Input {
     }
 }
 
-/** A year from `today`, less a day: GitLab's longest token lifetime, and after today. */
+/** A year from `today`, less a day: the deploy tokens rotate yearly, like the other tokens. */
 function defaultExpiry(today: string): string {
     const d = new Date(`${today}T00:00:00Z`);
     d.setUTCFullYear(d.getUTCFullYear() + 1);
@@ -140,11 +141,21 @@ const EXAMPLE_PROJECTS = {
     },
 };
 
+/** A stack file's `hobby-platform:` keys without the prefix, as the program reads them. */
+const programKeys = (config: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(/^hobby-platform:/, ""), v]));
+
+/** Whether a stack file's config still holds an example value: then it is the committed example. */
+function holdsExampleValues(config: Record<string, unknown>): boolean {
+    let found = false;
+    placeholderRules(programKeys(config), () => (found = true));
+    return found;
+}
+
 /** The validation problems of a config as a real run reports them, or [] (secrets taken as set). */
 function problemsOf(config: Record<string, unknown>, env: string, today: string): string[] {
-    const input = Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(/^hobby-platform:/, ""), v]));
     try {
-        parseConfig({ environment: env, ...input }, () => "set", today, { refusePlaceholders: true });
+        parseConfig({ environment: env, ...programKeys(config) }, () => "set", today, { refusePlaceholders: true });
         return [];
     } catch (e) {
         if (e instanceof ConfigError) return e.problems;
@@ -218,6 +229,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
             else if ("fallback" in v && !input.terminal) value[v.flag] = v.fallback;
             else value[v.flag] = (await input.ask(`${v.prompt}${offered ? ` [${offered}]` : ""}`)) || (offered ?? "");
         }
+        const keyFile = value["ssh-public-key-file"]!.replace(/^~(?=\/)/, os.homedir());
+        if (!fs.existsSync(keyFile))
+            return fail([`new-stack: no SSH public key at ${keyFile}; make one with \`ssh-keygen -t ed25519\`, or give --ssh-public-key-file`], 2);
+        const existing = existingStackFile(file);
+        if (fs.existsSync(file) && !flags.force && !holdsExampleValues(existing.config))
+            return fail([`new-stack: ${path.basename(file)} holds a team's values already; keep it, or replace it with --force`], 2);
+
         const secrets: Record<string, string> = {};
         for (const s of SECRETS) {
             const answer = await input.ask(`${s.what} (${s.key})`, true);
@@ -225,11 +243,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
             secrets[s.key] = answer;
         }
 
-        const existing = existingStackFile(file);
         const zone = flags["dns-zone"] ?? value.domain!;
-        const keyFile = value["ssh-public-key-file"]!.replace(/^~(?=\/)/, os.homedir());
-        if (!fs.existsSync(keyFile))
-            return fail([`new-stack: no SSH public key at ${keyFile}; make one with \`ssh-keygen -t ed25519\`, or give --ssh-public-key-file`], 2);
         const sshKeys = [fs.readFileSync(keyFile, "utf8").trim()];
         const config: Record<string, unknown> = {
             [PROJECT_KEY("domain")]: value.domain,
@@ -256,8 +270,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         const problems = problemsOf(config, stack, today);
         if (problems.length > 0)
             return fail([`new-stack: the values are not valid yet (nothing was written):`, ...problems.map((p) => `  - ${p}`)], 2);
-        if (fs.existsSync(file) && !flags.force && problemsOf(existing.config, stack, today).every((p) => !/example|documentation network/.test(p)))
-            return fail([`new-stack: ${path.basename(file)} holds a team's values already; keep it, or replace it with --force`], 2);
 
         const checks: CheckResult[] = [
             await checkDelegation(zone, flags.resolver),
