@@ -62,6 +62,9 @@ const OPTIONS = {
     help: { type: "boolean" },
 } as const;
 
+/** The scaffold's flags, as `--<name>`. */
+export const NEW_STACK_FLAGS = Object.keys(OPTIONS).map((o) => `--${o}`);
+
 const USAGE = `usage: npm run new-stack -- <${NEW_STACK_ENVIRONMENTS.join("|")}> [flags]
   --domain <name>                 base domain; its zone must be at Vultr, delegated to ns1/ns2.vultr.com
   --admin-cidr <cidr>             public IPv4 network that runs pulumi (repeat, or comma-separate)

@@ -1,13 +1,17 @@
-// docs/troubleshooting.md quotes what the program prints: each quote must still be printed, or a
-// user searching the page for their error finds nothing.
+// The first hour's documents against the program: the troubleshooting page quotes what the
+// program prints (or a user searching it for their error finds nothing), the quickstart uses the
+// scaffold's real flags, and no document puts a secret on a command line.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { advice, Cause } from "../components/cluster/readiness";
 import { ConfigError, parseConfig } from "../config";
+import { NEW_STACK_FLAGS } from "../scripts/newStack";
 import { stackConfig } from "../scripts/stackConfig";
 
-const PAGE = fs.readFileSync(path.join(__dirname, "..", "docs", "troubleshooting.md"), "utf8");
+const ROOT = path.join(__dirname, "..");
+const read = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");
+const PAGE = read("docs/troubleshooting.md");
 /** Every `code` span of the page's text (fenced blocks left out: their backticks are not spans). */
 const quoted = [...PAGE.replace(/^```[\s\S]*?^```$/gm, "").matchAll(/`([^`\n]+)`/g)].map((m) => m[1]);
 
@@ -41,5 +45,36 @@ describe("docs/troubleshooting.md quotes the program's own messages", () => {
                 problems.some((p) => p.startsWith(line)),
                 `not printed any more: ${line}`,
             );
+    });
+});
+
+describe("the quickstart and the secrets in the documents", () => {
+    it("is linked from the README's first screen", () => {
+        assert.match(read("README.md").split("\n").slice(0, 12).join("\n"), /\]\(docs\/quickstart\.md\)/);
+    });
+
+    it("uses only flags the scaffold has", () => {
+        // Shell continuation lines joined, so a call's flags are on its one line.
+        const quickstart = read("docs/quickstart.md").replace(/\\\n\s*/g, " ");
+        const calls = [...quickstart.matchAll(/npm run new-stack -- [^\n]*/g)].map((m) => m[0]);
+        assert.ok(calls.length >= 2);
+        const used = calls.flatMap((c) => c.match(/(?<=\s)--[a-z][a-z-]*/g) ?? []);
+        assert.ok(used.includes("--ssh-public-key-file"));
+        for (const flag of used) assert.ok(NEW_STACK_FLAGS.includes(flag), `${flag} is not a flag of npm run new-stack`);
+    });
+
+    it("never shows a secret's value on a command line", () => {
+        const files = [
+            "README.md",
+            ...fs.readdirSync(path.join(ROOT, "docs")).map((f) => `docs/${f}`),
+            ...fs.readdirSync(ROOT).filter((f) => /^Pulumi\..*\.yaml$/.test(f)),
+        ];
+        for (const file of files.filter((f) => /\.(md|yaml)$/.test(f))) {
+            // `pulumi config set --secret <key> <value>`: anything after the key but a flag or a comment.
+            const offending = read(file)
+                .split("\n")
+                .filter((line) => /config set --secret(?: --stack \S+)? [\w:.<>][\w:.<>-]* +[^\s#`-]/.test(line));
+            assert.deepStrictEqual(offending, [], file);
+        }
     });
 });
