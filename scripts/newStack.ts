@@ -97,7 +97,8 @@ class Input {
                 done();
             },
         });
-        this.rl = readline.createInterface({ input: process.stdin, output, terminal: this.terminal });
+        // No history: on a terminal readline would keep each typed line, secrets too, for the arrow keys.
+        this.rl = readline.createInterface({ input: process.stdin, output, terminal: this.terminal, historySize: 0 });
         this.rl.on("line", (line) => (this.waiting.length > 0 ? this.waiting.shift()!(line) : this.lines.push(line)));
         this.rl.on("close", () => {
             this.closed = true;
