@@ -145,9 +145,13 @@ const EXAMPLE_PROJECTS = {
     },
 };
 
-/** A stack file's `hobby-platform:` keys without the prefix, as the program reads them. */
+/** A stack file's plain `hobby-platform:` keys without the prefix, as the program reads them (secrets are set apart). */
 const programKeys = (config: Record<string, unknown>) =>
-    Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(/^hobby-platform:/, ""), v]));
+    Object.fromEntries(
+        Object.entries(config)
+            .filter(([k, v]) => k.startsWith("hobby-platform:") && !(v !== null && typeof v === "object" && "secure" in v))
+            .map(([k, v]) => [k.replace(/^hobby-platform:/, ""), v]),
+    );
 
 /** Whether a stack file's config still holds an example value: then it is the committed example. */
 function holdsExampleValues(config: Record<string, unknown>): boolean {
@@ -252,8 +256,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         const config: Record<string, unknown> = {
             [PROJECT_KEY("domain")]: value.domain,
             [PROJECT_KEY("cluster")]: {
-                region: flags.region ?? "ams",
-                nodeCount: Number(flags["node-count"] ?? 3),
+                ...(flags.region !== undefined ? { region: flags.region } : {}),
+                ...(flags["node-count"] !== undefined ? { nodeCount: Number(flags["node-count"]) } : {}),
                 adminCidrs: value["admin-cidr"]!.split(",")
                     .map((c) => c.trim())
                     .filter(Boolean),
@@ -271,7 +275,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
             [PROJECT_KEY("projects")]: existing.config[PROJECT_KEY("projects")] ?? EXAMPLE_PROJECTS,
         };
 
-        const problems = problemsOf(config, stack, today);
+        // Over the file that is there: what it sets and this run does not (the example's plan, its
+        // k3s release, a team's agent settings) stays, section by section.
+        const merged = Object.fromEntries(
+            Object.entries(config).map(([key, value]) => {
+                const before = existing.config[key];
+                const isMap = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+                return [key, isMap(before) && isMap(value) ? { ...(before as object), ...(value as object) } : value];
+            }),
+        );
+        const written = { ...existing.config, ...merged };
+        const problems = problemsOf(written, stack, today);
         if (problems.length > 0)
             return fail([`new-stack: the values are not valid yet (nothing was written):`, ...problems.map((p) => `  - ${p}`)], 2);
 
@@ -282,7 +296,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         for (const c of checks) console.error(`${c.ok ? "ok  " : "FAIL"} ${c.message}`);
         if (checks.some((c) => !c.ok)) return fail(["new-stack: fix the above and run the same command again (nothing was written)"], 3);
 
-        const doc = new YAML.Document({ ...existing.rest, config: { ...existing.config, ...config } });
+        const doc = new YAML.Document({ ...existing.rest, config: written });
         doc.commentBefore =
             ` ${stack}: written by \`npm run new-stack -- ${stack}\` on ${today} (docs/quickstart.md).\n` +
             ` Secrets are set with \`pulumi config set --secret <key>\` from standard input, and appear here only encrypted.`;

@@ -132,12 +132,12 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
         assert.match(run.stderr, /ok {3}Vultr DNS: the account holds the zone hobby-team\.net/);
         const config = YAML.parse(run.file!).config;
         assert.strictEqual(config["hobby-platform:domain"], ZONE);
-        assert.deepStrictEqual(config["hobby-platform:cluster"], {
-            region: "ams",
-            nodeCount: 3,
-            adminCidrs: ["84.17.32.9/32"],
-            sshPublicKeys: [SSH_KEY],
-        });
+        const committed = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")).config["hobby-platform:cluster"];
+        assert.deepStrictEqual(
+            config["hobby-platform:cluster"],
+            { ...committed, adminCidrs: ["84.17.32.9/32"], sshPublicKeys: [SSH_KEY] },
+            "the example's plan, node count and k3s release stay; its address and key are replaced",
+        );
         assert.deepStrictEqual(config["hobby-platform:dns"], { provider: "vultr" });
         assert.deepStrictEqual(config["hobby-platform:acme"], { email: `ops@${ZONE}`, staging: true }, "a new environment starts on the staging CA");
         assert.strictEqual(config["hobby-platform:gitlab"].domain, "gitlab.com");
@@ -273,6 +273,12 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
         const first = await newStack(d, ["dev", ...flags()], STDIN);
         assert.strictEqual(first.code, 0, first.stderr);
         assert.ok(!first.file!.includes("203.0.113.0/24"), "the example's values are gone");
+        // What pulumi adds to the file: the salt, and each secret encrypted.
+        const file = path.join(d, "Pulumi.dev.yaml");
+        fs.appendFileSync(file, "encryptionsalt: v1:c2FsdA==:v1:x:y\n");
+        const doc = YAML.parseDocument(fs.readFileSync(file, "utf8"));
+        doc.setIn(["config", "vultr:apiKey"], { secure: "v1:AAAA:BBBB" });
+        fs.writeFileSync(file, doc.toString());
         const [again, forced] = [
             await newStack(d, ["dev", ...flags()], STDIN),
             await newStack(d, ["dev", ...flags(), "--admin-cidr", "84.17.32.10/32", "--force"], STDIN),
@@ -280,7 +286,10 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
         assert.strictEqual(again.code, 2);
         assert.match(again.stderr, /holds a team's values already; keep it, or replace it with --force/);
         assert.strictEqual(forced.code, 0, forced.stderr);
-        assert.deepStrictEqual(YAML.parse(forced.file!).config["hobby-platform:cluster"].adminCidrs, ["84.17.32.9/32", "84.17.32.10/32"]);
+        const written = YAML.parse(forced.file!);
+        assert.deepStrictEqual(written.config["hobby-platform:cluster"].adminCidrs, ["84.17.32.9/32", "84.17.32.10/32"]);
+        assert.deepStrictEqual(written.config["vultr:apiKey"], { secure: "v1:AAAA:BBBB" }, "the stack's encrypted secrets stay");
+        assert.strictEqual(written.encryptionsalt, "v1:c2FsdA==:v1:x:y", "and its salt");
     });
 
     it("asks the resolver for the zone's NS records and wants both of Vultr's name servers", async () => {
