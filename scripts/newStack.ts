@@ -54,6 +54,9 @@ const OPTIONS = {
     "dns-zone": { type: "string" },
     "ssh-public-key-file": { type: "string" },
     "deploy-token-expires-at": { type: "string" },
+    "cluster-access": { type: "string" },
+    "agent-project": { type: "string" },
+    "kas-address": { type: "string" },
     region: { type: "string" },
     "node-count": { type: "string" },
     resolver: { type: "string" },
@@ -74,6 +77,8 @@ const USAGE = `usage: npm run new-stack -- <${NEW_STACK_ENVIRONMENTS.join("|")}>
   --dns-zone <zone>               Vultr DNS zone, default the domain
   --ssh-public-key-file <file>    root's key on the servers (a restore needs a root shell)
   --deploy-token-expires-at <day> default a year from today, less a day
+  --cluster-access agent --agent-project <group/project> --kas-address <wss://...>
+                                  service deploys through GitLab's agent (runners without a fixed address)
   --region <id> --node-count <n>  default ams, 3
   --resolver <host:port>          DNS resolver for the delegation check, default the system's
   --vultr-api <url>               default ${VULTR_API}
@@ -269,6 +274,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
                 domain: value["gitlab-domain"],
                 registry: value["gitlab-registry"],
                 deployTokenExpiresAt: flags["deploy-token-expires-at"] ?? defaultExpiry(today),
+                ...(flags["cluster-access"] !== undefined ? { clusterAccess: flags["cluster-access"] } : {}),
+                ...(flags["agent-project"] !== undefined || flags["kas-address"] !== undefined
+                    ? { agent: { project: flags["agent-project"], kasAddress: flags["kas-address"] } }
+                    : {}),
             },
             // Every new environment starts on Let's Encrypt's staging CA (docs/operations.md, Certificates).
             [PROJECT_KEY("acme")]: { email: value["acme-email"], staging: true },

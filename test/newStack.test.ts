@@ -193,6 +193,21 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
         );
     });
 
+    it("writes the agent path from flags, and refuses it without the agent's project", async () => {
+        const agent = ["--cluster-access", "agent", "--kas-address", "wss://kas.gitlab.com"];
+        const [ok, incomplete] = await Promise.all([
+            newStack(dir(), ["dev", ...flags(), ...agent, "--agent-project", "the-project/cluster-agents"], STDIN),
+            newStack(dir(), ["dev", ...flags(), ...agent], STDIN),
+        ]);
+        assert.strictEqual(ok.code, 0, ok.stderr);
+        const gitlab = YAML.parse(ok.file!).config["hobby-platform:gitlab"];
+        assert.strictEqual(gitlab.clusterAccess, "agent");
+        assert.deepStrictEqual(gitlab.agent, { project: "the-project/cluster-agents", kasAddress: "wss://kas.gitlab.com" });
+        assert.strictEqual(incomplete.code, 2);
+        assert.match(incomplete.stderr, /hobby-platform:gitlab\.agent\.project: is required when gitlab\.clusterAccess is "agent"/);
+        assert.strictEqual(incomplete.file, undefined);
+    });
+
     it("without a terminal, names the missing flags and reads no secret as a value; refuses a secret given as a flag", async () => {
         const d = dir();
         const [missing, asFlag] = await Promise.all([
