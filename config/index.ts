@@ -5,6 +5,8 @@
 // (own cluster or not, GitLab or not, ...) a variant with exactly the values it needs.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { placeholderRules } from "./placeholders";
 import { crossFieldRules } from "./rules";
 import { defaultApiHost, Environment, keyOf, PROJECT, rawSchema, RawConfig } from "./schema";
 import { SECRET_KEYS, SecretKey } from "./secrets";
@@ -158,6 +160,15 @@ function schemaProblem(issue: z.core.$ZodIssue, input: Record<string, unknown>):
     return `${keyOf(issue.path)}: ${issue.message}`;
 }
 
+/** How a configuration is checked beyond its form. */
+export interface ParseOptions {
+    /**
+     * Refuse the example values of the committed stack files (documentation networks, the example
+     * SSH key, example domains) when the stack creates servers: true wherever the run is real.
+     */
+    refusePlaceholders?: boolean;
+}
+
 /**
  * Validates a raw configuration (as read from the stack) and resolves it, in one pass: the
  * schema and the rules across keys report together. `secret` gives a secret key's value, or
@@ -168,13 +179,16 @@ export function parseConfig<S>(
     input: Record<string, unknown>,
     secret: (key: SecretKey) => S | undefined,
     today: string = new Date().toISOString().slice(0, 10),
+    options: ParseOptions = {},
 ): PlatformConfig<S> {
     const secrets: Partial<Record<SecretKey, S>> = {};
     const hasSecret = (key: SecretKey) => (secrets[key] ??= secret(key)) !== undefined;
     const problems: string[] = [];
     const parsed = rawSchema.safeParse(input, { error: fallbackMessage });
     for (const issue of parsed.error?.issues ?? []) problems.push(schemaProblem(issue, input));
-    crossFieldRules(input, (path, message) => problems.push(`${keyOf(path)}: ${message}`), hasSecret, today);
+    const report = (path: PropertyKey[], message: string) => problems.push(`${keyOf(path)}: ${message}`);
+    crossFieldRules(input, report, hasSecret, today);
+    if (options.refusePlaceholders) placeholderRules(input, report);
     if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
     return resolve(parsed.data, secrets as Record<SecretKey, S>);
 }
@@ -267,5 +281,14 @@ export function loadConfig(): PlatformConfig {
     }
     if (problems.length > 0) throw new ConfigError(problems);
     input.environment ??= pulumi.getStack();
-    return parseConfig(input, (key) => config.getSecret(SECRET_KEYS[key]));
+    return parseConfig(input, (key) => config.getSecret(SECRET_KEYS[key]), undefined, { refusePlaceholders: !underMocks() });
+}
+
+/**
+ * Whether the program runs under Pulumi's mocks, which create nothing: the unit tests run the
+ * committed stack files there, whose example values (RFC 5737, RFC 2606) are what those RFCs
+ * reserve them for. Every run of the engine (preview, up, CI) refuses them.
+ */
+function underMocks(): boolean {
+    return pulumi.runtime.getMonitor() instanceof MockMonitor;
 }
