@@ -4,16 +4,23 @@
 // What comes out is resolved: every default filled in, and each optional part of the platform
 // (own cluster or not, GitLab or not, ...) a variant with exactly the values it needs.
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
+import { WorkloadCapacity } from "../lib/capacity";
+import { capacityProblems, clusterCapacity, projectQuota, QuotaConfig } from "./capacity";
 import { crossFieldRules } from "./rules";
-import { defaultApiHost, Environment, keyOf, PROJECT, rawSchema, RawConfig } from "./schema";
+import { DEFAULT_K3S_VERSION, defaultApiHost, Environment, keyOf, PROJECT, rawSchema, RawConfig, resourcesSchema } from "./schema";
 import { SECRET_KEYS, SecretKey } from "./secrets";
 
 export { DEFAULT_K3S_VERSION, DNS_1035_LABEL, DNS_1123_LABEL, ENVIRONMENTS, OCI_PATH_COMPONENT, PROJECT } from "./schema";
 export type { Environment } from "./schema";
+export type { QuotaConfig } from "./capacity";
 export { INVALID_PATH_SEQUENCES, INVALID_PATH_SUFFIXES, RESERVED_NAMESPACES } from "./rules";
 export { requiredSecrets, SECRET_KEYS } from "./secrets";
 export type { SecretKey } from "./secrets";
+
+/** A service container's requests and limits unless configured; also a project's LimitRange defaults. */
+export const DEFAULT_CONTAINER_RESOURCES = resourcesSchema.parse({});
 
 /** Plain config keys (as in `pulumi config set <key>`), validated by the schema. */
 const OBJECT_KEYS = ["cluster", "gitlab", "dns", "acme", "ingress", "certManager", "projects"] as const;
@@ -22,8 +29,10 @@ const STRING_KEYS = ["environment", "domain", "client"] as const;
 type RawService = RawConfig["projects"][string]["services"][string];
 type RawCluster = RawConfig["cluster"];
 
-/** One service, every default resolved. */
-export type ServiceConfig = Omit<RawService, "gitlabProject" | "host" | "image"> & {
+/** One service, every default resolved; `S` is the type its secret values have. */
+export type ServiceConfig<S = pulumi.Output<string>> = Omit<RawService, "gitlabProject" | "host" | "image" | "secrets"> & {
+    /** The service's secrets by name, each a Pulumi secret. */
+    secrets: Record<string, S>;
     /** GitLab project path, `<project>/<service>` unless configured. */
     gitlabProject: string;
     /** Public host, `api.<project>.<env>.<domain>` unless configured. */
@@ -32,9 +41,11 @@ export type ServiceConfig = Omit<RawService, "gitlabProject" | "host" | "image">
     image: string;
 };
 
-export interface ProjectConfig {
+export interface ProjectConfig<S = pulumi.Output<string>> {
     client: string;
-    services: Record<string, ServiceConfig>;
+    services: Record<string, ServiceConfig<S>>;
+    /** The project namespace's ResourceQuota. */
+    quota: QuotaConfig;
     /** The distinct hosts of the project's services: one certificate each. */
     hosts: string[];
 }
@@ -109,7 +120,19 @@ export interface PlatformConfig<S = pulumi.Output<string>> {
     dns: DnsConfig;
     ingress: IngressConfig;
     certManager: CertManagerConfig;
-    projects: Record<string, ProjectConfig>;
+    projects: Record<string, ProjectConfig<S>>;
+    /** Pod Security Standards version the project namespaces enforce: the Kubernetes minor the cluster runs, e.g. `v1.33`. */
+    podSecurityVersion: string;
+    /** What the stack's own nodes leave for services (undefined for a cluster it does not create). */
+    capacity?: WorkloadCapacity;
+}
+
+/** How the values under a service's `secrets` were read: whether `pulumi config set --secret` marked them, and how to wrap each. */
+export interface ServiceSecrets<S> {
+    /** Whether the stack's `projects` key holds secret values (Pulumi marks the whole key when a leaf is set with --secret). */
+    marked: boolean;
+    /** Makes one value a secret of type `S` (a Pulumi secret Output in a run). */
+    wrap: (value: string) => S;
 }
 
 /** A bad configuration: one line a problem. Thrown as a RunError, so no stack trace is shown. */
@@ -168,40 +191,50 @@ export function parseConfig<S>(
     input: Record<string, unknown>,
     secret: (key: SecretKey) => S | undefined,
     today: string = new Date().toISOString().slice(0, 10),
+    serviceSecrets: ServiceSecrets<S> = { marked: true, wrap: (v) => v as unknown as S },
 ): PlatformConfig<S> {
     const secrets: Partial<Record<SecretKey, S>> = {};
     const hasSecret = (key: SecretKey) => (secrets[key] ??= secret(key)) !== undefined;
     const problems: string[] = [];
     const parsed = rawSchema.safeParse(input, { error: fallbackMessage });
     for (const issue of parsed.error?.issues ?? []) problems.push(schemaProblem(issue, input));
-    crossFieldRules(input, (path, message) => problems.push(`${keyOf(path)}: ${message}`), hasSecret, today);
+    const report = (path: PropertyKey[], message: string) => problems.push(`${keyOf(path)}: ${message}`);
+    crossFieldRules(input, report, hasSecret, today, serviceSecrets.marked);
+    if (parsed.success) capacityProblems(parsed.data, report);
     if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-    return resolve(parsed.data, secrets as Record<SecretKey, S>);
+    return resolve(parsed.data, secrets as Record<SecretKey, S>, serviceSecrets.wrap);
 }
 
 /**
  * The resolved configuration of a valid one. The rules have checked that every value a variant
  * needs is there; the `??` below only name, for the type checker, what they guarantee.
  */
-function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>): PlatformConfig<S> {
+function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>, wrap: (value: string) => S): PlatformConfig<S> {
     const env = raw.environment;
     const { enabled: clusterEnabled, kubeContext, skipAwait, hostnamePrefix, apiHost, ...vms } = raw.cluster;
     const dnsZone = raw.dns.zone ?? raw.domain;
     const { gitlab } = raw;
     const registry = gitlab.registry ?? "";
-    const projects: Record<string, ProjectConfig> = {};
+    const capacity = clusterCapacity(raw);
+    const projects: Record<string, ProjectConfig<S>> = {};
     for (const [project, p] of Object.entries(raw.projects)) {
-        const services: Record<string, ServiceConfig> = {};
+        const services: Record<string, ServiceConfig<S>> = {};
         for (const [service, s] of Object.entries(p.services)) {
             const gitlabProject = s.gitlabProject ?? `${project}/${service}`;
             services[service] = {
                 ...s,
+                secrets: Object.fromEntries(Object.entries(s.secrets).map(([name, value]) => [name, wrap(value)])),
                 gitlabProject,
                 host: s.host ?? `api.${project}.${env}.${raw.domain}`,
                 image: s.image ?? `${registry}/${gitlabProject}:${env}-latest`,
             };
         }
-        projects[project] = { client: p.client ?? raw.client, services, hosts: [...new Set(Object.values(services).map((s) => s.host))] };
+        projects[project] = {
+            client: p.client ?? raw.client,
+            services,
+            hosts: [...new Set(Object.values(services).map((s) => s.host))],
+            quota: projectQuota(p, capacity, Object.keys(raw.projects).length),
+        };
     }
     const ingressInstall = raw.ingress.install ?? clusterEnabled;
     const certManagerInstall = raw.certManager.install ?? clusterEnabled;
@@ -245,7 +278,14 @@ function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>): PlatformConf
             ? { install: true, email: raw.acme.email ?? "", staging: raw.acme.staging ?? env !== "prod" }
             : { install: false, issuer: raw.certManager.issuer ?? "" },
         projects,
+        podSecurityVersion: kubernetesMinor(clusterEnabled ? raw.cluster.k3sVersion : DEFAULT_K3S_VERSION),
+        capacity,
     };
+}
+
+/** The Kubernetes minor a k3s release runs, e.g. `v1.33` for `v1.33.5+k3s1`. */
+export function kubernetesMinor(k3sVersion: string): string {
+    return k3sVersion.split(".").slice(0, 2).join(".");
 }
 
 /** Reads and validates the current stack's configuration. Throws ConfigError on any problem. */
@@ -267,5 +307,10 @@ export function loadConfig(): PlatformConfig {
     }
     if (problems.length > 0) throw new ConfigError(problems);
     input.environment ??= pulumi.getStack();
-    return parseConfig(input, (key) => config.getSecret(SECRET_KEYS[key]));
+    // A leaf set with `pulumi config set --secret --path` makes the whole key secret; `getObject`
+    // still returns it plain, so each service secret is wrapped as a Pulumi secret before any use.
+    // (`isConfigSecret` is what the SDK's own secret getters read; its typings mark it internal.)
+    const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret: (key: string) => boolean };
+    const serviceSecrets = { marked: isConfigSecret(`${PROJECT}:projects`), wrap: (v: string) => pulumi.secret(v) };
+    return parseConfig(input, (key) => config.getSecret(SECRET_KEYS[key]), undefined, serviceSecrets);
 }

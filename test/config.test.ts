@@ -959,4 +959,170 @@ describe("config", () => {
             (e: Error) => /Invalid configuration of stack .*nothing was created/.test(e.message),
         );
     });
+
+    describe("service secrets", () => {
+        const key = "hobby-platform:projects.the-project.services.example-microservice";
+        const command = (name: string) =>
+            `\`pulumi config set --secret --path 'projects.the-project.services.example-microservice.secrets.${name}'\` (it prompts for the value, or reads it from standard input)`;
+
+        it("refuses a plain config or env value under a key that names a secret, with the command that sets it as one", () => {
+            const input = valid();
+            svc(input).config = { something: "x", token: "replace-me", db: { password: "p4ss", keyspace: "k" }, tokenTtl: 3600 };
+            svc(input).env = { API_KEY: "k3y", encKey: "e", PUBLIC_KEY: "ssh-ed25519 AAAA", KEYSPACE: "ks" };
+            const problems = problemsOf(input);
+            assert.deepStrictEqual(
+                problems.map((p) => p.split(":")[1].split(" ")[0]),
+                [
+                    "projects.the-project.services.example-microservice.config.token",
+                    "projects.the-project.services.example-microservice.config.db.password",
+                    "projects.the-project.services.example-microservice.env.API_KEY",
+                    "projects.the-project.services.example-microservice.env.encKey",
+                ].map((k) => k),
+            );
+            assert.ok(problems[0].includes(command("TOKEN")), problems[0]);
+            assert.ok(problems[3].includes(command("ENC_KEY")), problems[3]);
+            for (const p of problems) for (const v of ["replace-me", "p4ss", "k3y"]) assert.ok(!p.includes(v), p);
+        });
+
+        it("accepts secrets set with --secret and hands each out wrapped as a secret", () => {
+            const input = valid();
+            svc(input).secrets = { DB_PASSWORD: "p4ss" };
+            svc(input).secretsAs = "both";
+            const c = parseConfig(input, allSecrets, TODAY, { marked: true, wrap: (v) => `wrapped(${v})` });
+            const s = c.projects["the-project"].services["example-microservice"];
+            assert.deepStrictEqual(s.secrets, { DB_PASSWORD: "wrapped(p4ss)" });
+            assert.strictEqual(s.secretsAs, "both");
+            assert.strictEqual(parseConfig(valid(), allSecrets, TODAY).projects["the-project"].services["example-microservice"].secretsAs, "env");
+        });
+
+        it("refuses secrets set without --secret (plain in the stack file), never showing a value", () => {
+            const input = valid();
+            svc(input).secrets = { DB_PASSWORD: "p4ss" };
+            let problems: string[] = [];
+            try {
+                parseConfig(input, allSecrets, TODAY, { marked: false, wrap: (v) => v });
+            } catch (e) {
+                problems = (e as ConfigError).problems;
+            }
+            assert.deepStrictEqual(problems, [
+                `${key}.secrets: was set without --secret, so its values are in plain text in the stack file; set each again with ${command("DB_PASSWORD")}`,
+            ]);
+        });
+
+        it("refuses a secret that the container would also get from env or the platform", () => {
+            const input = valid();
+            svc(input).secrets = { LOG_LEVEL: "x", PORT: "1" };
+            svc(input).env = { LOG_LEVEL: "debug" };
+            const problems = problemsOf(input);
+            assert.ok(
+                problems.some((p) => p.startsWith(`${key}.secrets.LOG_LEVEL: is also in env`)),
+                problems.join("\n"),
+            );
+            assert.ok(
+                problems.some((p) => p.startsWith(`${key}.secrets.PORT: is also set by the platform`)),
+                problems.join("\n"),
+            );
+            svc(input).secretsAs = "files";
+            assert.deepStrictEqual(problemsOf(input), []);
+        });
+
+        it("refuses a secret name that is no environment variable name, and an empty value", () => {
+            const input = valid();
+            svc(input).secrets = { "db-password": "x", EMPTY: "" };
+            const problems = problemsOf(input);
+            assert.ok(
+                problems.some((p) => p.startsWith(`${key}.secrets.db-password: name must be an environment variable name`)),
+                problems.join("\n"),
+            );
+            assert.ok(
+                problems.some((p) => p.startsWith(`${key}.secrets.EMPTY: must not be empty`)),
+                problems.join("\n"),
+            );
+        });
+    });
+
+    describe("autoscaling, quotas and the cluster's room", () => {
+        const key = "hobby-platform:projects.the-project";
+
+        it("refuses replicas beside autoscaling (the autoscaler owns the count) and min above max", () => {
+            const input = valid();
+            svc(input).replicas = 3;
+            svc(input).autoscaling = { min: 4, max: 3 };
+            const problems = problemsOf(input);
+            assert.ok(problems.some((p) => p.startsWith(`${key}.services.example-microservice.replicas: is the autoscaler's to set`)));
+            assert.ok(problems.some((p) => p.startsWith(`${key}.services.example-microservice.autoscaling.max: 3 is less than autoscaling.min 4`)));
+        });
+
+        it("sizes each project's quota to an equal share of what the nodes leave after k3s with etcd and the platform", () => {
+            const one = parseConfig(valid(), allSecrets, TODAY);
+            // 3 x vc2-1c-2gb: 3 x (2 GiB - 1606 MB) - 256 MiB, 3 x (1 - 0.06) - 0.2 CPU.
+            assert.strictEqual(one.projects["the-project"].quota.requests.memory, "1293Mi");
+            assert.strictEqual(one.projects["the-project"].quota.requests.cpu, "2620m");
+            const input = valid();
+            input.projects.second = { services: { api: { basePath: "/api" } } };
+            const two = parseConfig(input, allSecrets, TODAY);
+            assert.strictEqual(two.projects.second.quota.requests.memory, "646Mi");
+            assert.strictEqual(two.projects.second.quota.limits.memory, "1293Mi");
+            assert.strictEqual(two.projects.second.quota.limits.cpu, "5240m");
+            assert.strictEqual(two.podSecurityVersion, "v1.33");
+        });
+
+        it("refuses at preview a project whose services need more than its quota, replicas plus one surge each", () => {
+            const input = valid();
+            input.projects["the-project"].quota = { requests: { memory: "128Mi" }, pods: 2 };
+            const problems = problemsOf(input);
+            assert.ok(
+                problems.some(
+                    (p) =>
+                        p.startsWith(`${key}.quota.requests.memory: the project's quota allows 128Mi of requests.memory, but`) &&
+                        p.includes("need 192Mi"),
+                ),
+                problems.join("\n"),
+            );
+            assert.ok(
+                problems.some((p) => p.startsWith(`${key}.quota.pods: the quota allows 2 pods`)),
+                problems.join("\n"),
+            );
+        });
+
+        it("refuses services that do not fit on the nodes next to k3s, etcd and the platform, and a pod no node can take", () => {
+            const input = valid();
+            svc(input).replicas = 5;
+            svc(input).resources = { requests: { memory: "300Mi" }, limits: { memory: "300Mi" } };
+            const problems = problemsOf(input);
+            assert.ok(
+                problems.some((p) => p.startsWith("hobby-platform:projects: the services request") && p.includes("but the nodes leave")),
+                problems.join("\n"),
+            );
+            svc(input).replicas = 1;
+            svc(input).resources = { requests: { memory: "600Mi" }, limits: { memory: "600Mi" } };
+            assert.ok(problemsOf(input).some((p) => p.startsWith(`${key}.services.example-microservice.resources.requests: one pod requests`)));
+            // A larger plan takes both.
+            input.cluster.plan = "vc2-2c-4gb";
+            assert.deepStrictEqual(problemsOf(input), []);
+        });
+    });
+
+    describe("names that never collide", () => {
+        it("refuses two hosts of a project that name one certificate (differing only in '.' and '-')", () => {
+            const input = valid();
+            svc(input).host = "a-b.example.com";
+            input.projects["the-project"].services.other = { basePath: "/other", host: "a.b.example.com" };
+            const problems = problemsOf(input);
+            assert.ok(
+                problems.some(
+                    (p) =>
+                        p.startsWith("hobby-platform:projects.the-project.services.other.host:") &&
+                        p.includes('name their certificate "a-b-example-com-tls"'),
+                ),
+                problems.join("\n"),
+            );
+        });
+
+        it("refuses a service named like one of its project's NetworkPolicies", () => {
+            const input = valid();
+            input.projects["the-project"].services["default-deny-ingress"] = { basePath: "/x" };
+            assert.ok(problemsOf(input).some((p) => p.startsWith("hobby-platform:projects.the-project.services.default-deny-ingress: ")));
+        });
+    });
 });
