@@ -36,25 +36,34 @@ export function clusterCapacity(raw: RawConfig): WorkloadCapacity | undefined {
     return workloadCapacity(groups);
 }
 
+/** What all the stack's services need at most (their most pods plus one rollout surge each). */
+export function stackDemand(raw: RawConfig) {
+    return demand(Object.values(raw.projects).flatMap((p) => Object.values(p.services).map(serviceDemand)));
+}
+
 /**
- * A project's quota: what is configured, the rest an equal share of the cluster's room for
- * requests; limits may overcommit it, memory twice (as the services' defaults do) and CPU, which
- * a limit only throttles, four times. FALLBACK_QUOTA without a known cluster.
+ * A project's quota: what is configured, the rest its services' own need scaled by the room the
+ * nodes leave over what all services need (so the defaults of a stack that fits never refuse it,
+ * and the headroom is shared in proportion); at least FALLBACK_QUOTA on a cluster the stack does
+ * not size.
  */
-export function projectQuota(p: RawProject, capacity: WorkloadCapacity | undefined, projects: number): QuotaConfig {
-    const share = capacity && { cpu: capacity.total.cpu / projects, memory: capacity.total.memory / projects };
-    const defaults: QuotaConfig = share
-        ? {
-              requests: { cpu: cpuQuantity(share.cpu), memory: memoryQuantity(share.memory) },
-              limits: { cpu: cpuQuantity(4 * share.cpu), memory: memoryQuantity(2 * share.memory) },
-              pods: FALLBACK_QUOTA.pods,
-          }
-        : FALLBACK_QUOTA;
+export function projectQuota(p: RawProject, capacity: WorkloadCapacity | undefined, total: ReturnType<typeof demand>): QuotaConfig {
+    const need = demand(Object.values(p.services).map(serviceDemand));
+    const fallback = (q: string, n: number) => Math.max(quantityValue(q), n);
+    const scale = {
+        cpu: capacity ? Math.max(1, capacity.total.cpu / Math.max(total.requests.cpu, 1e-9)) : 1,
+        memory: capacity ? Math.max(1, capacity.total.memory / Math.max(total.requests.memory, 1)) : 1,
+    };
+    const sized = (what: "requests" | "limits", r: keyof Amount) =>
+        capacity ? need[what][r] * scale[r] : fallback(FALLBACK_QUOTA[what][r], need[what][r]);
     const q = p.quota;
     return {
-        requests: { cpu: q.requests.cpu ?? defaults.requests.cpu, memory: q.requests.memory ?? defaults.requests.memory },
-        limits: { cpu: q.limits.cpu ?? defaults.limits.cpu, memory: q.limits.memory ?? defaults.limits.memory },
-        pods: q.pods ?? defaults.pods,
+        requests: {
+            cpu: q.requests.cpu ?? cpuQuantity(sized("requests", "cpu")),
+            memory: q.requests.memory ?? memoryQuantity(sized("requests", "memory")),
+        },
+        limits: { cpu: q.limits.cpu ?? cpuQuantity(sized("limits", "cpu")), memory: q.limits.memory ?? memoryQuantity(sized("limits", "memory")) },
+        pods: q.pods ?? Math.max(FALLBACK_QUOTA.pods, need.pods),
     };
 }
 
@@ -67,13 +76,13 @@ const milli = (cores: number) => `${Math.ceil(cores * 1000)}m`;
  */
 export function capacityProblems(raw: RawConfig, report: Report): void {
     const capacity = clusterCapacity(raw);
-    const projects = Object.keys(raw.projects).length;
+    const total = stackDemand(raw);
     const all: ServiceDemand[] = [];
     for (const [project, p] of Object.entries(raw.projects)) {
         const services = Object.values(p.services).map(serviceDemand);
         all.push(...services);
         const need = demand(services);
-        const quota = projectQuota(p, capacity, projects);
+        const quota = projectQuota(p, capacity, total);
         const why = `its services' most pods plus one rollout surge each (${Object.entries(p.services)
             .map(([name, s]) => `${name}: ${serviceDemand(s).maxReplicas + 1} pods`)
             .join(", ")})`;

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import { WorkloadCapacity } from "../lib/capacity";
-import { capacityProblems, clusterCapacity, projectQuota, QuotaConfig } from "./capacity";
+import { capacityProblems, clusterCapacity, projectQuota, QuotaConfig, stackDemand } from "./capacity";
 import { crossFieldRules } from "./rules";
 import { DEFAULT_K3S_VERSION, defaultApiHost, Environment, keyOf, PROJECT, rawSchema, RawConfig, resourcesSchema } from "./schema";
 import { SECRET_KEYS, SecretKey } from "./secrets";
@@ -216,6 +216,7 @@ function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>, wrap: (value:
     const { gitlab } = raw;
     const registry = gitlab.registry ?? "";
     const capacity = clusterCapacity(raw);
+    const total = stackDemand(raw);
     const projects: Record<string, ProjectConfig<S>> = {};
     for (const [project, p] of Object.entries(raw.projects)) {
         const services: Record<string, ServiceConfig<S>> = {};
@@ -233,7 +234,7 @@ function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>, wrap: (value:
             client: p.client ?? raw.client,
             services,
             hosts: [...new Set(Object.values(services).map((s) => s.host))],
-            quota: projectQuota(p, capacity, Object.keys(raw.projects).length),
+            quota: projectQuota(p, capacity, total),
         };
     }
     const ingressInstall = raw.ingress.install ?? clusterEnabled;

@@ -130,7 +130,7 @@ const serviceSchema = z.strictObject({
     ).optional(),
 });
 
-/** A project's ResourceQuota; what is not set is sized to the cluster (see config/capacity.ts). */
+/** A project's ResourceQuota; what is not set is sized to its services and the cluster (config/capacity.ts). */
 const quotaSchema = z.strictObject({
     requests: z.strictObject({ cpu: quantity("2").optional(), memory: quantity("2Gi").optional() }).prefault({}),
     limits: z.strictObject({ cpu: quantity("4").optional(), memory: quantity("4Gi").optional() }).prefault({}),

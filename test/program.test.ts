@@ -246,6 +246,48 @@ describe("program: stack files", () => {
         assert.strictEqual(resources.length, 0);
     });
 
+    it("several projects and services, 1 to 5 replicas, secrets set with --secret --path: each gets its own safe objects", async () => {
+        const { resources, outputs } = await runStack("dev", (c) => {
+            c["hobby-platform:projects"] = JSON.stringify({
+                shop: {
+                    services: {
+                        cart: { basePath: "/cart", replicas: 1, secrets: { DB_PASSWORD: "pw-cart" }, secretsAs: "files" },
+                        checkout: { basePath: "/checkout", replicas: 3, secrets: { API_KEY: "k-checkout" }, secretsAs: "both" },
+                    },
+                },
+                blog: { services: { posts: { basePath: "/posts", replicas: 5 }, search: { basePath: "/search", autoscaling: { min: 2, max: 4 } } } },
+            });
+        });
+        const of = (type: string, ns: string) => ofType(resources, type).filter((r) => r.inputs.metadata.namespace === ns);
+        const deployment = (ns: string, name: string) => of("kubernetes:apps/v1:Deployment", ns).find((r) => r.inputs.metadata.name === name)!;
+        for (const [ns, services] of [
+            ["shop", ["cart", "checkout"]],
+            ["blog", ["posts", "search"]],
+        ] as const) {
+            assert.deepStrictEqual(
+                of("kubernetes:policy/v1:PodDisruptionBudget", ns)
+                    .map((r) => r.inputs.metadata.name)
+                    .sort(),
+                [...services],
+            );
+            assert.strictEqual(of("kubernetes:core/v1:ResourceQuota", ns).length, 1);
+            assert.strictEqual(of("kubernetes:networking.k8s.io/v1:NetworkPolicy", ns).length, 3 + services.length);
+        }
+        assert.strictEqual(deployment("shop", "cart").inputs.spec.template.spec.topologySpreadConstraints, undefined);
+        assert.strictEqual(deployment("blog", "posts").inputs.spec.replicas, 5);
+        assert.ok(!("replicas" in deployment("blog", "search").inputs.spec));
+        assert.strictEqual(of("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "blog").length, 1);
+        assert.deepStrictEqual(
+            of("kubernetes:core/v1:Secret", "shop")
+                .filter((r) => r.name.endsWith("-secrets"))
+                .map((r) => r.inputs.metadata.name)
+                .sort(),
+            ["cart-secrets", "checkout-secrets"],
+        );
+        assert.ok(!JSON.stringify(of("kubernetes:core/v1:ConfigMap", "shop").map((r) => r.inputs)).includes("pw-cart"));
+        assert.deepStrictEqual([...outputs.servicesAwaitingFirstBuild].sort(), ["blog/posts", "blog/search", "shop/cart", "shop/checkout"]);
+    });
+
     it("a missing secret stops the run, naming the key", async () => {
         await assert.rejects(
             runStack("local", (c) => {
