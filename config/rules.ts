@@ -398,11 +398,11 @@ export function looksSecret(key: string): boolean {
 /** The secret name a plain key would move to: its words in upper snake case (`encKey` -> `ENC_KEY`). */
 export const secretEnvName = (key: string) => words(key).join("_").toUpperCase();
 
-/** Every leaf of a config value with its key path, to `depth` levels (a plain map: 1). */
+/** Every leaf of a config value (maps and lists) with its key path, to `depth` levels (a plain map: 1). */
 function plainEntries(value: unknown, at: PropertyKey[], depth = Infinity): [PropertyKey[], unknown][] {
-    if (!isRecord(value) || depth === 0) return [];
+    if (!(isRecord(value) || Array.isArray(value)) || depth === 0) return [];
     return Object.entries(value).flatMap(([k, v]): [PropertyKey[], unknown][] =>
-        isRecord(v) ? plainEntries(v, [...at, k], depth - 1) : [[[...at, k], v]],
+        isRecord(v) || Array.isArray(v) ? plainEntries(v, [...at, Array.isArray(value) ? Number(k) : k], depth - 1) : [[[...at, k], v]],
     );
 }
 

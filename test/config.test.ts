@@ -967,7 +967,13 @@ describe("config", () => {
 
         it("refuses a plain config or env value under a key that names a secret, with the command that sets it as one", () => {
             const input = valid();
-            svc(input).config = { something: "x", token: "replace-me", db: { password: "p4ss", keyspace: "k" }, tokenTtl: 3600 };
+            svc(input).config = {
+                something: "x",
+                token: "replace-me",
+                db: { password: "p4ss", keyspace: "k" },
+                tokenTtl: 3600,
+                replicas: [{ host: "r1", secret: "s3cr3t" }],
+            };
             svc(input).env = { API_KEY: "k3y", encKey: "e", PUBLIC_KEY: "ssh-ed25519 AAAA", KEYSPACE: "ks" };
             const problems = problemsOf(input);
             assert.deepStrictEqual(
@@ -975,13 +981,14 @@ describe("config", () => {
                 [
                     "projects.the-project.services.example-microservice.config.token",
                     "projects.the-project.services.example-microservice.config.db.password",
+                    "projects.the-project.services.example-microservice.config.replicas.0.secret",
                     "projects.the-project.services.example-microservice.env.API_KEY",
                     "projects.the-project.services.example-microservice.env.encKey",
-                ].map((k) => k),
+                ],
             );
             assert.ok(problems[0].includes(command("TOKEN")), problems[0]);
-            assert.ok(problems[3].includes(command("ENC_KEY")), problems[3]);
-            for (const p of problems) for (const v of ["replace-me", "p4ss", "k3y"]) assert.ok(!p.includes(v), p);
+            assert.ok(problems[4].includes(command("ENC_KEY")), problems[4]);
+            for (const p of problems) for (const v of ["replace-me", "p4ss", "k3y", "s3cr3t"]) assert.ok(!p.includes(v), p);
         });
 
         it("accepts secrets set with --secret and hands each out wrapped as a secret", () => {

@@ -193,3 +193,21 @@ describe("pulumi-kubernetes (the engine tests' provider build): awaiting, ignore
         );
     });
 });
+
+describe("Pulumi (the toolchain's CLI): a leaf set with `config set --secret --path` marks its whole key secret", function () {
+    this.timeout(300_000);
+    it("a structured value is secure when it holds a secure leaf, and the program is told its key is secret, which the config reads to refuse plain service secrets", () => {
+        const tools = path.join(__dirname, "..", "..", "tools");
+        const sdk = (f: string) => goModuleFile("github.com/pulumi/pulumi/sdk/v3", requiredVersion(tools, "github.com/pulumi/pulumi/sdk/v3"), f);
+        const pkg = (f: string) => goModuleFile("github.com/pulumi/pulumi/pkg/v3", requiredVersion(tools, "github.com/pulumi/pulumi/pkg/v3"), f);
+        assert.match(
+            sdk("go/common/resource/config/object.go"),
+            /\/\/ Secure returns true if the receiver is a secure string or a composite value that contains a secure string\.\s+func \(c object\) Secure\(\) bool/,
+        );
+        assert.match(
+            sdk("go/common/resource/config/map.go"),
+            /func \(m Map\) SecureKeys\(\) \[\]Key \{\s+var keys \[\]Key\s+for k, v := range m \{\s+if v\.Secure\(\) \{/,
+        );
+        assert.match(pkg("resource/deploy/program_source.go"), /configSecretKeys := src\.runinfo\.Target\.Config\.SecureKeys\(\)/);
+    });
+});
