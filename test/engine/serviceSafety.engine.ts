@@ -10,7 +10,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { FIRST_BUILD_ANNOTATION } from "../../components/workload/microservice";
+import { FIRST_BUILD_ANNOTATION, INGRESS_CONTROLLER_PEER } from "../../components/workload/microservice";
 import { deployerName } from "../../lib/names";
 import { stackConfig } from "../../harness/mocks";
 import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
@@ -149,6 +149,22 @@ describe("services as safe as the cluster (issue 34), with real pods", function 
         const template = JSON.stringify(json("get", "deployment", SVC, "-n", NS).spec.template);
         for (const derived of ["first-token-value", sha256("first-token-value"), Buffer.from("first-token-value").toString("base64")])
             assert.ok(!template.includes(derived), derived);
+        // The policies' peer selects Traefik as the cluster runs it (k3s's HelmChart, the chart's own labels).
+        const { namespaceSelector, podSelector } = INGRESS_CONTROLLER_PEER;
+        const selector = (labels: Record<string, string>) =>
+            Object.entries(labels)
+                .map(([key, v]) => `${key}=${v}`)
+                .join(",");
+        await eventually(300, () => {
+            assert.deepStrictEqual(
+                json("get", "namespaces", "-l", selector(namespaceSelector.matchLabels)).items.map((n: any) => n.metadata.name),
+                ["kube-system"],
+            );
+            assert.ok(
+                json("get", "pods", "-n", "kube-system", "-l", selector(podSelector.matchLabels)).items.length > 0,
+                "Traefik's pods match the peer",
+            );
+        });
         const policies = json("get", "networkpolicies", "-n", NS)
             .items.map((p: any) => p.metadata.name)
             .sort();
