@@ -1,5 +1,5 @@
 // What can be wrong with a cluster's settings together: the VPC against the k3s networks and
-// RFC 1918, the admin networks, the node count etcd needs, the worker pools, and a price for
+// RFC 1918, the admin networks, a key for a root shell, the node count etcd needs, the worker pools, and a price for
 // the cost estimate.
 import { isKubeletLabel, planPrice, POD_CIDR, SERVICE_CIDR } from "../lib/clusterFacts";
 import { ipv4Overlaps, isNetworkAddress, isPrivateIpv4, parseIpv4Cidr } from "../lib/net";
@@ -19,6 +19,7 @@ export interface ClusterSpec {
     nodeCount: number;
     vpcCidr: string;
     adminCidrs: string[];
+    sshPublicKeys: string[];
     plan: string;
     planPrices: Record<string, number>;
     hostnamePrefix?: string;
@@ -63,6 +64,14 @@ export function clusterSpecProblems(c: ClusterSpec, hostnamePrefix: string): Clu
         add(
             ["adminCidrs"],
             `must list at least one network (the API server and SSH answer only these, and \`pulumi up\` must reach the API server), e.g. ["203.0.113.7/32"]`,
+        );
+    }
+    // A restore (docs/restore.md) needs a root shell on a server, and a running server never gets a
+    // key later (ssh_key_ids is ForceNew, kept by ignoreChanges): without one now, only Vultr's web console is left.
+    if (c.sshPublicKeys.length === 0) {
+        add(
+            ["sshPublicKeys"],
+            `must list at least one key: restoring the cluster (docs/restore.md) needs a root shell on a server, and servers get their keys only when created, e.g. ["ssh-ed25519 AAAAC3... ops@example.com"]`,
         );
     }
     for (const cidr of c.adminCidrs) {

@@ -7,7 +7,11 @@ function valid(cluster: Record<string, unknown> = {}): Record<string, any> {
     return {
         environment: "dev",
         domain: "example.com",
-        cluster: { adminCidrs: ["203.0.113.0/24"], ...cluster },
+        cluster: {
+            adminCidrs: ["203.0.113.0/24"],
+            sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHobbyPlatformTestKey ops@example.com"],
+            ...cluster,
+        },
         gitlab: { domain: "gitlab.example.com", registry: "registry.example.com", deployTokenExpiresAt: "2027-06-30" },
         acme: { email: "ops@example.com" },
         projects: { "the-project": { services: { "example-microservice": { basePath: "/example/api/endpoint" } } } },
@@ -90,7 +94,7 @@ describe("cluster config", () => {
     }
 
     it("checks none of this when the stack makes no cluster", () => {
-        const input = valid({ enabled: false, adminCidrs: [], plan: "vc2-16c-64gb" });
+        const input = valid({ enabled: false, adminCidrs: [], sshPublicKeys: [], plan: "vc2-16c-64gb" });
         input.gitlab = { enabled: false, registry: "registry.example.com", registryUsername: "deploy" };
         input.ingress = { className: "traefik" };
         input.certManager = { issuer: "letsencrypt-staging" };

@@ -48,12 +48,12 @@ describe("HobbyCluster on day 2", function () {
         assert.deepStrictEqual(gate.inputs.nodeNames, ["k3s-ams-1", "k3s-ams-2", "k3s-ams-3"]);
     });
 
-    it("creates and changes servers one at a time: server k waits for a gate that saw servers 1..k-1 Ready", async () => {
+    it("creates and changes servers one at a time: server k waits for a gate that saw servers 1..k-1 Ready, and for k-1's address under the API's name", async () => {
         const { resources } = await runCluster({ nodeCount: 5 });
         const vms = ofType(resources, INSTANCE);
         assert.deepStrictEqual(names(vms[0].opts.dependsOn), ["cluster-guard"]);
         for (let k = 2; k <= 5; k++) {
-            assert.deepStrictEqual(names(byName(resources, `cluster-${k}`).opts.dependsOn), [`cluster-${k - 1}-ready`]);
+            assert.deepStrictEqual(names(byName(resources, `cluster-${k}`).opts.dependsOn), [`cluster-${k - 1}-api`, `cluster-${k - 1}-ready`]);
             const gate = byName(resources, `cluster-${k - 1}-ready`);
             assert.deepStrictEqual(
                 gate.inputs.nodeNames,

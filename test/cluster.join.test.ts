@@ -43,19 +43,29 @@ async function withAccount<T>(instances: ListedInstance[], f: () => Promise<T>):
 describe("HobbyCluster joins through the API's fixed name", function () {
     this.timeout(60_000);
 
-    it("gives the name an A record per server, with a short TTL, in the zone: server 1's before its gate, each later one's after a gate saw it Ready", async () => {
+    it("gives the name an A record per server, with a short TTL, in the zone, each only after a gate saw that server Ready on its own address", async () => {
         const { resources } = await runCluster();
         const records = ofType(resources, RECORD);
         assert.deepStrictEqual(
             records.map((r) => [r.name, r.inputs.domain, r.inputs.name, r.inputs.type, r.inputs.data, r.inputs.ttl]).sort(),
             [1, 2, 3].map((i) => [`cluster-${i}-api`, "example.com", "k8s.dev", "A", `203.0.113.${10 + i}`, API_DNS_TTL_SECONDS]),
         );
-        assert.ok(names(byName(resources, "cluster-1-ready").opts.dependsOn).includes("cluster-1-api"));
-        for (const i of [2, 3]) {
+        for (const i of [1, 2, 3]) {
+            const gate = byName(resources, `cluster-${i}-ready`);
+            // TLS to the server's own address, verified for the API's name: a joining server that
+            // still answers 503 is not given to clients, server 1 included.
+            assert.deepStrictEqual([gate.inputs.server, gate.inputs.address], ["https://k8s.dev.example.com:6443", `203.0.113.${10 + i}`]);
             assert.deepStrictEqual(names(byName(resources, `cluster-${i}-api`).opts.dependsOn), [`cluster-${i}-ready`]);
-            assert.ok(!names(byName(resources, `cluster-${i}-ready`).opts.dependsOn).includes(`cluster-${i}-api`));
+            assert.ok(!names(gate.opts.dependsOn).some((n) => n.endsWith("-api")), `cluster-${i}-ready waits for no record`);
         }
         assert.ok(names(byName(resources, "cluster-readiness").opts.dependsOn).includes("cluster-3-api"));
+        assert.strictEqual(byName(resources, "cluster-readiness").inputs.address, undefined, "the cluster's own gate goes through the name");
+    });
+
+    it("a one-server stack still gets its record only after its server's own gate", async () => {
+        const { resources } = await runCluster({ nodeCount: 1 });
+        assert.deepStrictEqual(names(byName(resources, "cluster-1-api").opts.dependsOn), ["cluster-1-ready"]);
+        assert.strictEqual(byName(resources, "cluster-1-ready").inputs.address, "203.0.113.11");
     });
 
     it("puts the name at the zone's apex as the empty record name, never an auto-name", async () => {
@@ -165,7 +175,7 @@ describe("HobbyCluster worker pools", function () {
                 ["cluster-batch-1", "hobby-dev-batch-1", "vc2-1c-2gb"],
             ],
         );
-        assert.deepStrictEqual(names(byName(resources, "cluster-workers-1").opts.dependsOn), ["cluster-3-ready"]);
+        assert.deepStrictEqual(names(byName(resources, "cluster-workers-1").opts.dependsOn), ["cluster-3-api", "cluster-3-ready"]);
         assert.deepStrictEqual(names(byName(resources, "cluster-batch-1").opts.dependsOn), ["cluster-workers-2-ready"]);
         const last = byName(resources, "cluster-workers-2-ready");
         assert.deepStrictEqual(last.inputs.nodeNames, ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3"]);

@@ -3,8 +3,9 @@
 import * as assert from "assert";
 import { generateKeyPairSync } from "crypto";
 import * as https from "https";
+import * as net from "net";
 import { AddressInfo } from "net";
-import { ClusterReadiness, ClusterReadinessInputs, readinessProvider, waitForCluster } from "../components/cluster/readiness";
+import { ClusterReadiness, ClusterReadinessInputs, readinessProvider, Resolver, waitForCluster } from "../components/cluster/readiness";
 import { certRequest, locallySignedCert, selfSignedCert } from "../harness/clusterMocks";
 import { installMocks, runInStack, valueOf } from "../harness/mocks";
 
@@ -18,12 +19,16 @@ interface Pki {
     client: { cert: string; key: string };
 }
 
-async function signed(caCert: string, caKey: string, cn: string, uses: string[], ipAddresses?: string[]) {
+/** The API's fixed name in the tests: in the serving certificate, resolved by the test's own resolver. */
+const API_HOST = "k8s.dev.example.com";
+
+async function signed(caCert: string, caKey: string, cn: string, uses: string[], ipAddresses?: string[], dnsNames?: string[]) {
     const key = ecKey();
     const cert = await locallySignedCert(await certRequest(key, { commonName: cn }), caCert, caKey, {
         validityPeriodHours: 24,
         allowedUses: uses,
         ipAddresses,
+        dnsNames,
     });
     return { cert, key };
 }
@@ -34,7 +39,7 @@ async function makePki(): Promise<Pki> {
     const clientCa = await selfSignedCert(clientCaKey, { ...CA, subject: { commonName: "client-ca" } });
     return {
         serverCa,
-        server: await signed(serverCa, serverCaKey, "kube-apiserver", ["server_auth", "digital_signature"], ["127.0.0.1"]),
+        server: await signed(serverCa, serverCaKey, "kube-apiserver", ["server_auth", "digital_signature"], ["127.0.0.1"], [API_HOST]),
         clientCa,
         client: await signed(clientCa, clientCaKey, "hobby-platform-admin", ["client_auth", "digital_signature"]),
     };
@@ -51,7 +56,7 @@ class FakeApiServer {
     onRequest?: (url: string | undefined) => void;
     private server?: https.Server;
 
-    async start(pki: Pki, serving = pki.server): Promise<string> {
+    async start(pki: Pki, serving = pki.server, port = 0): Promise<string> {
         this.server = https.createServer(
             { cert: serving.cert, key: serving.key, ca: pki.clientCa, requestCert: true, rejectUnauthorized: true },
             (req, res) => {
@@ -74,7 +79,7 @@ class FakeApiServer {
                 }
             },
         );
-        await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
+        await new Promise<void>((r) => this.server!.listen(port, "127.0.0.1", r));
         return `https://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
     }
 
@@ -144,11 +149,101 @@ describe("HobbyCluster readiness gate", function () {
                 e.message,
                 new RegExp(`cluster at ${inputs.server} is not ready after 0.2 s: nodes not Ready yet: hobby-dev-2, hobby-dev-3`),
             );
-            assert.match(e.message, /cluster\.adminCidrs/);
+            assert.match(e.message, /answers but is not ready yet/);
             assert.doesNotMatch(e.message, /BEGIN|PRIVATE/);
             return true;
         });
         assert.ok(Date.now() - started < 3000, "the wait is bounded");
+    });
+
+    describe("its timeout names the cause it can tell apart, and what to do", () => {
+        const reject = (i: ClusterReadinessInputs, resolve?: Resolver) =>
+            assert.rejects(waitForCluster(i, resolve), (e: Error) => {
+                assert.doesNotMatch(e.message, /BEGIN|PRIVATE/);
+                throw e;
+            });
+
+        it("the name has no address: DNS, and the zone's delegation to Vultr's name servers", async () => {
+            const notFound: Resolver = async (host) => {
+                throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: "ENOTFOUND" });
+            };
+            await assert.rejects(
+                reject({ ...inputs, server: `https://${API_HOST}:6443` }, notFound),
+                /getaddrinfo ENOTFOUND k8s\.dev\.example\.com\. k8s\.dev\.example\.com has no address: .*dig NS <zone>/,
+            );
+        });
+
+        it("connection refused: k3s is not listening, and where the install script says why", async () => {
+            await api.stop();
+            await assert.rejects(
+                reject(inputs),
+                /connection refused\. the VM is up but nothing listens on 6443: .*hobby-k3s-install:.*refusing to initialise a new cluster/,
+            );
+        });
+
+        it("no answer: the firewall, whose cluster.adminCidrs must hold this machine's address", async () => {
+            const silent = net.createServer(() => undefined);
+            await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+            try {
+                const server = `https://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+                await assert.rejects(reject({ ...inputs, server }), /no answer within 0\.2 s\. packets go unanswered: .*cluster\.adminCidrs/);
+            } finally {
+                silent.close();
+            }
+        });
+    });
+
+    describe("reaches a live server whichever of the name's addresses are dead", () => {
+        let port: number;
+        let asked: string[];
+        const resolver =
+            (...addresses: string[]): Resolver =>
+            async (host) => {
+                asked.push(host);
+                return addresses;
+            };
+        beforeEach(() => {
+            asked = [];
+            port = Number(new URL(inputs.server).port);
+            api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true }));
+        });
+
+        it("Node itself gives each address but the last 250 ms to connect, too little from far away, so the gate tries each in turn", () => {
+            assert.strictEqual(net.getDefaultAutoSelectFamily(), true);
+            assert.strictEqual(net.getDefaultAutoSelectFamilyAttemptTimeout(), 250);
+        });
+
+        it("a refused and a silent address before the live one: every address gets its own full attempt", async () => {
+            const silent = net.createServer(() => undefined);
+            await new Promise<void>((r) => silent.listen(port, "127.0.0.3", r));
+            try {
+                const outs = await waitForCluster(
+                    { ...inputs, server: `https://${API_HOST}:${port}`, timeoutSeconds: 0.5 },
+                    resolver("127.0.0.2", "127.0.0.3", "127.0.0.1"),
+                );
+                assert.deepStrictEqual(outs.readyNodes, inputs.nodeNames);
+                assert.deepStrictEqual(asked, [API_HOST]);
+            } finally {
+                silent.close();
+            }
+        });
+
+        it("verifies the name, not the address, in the server's certificate", async () => {
+            await assert.rejects(
+                waitForCluster({ ...inputs, server: `https://k8s.other.example.com:${port}` }, resolver("127.0.0.1")),
+                /not one of this stack's CA for k8s\.other\.example\.com/,
+            );
+        });
+
+        it("a server's own gate asks only its address, as the API's name, before any A record exists", async () => {
+            const outs = await waitForCluster({ ...inputs, server: `https://${API_HOST}:${port}`, address: "127.0.0.1" }, resolver());
+            assert.deepStrictEqual(asked, [], "no lookup: the name has no record yet");
+            assert.strictEqual(outs.address, "127.0.0.1");
+            await assert.rejects(
+                waitForCluster({ ...inputs, server: `https://${API_HOST}:${port}`, address: "127.0.0.2" }, resolver("127.0.0.1")),
+                /cluster at https:\/\/k8s\.dev\.example\.com:\d+ \(at 127\.0\.0\.2\) is not ready after 0\.2 s: connection refused/,
+            );
+        });
     });
 
     it("reports an unready API server's failing checks", async () => {
@@ -162,7 +257,7 @@ describe("HobbyCluster readiness gate", function () {
         const other = await makePki();
         inputs.server = await api.start(pki, other.server);
         api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true }));
-        await assert.rejects(waitForCluster(inputs), /not ready after 0.2 s: .*(certificate|self.signed|verify)/i);
+        await assert.rejects(waitForCluster(inputs), /not ready after 0.2 s: .*(certificate|self.signed|verify).*not one of this stack's CA/i);
         assert.strictEqual(api.requests, 0, "no request reached the impostor");
     });
 
@@ -200,43 +295,53 @@ describe("HobbyCluster readiness gate", function () {
         });
     });
 
-    describe("refuses at preview a scale-down that would leave etcd without a quorum", () => {
-        const check = (nodeNames: string[]) => readinessProvider.check!(inputs, { ...inputs, nodeNames });
+    describe("refuses at preview to delete a server that is still in the cluster (its etcd member would stay)", () => {
+        const five = ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3", "hobby-dev-4", "hobby-dev-5"];
+        const check = (from: string[], to: string[]) => readinessProvider.check!({ ...inputs, nodeNames: from }, { ...inputs, nodeNames: to });
         beforeEach(() => {
-            api.nodes = inputs.nodeNames.map((name) => ({ name, ready: true }));
+            api.nodes = five.map((name) => ({ name, ready: true }));
         });
 
-        it("3 -> 1 while the cluster still has the other two servers: refused, naming them and the procedure", async () => {
-            const { failures } = await check(["hobby-dev-1"]);
+        it("5 -> 3 while servers 4 and 5 are registered Nodes: refused, naming them and the kubectl delete node step", async () => {
+            const { failures } = await check(five, five.slice(0, 3));
             assert.strictEqual(failures?.length, 1);
-            assert.match(failures![0].reason, /cluster\.nodeCount: 3 -> 1 at once would leave etcd without a quorum/);
-            assert.match(failures![0].reason, /kubectl delete node hobby-dev-2 hobby-dev-3/);
+            assert.strictEqual(failures![0].property, "nodeNames");
+            assert.match(failures![0].reason, /cluster\.nodeCount: 5 -> 3 deletes hobby-dev-4, hobby-dev-5, still in the cluster/);
+            assert.match(failures![0].reason, /kubectl delete node hobby-dev-4 hobby-dev-5/);
+            assert.match(failures![0].reason, /kubectl drain <name> --ignore-daemonsets --delete-emptydir-data`, delete its VM at Vultr/);
         });
 
-        it("3 -> 1 once the other two were removed from the cluster: accepted, whatever agents the cluster has", async () => {
-            api.nodes = [{ name: "hobby-dev-1", ready: true }];
-            assert.deepStrictEqual((await check(["hobby-dev-1"])).failures, []);
-            api.nodes.push({ name: "hobby-dev-workers-1", ready: true });
-            assert.deepStrictEqual((await check(["hobby-dev-1"])).failures, []);
+        it("3 -> 1 likewise, naming only the servers still registered", async () => {
+            api.nodes = api.nodes.filter((n) => n.name !== "hobby-dev-2");
+            const { failures } = await check(five.slice(0, 3), ["hobby-dev-1"]);
+            assert.match(failures![0].reason, /3 -> 1 deletes hobby-dev-3, still in the cluster/);
         });
 
-        it("keeps a majority (5 -> 3, 3 -> 3, 3 -> 5) without asking the cluster", async () => {
-            const five = ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3", "hobby-dev-4", "hobby-dev-5"];
+        it("accepted once every removed server's Node is deleted, whatever agents the cluster has", async () => {
+            api.nodes = [
+                { name: "hobby-dev-1", ready: true },
+                { name: "hobby-dev-2", ready: true },
+                { name: "hobby-dev-3", ready: true },
+            ];
+            assert.deepStrictEqual((await check(five, five.slice(0, 3))).failures, []);
+            api.nodes = [
+                { name: "hobby-dev-1", ready: true },
+                { name: "hobby-dev-workers-1", ready: true },
+            ];
+            assert.deepStrictEqual((await check(five.slice(0, 3), ["hobby-dev-1"])).failures, []);
+        });
+
+        it("keeps or adds servers (3 -> 3, 3 -> 5) without asking the cluster", async () => {
             const before = api.requests;
-            assert.deepStrictEqual(
-                (await readinessProvider.check!({ ...inputs, nodeNames: five }, { ...inputs, nodeNames: five.slice(0, 3) })).failures,
-                [],
-            );
-            assert.deepStrictEqual((await check(inputs.nodeNames)).failures, []);
-            assert.deepStrictEqual((await check(five)).failures, []);
+            assert.deepStrictEqual((await check(five.slice(0, 3), five.slice(0, 3))).failures, []);
+            assert.deepStrictEqual((await check(five.slice(0, 3), five)).failures, []);
             assert.strictEqual(api.requests, before);
         });
 
         it("refuses when it cannot ask the cluster, saying why", async () => {
-            api.nodes = [];
             await api.stop();
-            const { failures } = await check(["hobby-dev-1"]);
-            assert.match(failures![0].reason, /cannot tell whether the scale-down keeps etcd's quorum/);
+            const { failures } = await check(five.slice(0, 3), ["hobby-dev-1"]);
+            assert.match(failures![0].reason, /cannot tell whether the servers to delete are still in the cluster .*ECONNREFUSED/);
         });
     });
 

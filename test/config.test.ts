@@ -6,7 +6,13 @@ function valid(): Record<string, any> {
     return {
         environment: "dev",
         domain: "example.com",
-        cluster: { region: "ams", plan: "vc2-1c-2gb", nodeCount: 3, adminCidrs: ["203.0.113.0/24"] },
+        cluster: {
+            region: "ams",
+            plan: "vc2-1c-2gb",
+            nodeCount: 3,
+            adminCidrs: ["203.0.113.0/24"],
+            sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHobbyPlatformTestKey ops@example.com"],
+        },
         gitlab: { domain: "gitlab.example.com", registry: "registry.example.com", deployTokenExpiresAt: "2027-06-30" },
         acme: { email: "ops@example.com" },
         projects: {
@@ -522,6 +528,14 @@ describe("config", () => {
             },
             "hobby-platform:cluster.adminCidrs.0",
             /IPv4 CIDR/,
+        ],
+        [
+            "no SSH key on a stack that creates servers (a restore needs a root shell; keys reach new servers only)",
+            (c) => {
+                c.cluster.sshPublicKeys = [];
+            },
+            "hobby-platform:cluster.sshPublicKeys",
+            /must list at least one key: restoring the cluster \(docs\/restore\.md\) needs a root shell.*e\.g\. \["ssh-ed25519 /,
         ],
         [
             "an admin network with host bits",

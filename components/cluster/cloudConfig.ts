@@ -49,6 +49,15 @@ const PLACEHOLDER = /\{\{(\w+)\}\}/g;
 export const INSTALL_ATTEMPTS = 10;
 export const INSTALL_RETRY_SECONDS = 30;
 
+/**
+ * Server 1's choice between initialising and joining: it looks at the API's name every
+ * INIT_PROBE_SECONDS, at most INIT_PROBE_ROUNDS times (5 minutes), and initialises only after
+ * INIT_ABSENT_ROUNDS looks in a row found no address (20 s on a new stack).
+ */
+export const INIT_PROBE_ROUNDS = 30;
+export const INIT_PROBE_SECONDS = 10;
+export const INIT_ABSENT_ROUNDS = 3;
+
 /** Replaces `{{name}}` in every string of a parsed YAML value; an unknown name is an error. */
 export function fillTemplate(value: unknown, values: Readonly<Record<string, string>>): unknown {
     if (typeof value === "string") {
@@ -79,6 +88,9 @@ export function renderNodeUserData(args: NodeUserDataArgs): string {
         k3sConfig: YAML.stringify(args.k3sConfig),
         installAttempts: String(INSTALL_ATTEMPTS),
         installRetrySeconds: String(INSTALL_RETRY_SECONDS),
+        initProbeRounds: String(INIT_PROBE_ROUNDS),
+        initProbeSeconds: String(INIT_PROBE_SECONDS),
+        initAbsentRounds: String(INIT_ABSENT_ROUNDS),
     }) as { write_files: Record<string, unknown>[] };
     doc.write_files.push(
         ...args.seedFiles.map((f) => ({

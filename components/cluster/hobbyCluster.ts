@@ -12,60 +12,20 @@ import { createClusterNetwork } from "./network";
 import { createClusterPki, sha256 } from "./pki";
 import { ClusterGuard } from "./guard";
 import { ClusterReadiness } from "./readiness";
-import { createNodes } from "./nodes";
+import { createNodes, NodeSettings } from "./nodes";
 
-/** A pool of k3s agents on their own plan. */
-export interface WorkerPool {
-    /** Names the pool's nodes `<hostnamePrefix>-<name>-1..count`. */
-    name: string;
-    /** Vultr plan of the pool's nodes. */
-    plan: string;
-    /** Number of agents; 0 keeps the pool with no node. */
-    count: number;
-    /** Node labels (`key: value`) the agents register. */
-    labels: Record<string, string>;
-    /** Node taints (`key[=value]:Effect`) the agents register. */
-    taints: string[];
-}
+export type { WorkerPool } from "./nodes";
 
-export interface HobbyClusterArgs {
-    /** Vultr region id, e.g. `ams`. */
-    region: string;
-    /** Vultr plan of every node, e.g. `vc2-2c-4gb`. */
-    plan: string;
-    /** Number of k3s servers: 1 (a cheap dev cluster) or an odd number up to 7 (etcd quorum). */
-    nodeCount: number;
-    /** Pinned k3s release, e.g. `v1.33.5+k3s1`. */
-    k3sVersion: string;
-    /** Vultr OS id of the image (2136: Debian 12 x64); from config, so preview needs no API call. */
-    osId: number;
-    /** Give the nodes public IPv6 addresses, for outbound traffic only: nothing is served over IPv6. */
-    enableIpv6: boolean;
+/** The cluster's settings: its nodes' (NodeSettings), its network's, its snapshots' and its prices. */
+export interface HobbyClusterArgs extends NodeSettings {
     /** OpenSSH public keys installed for root; none is fine (the stack never needs SSH). */
     sshPublicKeys: string[];
     /** IPv4 networks allowed to reach SSH (22) and the Kubernetes API (6443); must include `pulumi up`'s. */
     adminCidrs: string[];
-    /** IPv4 network of the VPC, e.g. `10.99.0.0/24`; outside the k3s pod and service networks. */
-    vpcCidr: string;
-    /** Node hostnames are `<hostnamePrefix>-1`, `-2`, ...; also the Kubernetes node names. */
-    hostnamePrefix: string;
-    /**
-     * The API's fixed name, e.g. `k8s.dev.example.com`: an A record per server, in every server's
-     * certificate; nodes join through it, and the kubeconfig and the CI variables name it.
-     */
-    apiHost: string;
-    /** The Vultr DNS zone that holds `apiHost`'s records, e.g. `example.com`; it must exist (looked up at preview). */
-    dnsZone: string;
-    /** Pools of k3s agents beside the servers; none by default. */
-    workers: WorkerPool[];
     /** Monthly USD price per plan, overriding the built-in table. */
     planPrices: Record<string, number>;
-    /** Environment name, written to the instances' tags and the `env` label. */
-    environment: string;
     /** `client` label of the cluster's own Kubernetes objects. */
     client: string;
-    /** Protect instances and cluster identity (CAs, token) from deletion: set for prod. */
-    protect: boolean;
     /** etcd snapshots: cron schedule and how many to keep, uploaded to Vultr Object Storage. */
     etcdSnapshots: {
         schedule: string;
@@ -73,8 +33,6 @@ export interface HobbyClusterArgs {
         /** Object Storage cluster id; default: the one Vultr lists for `region`. */
         objectStorageClusterId?: number;
     };
-    /** How long the readiness gate waits for the API server and nodes; default 15 minutes. */
-    readinessTimeoutSeconds?: number;
 }
 
 /** One node as the outputs show it. */

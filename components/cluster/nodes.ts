@@ -1,35 +1,68 @@
 // The cluster's nodes: k3s servers (control plane and etcd) and the agents of the worker pools,
 // Vultr instances whose user data installs k3s once, at first boot. Every node joins through the
-// API's fixed name (an A record per server), so no node depends on another one's address; only
-// the stack's very first server initialises etcd.
+// API's fixed name (an A record per server, published once that server is Ready on its own
+// address), so no node depends on another one's address; only the stack's very first server
+// initialises etcd.
 import * as vultr from "@ediri/vultr";
 import * as pulumi from "@pulumi/pulumi";
 import { POD_CIDR, SERVICE_CIDR, API_DNS_TTL_SECONDS } from "../../lib/clusterFacts";
 import { agentHostname, serverHostname } from "../../lib/names";
 import { recordName } from "../../lib/net";
 import { NodeUserDataArgs, renderNodeUserData, SeedFile } from "./cloudConfig";
-import type { HobbyClusterArgs, WorkerPool } from "./hobbyCluster";
 import { ClusterNetwork } from "./network";
 import { ClusterReadiness } from "./readiness";
 
-/** The cluster's settings a node is made from (documented on HobbyClusterArgs), and what the PKI made. */
-export interface NodesArgs extends Pick<
-    HobbyClusterArgs,
-    | "region"
-    | "plan"
-    | "nodeCount"
-    | "k3sVersion"
-    | "osId"
-    | "enableIpv6"
-    | "vpcCidr"
-    | "hostnamePrefix"
-    | "environment"
-    | "protect"
-    | "readinessTimeoutSeconds"
-    | "apiHost"
-    | "dnsZone"
-    | "workers"
-> {
+/** A pool of k3s agents on their own plan. */
+export interface WorkerPool {
+    /** Names the pool's nodes `<hostnamePrefix>-<name>-1..count`. */
+    name: string;
+    /** Vultr plan of the pool's nodes. */
+    plan: string;
+    /** Number of agents; 0 keeps the pool with no node. */
+    count: number;
+    /** Node labels (`key: value`) the agents register. */
+    labels: Record<string, string>;
+    /** Node taints (`key[=value]:Effect`) the agents register. */
+    taints: string[];
+}
+
+/** What the cluster's nodes are made from: the part of a HobbyCluster's settings about its VMs. */
+export interface NodeSettings {
+    /** Vultr region id, e.g. `ams`. */
+    region: string;
+    /** Vultr plan of every server, e.g. `vc2-2c-4gb`. */
+    plan: string;
+    /** Number of k3s servers: 1 (a cheap dev cluster) or an odd number up to 7 (etcd quorum). */
+    nodeCount: number;
+    /** Pinned k3s release, e.g. `v1.33.5+k3s1`. */
+    k3sVersion: string;
+    /** Vultr OS id of the image (2136: Debian 12 x64); from config, so preview needs no API call. */
+    osId: number;
+    /** Give the nodes public IPv6 addresses, for outbound traffic only: nothing is served over IPv6. */
+    enableIpv6: boolean;
+    /** IPv4 network of the VPC, e.g. `10.99.0.0/24`; outside the k3s pod and service networks. */
+    vpcCidr: string;
+    /** Node hostnames are `<hostnamePrefix>-1`, `-2`, ...; also the Kubernetes node names. */
+    hostnamePrefix: string;
+    /**
+     * The API's fixed name, e.g. `k8s.dev.example.com`: an A record per server, in every server's
+     * certificate; nodes join through it, and the kubeconfig and the CI variables name it.
+     */
+    apiHost: string;
+    /** The Vultr DNS zone that holds `apiHost`'s records, e.g. `example.com`; it must exist (looked up at preview). */
+    dnsZone: string;
+    /** Pools of k3s agents beside the servers; none by default. */
+    workers: WorkerPool[];
+    /** Environment name, written to the instances' tags and the `env` label. */
+    environment: string;
+    /** Protect instances and cluster identity (CAs, token) from deletion: set for prod. */
+    protect: boolean;
+    /** How long the readiness gate waits for the API server and nodes; default 15 minutes. */
+    readinessTimeoutSeconds?: number;
+}
+
+/** The node settings, and what the PKI made. */
+export interface NodesArgs extends NodeSettings {
     /** The servers' join token (secret). */
     token: pulumi.Output<string>;
     /** The agents' password, every server's `agent-token` (secret). */
@@ -148,15 +181,25 @@ function existingZone(zone: string, parent: pulumi.Resource): pulumi.Output<stri
     );
 }
 
+/** One node to make: its names, role, plan, tags and user data. */
+interface NodePlan {
+    resourceName: string;
+    hostname: string;
+    role: NodeUserDataArgs["role"];
+    plan: string;
+    tags: string[];
+    userData: pulumi.Output<string>;
+    pool?: WorkerPool;
+}
+
 /**
- * Creates the servers and then the worker pools' agents, as children of `parent`, one node at a
- * time: node k is created (and resized) only once a gate has seen nodes 1..k-1 Ready, as k3s
- * recommends for joining etcd members, and so that a resize never reboots two nodes at once.
- * Every node waits for `guard`.
+ * The nodes in the order they are made: the servers, then each pool's agents. Server 1
+ * initialises the cluster (with the CAs it seeds, the cluster's identity) only when no other
+ * server of the stack exists; every other node joins through the API's name.
  */
-export function createNodes(name: string, args: NodesArgs, network: ClusterNetwork, guard: pulumi.Resource, parent: pulumi.Resource): ClusterNodes {
-    const apiServerUrl = `https://${args.apiHost}:6443`;
-    const userData = (role: NodeUserDataArgs["role"], k3sConfig: pulumi.Input<Record<string, unknown>>, seedFiles: pulumi.Input<SeedFile[]>) =>
+function planNodes(name: string, args: NodesArgs, network: ClusterNetwork, parent: pulumi.Resource): NodePlan[] {
+    const join = { server: `https://${args.apiHost}:6443` };
+    const userData = (role: NodePlan["role"], k3sConfig: pulumi.Input<Record<string, unknown>>, seedFiles: pulumi.Input<SeedFile[]>) =>
         pulumi.secret(
             pulumi.all([pulumi.output(k3sConfig), seedFiles]).apply(([config, files]) =>
                 renderNodeUserData({
@@ -171,104 +214,125 @@ export function createNodes(name: string, args: NodesArgs, network: ClusterNetwo
                 }),
             ),
         );
-    const join = { server: apiServerUrl };
     const serverConfig = (role: pulumi.Input<Record<string, unknown>>) =>
         pulumi
             .all([args.token, args.agentSecret, pulumi.output(role)])
             .apply(([token, agentToken, r]) => ({ token, "agent-token": agentToken, ...r, ...K3S_SERVER_COMMON, ...args.k3sSettings }));
-    // Server 1 initialises the cluster only when no other server of it exists (a new stack); the
-    // CAs it seeds are the cluster's identity, which a joining server gets from the cluster.
     const joinsRunning = othersRunning(network.firewall, parent);
     const firstRole = joinsRunning.apply((running) => (running ? join : { "cluster-init": true }));
     const firstSeeds = pulumi.all([joinsRunning, args.seedFiles]).apply(([running, files]) => (running ? [] : files));
 
-    const plans: {
-        resourceName: string;
-        hostname: string;
-        role: NodeUserDataArgs["role"];
-        plan: string;
-        tags: string[];
-        data: pulumi.Output<string>;
-        pool?: WorkerPool;
-    }[] = [];
-    for (let i = 1; i <= args.nodeCount; i++) {
-        plans.push({
-            resourceName: `${name}-${i}`,
-            hostname: serverHostname(args.hostnamePrefix, i),
+    const servers = Array.from({ length: args.nodeCount }, (_, i): NodePlan => {
+        const index = i + 1;
+        return {
+            resourceName: `${name}-${index}`,
+            hostname: serverHostname(args.hostnamePrefix, index),
             role: "server",
             plan: args.plan,
-            tags: nodeTags({ role: "server", index: i }),
-            data: i === 1 ? userData("server", serverConfig(firstRole), firstSeeds) : userData("server", serverConfig(join), []),
-        });
-    }
-    for (const pool of args.workers) {
-        for (let i = 1; i <= pool.count; i++) {
+            tags: nodeTags({ role: "server", index }),
+            userData: index === 1 ? userData("server", serverConfig(firstRole), firstSeeds) : userData("server", serverConfig(join), []),
+        };
+    });
+    const agents = args.workers.flatMap((pool) =>
+        Array.from({ length: pool.count }, (_, i): NodePlan => {
             const agentConfig = args.agentToken.apply((token) => ({
                 ...join,
                 token,
                 ...(Object.keys(pool.labels).length > 0 && { "node-label": Object.entries(pool.labels).map(([k, v]) => `${k}=${v}`) }),
                 ...(pool.taints.length > 0 && { "node-taint": pool.taints }),
             }));
-            plans.push({
-                resourceName: `${name}-${pool.name}-${i}`,
-                hostname: agentHostname(args.hostnamePrefix, pool.name, i),
+            return {
+                resourceName: `${name}-${pool.name}-${i + 1}`,
+                hostname: agentHostname(args.hostnamePrefix, pool.name, i + 1),
                 role: "agent",
                 plan: pool.plan,
                 tags: nodeTags({ role: "agent", pool: pool.name }),
-                data: userData("agent", agentConfig, []),
+                userData: userData("agent", agentConfig, []),
                 pool,
-            });
-        }
-    }
+            };
+        }),
+    );
+    return [...servers, ...agents];
+}
 
+/** The instance of one node, made once the nodes before it are Ready (`after`). */
+function createNode(p: NodePlan, args: NodesArgs, network: ClusterNetwork, after: pulumi.Resource[], parent: pulumi.Resource): ClusterNode {
+    const firewall = p.role === "server" ? network.firewall : network.agentFirewall;
+    if (!firewall) throw new pulumi.ResourceError(`no firewall group for the ${p.role}s: the network was made without worker pools`, parent);
+    const vm = new vultr.Instance(
+        p.resourceName,
+        {
+            region: args.region,
+            plan: p.plan,
+            osId: args.osId,
+            hostname: p.hostname,
+            label: p.hostname,
+            enableIpv6: args.enableIpv6,
+            vpcIds: [network.vpc.id],
+            firewallGroupId: firewall.id,
+            sshKeyIds: network.sshKeys.map((key) => key.id),
+            backups: "disabled",
+            activationEmail: false,
+            tags: ["hobby-platform", `env-${args.environment}`, ...p.tags],
+            userData: p.userData,
+        },
+        {
+            parent,
+            protect: args.protect,
+            additionalSecretOutputs: ["userData"],
+            ignoreChanges: KEPT_BY_RUNNING_NODES,
+            // A node keeps its name when replaced; k3s takes the new one only once the old one
+            // is gone (its etcd member and node password: docs/operations.md).
+            deleteBeforeReplace: true,
+            dependsOn: after,
+        },
+    );
+    const vpcAddress = privateIp(vm, p.hostname);
+    return {
+        role: p.role,
+        pool: p.pool?.name,
+        instance: vm,
+        hostname: vm.hostname,
+        generation: pulumi.interpolate`${vm.id} ${vm.plan} ${vpcAddress}`,
+        privateIp: vpcAddress,
+    };
+}
+
+/**
+ * Creates the servers and then the worker pools' agents, as children of `parent`, one node at a
+ * time: node k is created (and resized) only once a gate has seen nodes 1..k-1 Ready, as k3s
+ * recommends for joining etcd members, and so that a resize never reboots two nodes at once. A
+ * server's A record under the API's name comes only after a gate saw it Ready on its own
+ * address: k3s answers 503 while its API server starts, and clients move to another address on
+ * connection errors only. Every node waits for `guard`.
+ */
+export function createNodes(name: string, args: NodesArgs, network: ClusterNetwork, guard: pulumi.Resource, parent: pulumi.Resource): ClusterNodes {
+    const apiServerUrl = `https://${args.apiHost}:6443`;
+    const plans = planNodes(name, args, network, parent);
+    const zone = existingZone(args.dnsZone, parent);
     const servers: ClusterNode[] = [];
     const agents: ClusterNode[] = [];
     const apiRecords: vultr.DnsRecord[] = [];
     const joinRules: vultr.FirewallRule[] = [];
-    const apiRecordName = recordName(args.apiHost, args.dnsZone) ?? "";
-    const zone = existingZone(args.dnsZone, parent);
-    const firewalls = { server: network.firewall, agent: network.agentFirewall };
-    let previousReady: pulumi.Resource = guard;
-    plans.forEach((p, k) => {
-        const firewall = firewalls[p.role];
-        if (!firewall) throw new pulumi.ResourceError(`no firewall group for the ${p.role}s: the network was made without worker pools`, parent);
-        const vm = new vultr.Instance(
-            p.resourceName,
+    const gate = (p: NodePlan, address: pulumi.Input<string> | undefined, dependsOn: pulumi.Resource[]) =>
+        new ClusterReadiness(
+            `${p.resourceName}-ready`,
             {
-                region: args.region,
-                plan: p.plan,
-                osId: args.osId,
-                hostname: p.hostname,
-                label: p.hostname,
-                enableIpv6: args.enableIpv6,
-                vpcIds: [network.vpc.id],
-                firewallGroupId: firewall.id,
-                sshKeyIds: network.sshKeys.map((key) => key.id),
-                backups: "disabled",
-                activationEmail: false,
-                tags: ["hobby-platform", `env-${args.environment}`, ...p.tags],
-                userData: p.data,
+                server: apiServerUrl,
+                address,
+                caCertificate: args.caCertificate,
+                clientCertificate: args.adminCertificate,
+                clientKey: args.adminKey,
+                nodeNames: servers.map((s) => s.hostname),
+                agentNames: agents.map((a) => a.hostname),
+                servers: [...servers, ...agents].map((n) => n.generation),
+                timeoutSeconds: args.readinessTimeoutSeconds,
             },
-            {
-                parent,
-                protect: args.protect,
-                additionalSecretOutputs: ["userData"],
-                ignoreChanges: KEPT_BY_RUNNING_NODES,
-                // A node keeps its name when replaced; k3s takes the new one only once the old one
-                // is gone (its etcd member and node password: docs/operations.md).
-                deleteBeforeReplace: true,
-                dependsOn: [previousReady],
-            },
+            { parent, dependsOn },
         );
-        const vpcAddress = privateIp(vm, p.hostname);
-        const node: ClusterNode = {
-            role: p.role,
-            pool: p.pool?.name,
-            instance: vm,
-            hostname: vm.hostname,
-            generation: pulumi.interpolate`${vm.id} ${vm.plan} ${vpcAddress}`,
-            privateIp: vpcAddress,
-        };
+    let ready: pulumi.Resource[] = [guard];
+    plans.forEach((p, k) => {
+        const node = createNode(p, args, network, ready, parent);
         (p.role === "server" ? servers : agents).push(node);
         // Joining goes to the API's public name, so the servers' firewall lets each node in.
         const joinRule = new vultr.FirewallRule(
@@ -278,46 +342,28 @@ export function createNodes(name: string, args: NodesArgs, network: ClusterNetwo
                 protocol: "tcp",
                 port: "6443",
                 ipType: "v4",
-                subnet: vm.mainIp,
+                subnet: node.instance.mainIp,
                 subnetSize: 32,
                 notes: `${p.hostname} joins the cluster (k3s supervisor and API)`,
             },
             { parent },
         );
         joinRules.push(joinRule);
-        const waitFor: pulumi.Resource[] = [vm, joinRule, ...network.rules];
-        const serverIndex = servers.length;
-        const record = () => {
-            const r = new vultr.DnsRecord(
+        const waitFor = [node.instance, joinRule, ...network.rules];
+        if (p.role === "server") {
+            const seen = gate(p, node.instance.mainIp, waitFor);
+            const record = new vultr.DnsRecord(
                 `${p.resourceName}-api`,
-                { domain: zone, name: apiRecordName, type: "A", data: vm.mainIp, ttl: API_DNS_TTL_SECONDS },
-                { parent, dependsOn: [previousReady] },
+                { domain: zone, name: recordName(args.apiHost, args.dnsZone) ?? "", type: "A", data: node.instance.mainIp, ttl: API_DNS_TTL_SECONDS },
+                { parent, dependsOn: [seen] },
             );
-            apiRecords.push(r);
-            return r;
-        };
-        // The first server's record comes first: through it the gate reaches the new cluster. A
-        // later server's comes once a gate, through the others, saw it Ready: clients given its
-        // address never meet a server still joining.
-        if (p.role === "server" && serverIndex === 1) waitFor.push(record());
-        if (k < plans.length - 1 || (p.role === "server" && serverIndex > 1)) {
-            // The next node waits for this one (and those before it) to be Ready again.
-            previousReady = new ClusterReadiness(
-                `${p.resourceName}-ready`,
-                {
-                    server: apiServerUrl,
-                    caCertificate: args.caCertificate,
-                    clientCertificate: args.adminCertificate,
-                    clientKey: args.adminKey,
-                    nodeNames: servers.map((s) => s.hostname),
-                    agentNames: agents.map((a) => a.hostname),
-                    servers: [...servers, ...agents].map((n) => n.generation),
-                    timeoutSeconds: args.readinessTimeoutSeconds,
-                },
-                { parent, dependsOn: waitFor },
-            );
+            apiRecords.push(record);
+            // The next node joins through the name, so it waits for this server's address there.
+            ready = [seen, record];
+        } else if (k < plans.length - 1) {
+            // The next agent waits for this one; the cluster's own gate waits for the last.
+            ready = [gate(p, undefined, waitFor)];
         }
-        if (p.role === "server" && serverIndex > 1) record();
     });
     return { servers, agents, apiServerUrl, apiRecords, joinRules };
 }

@@ -3,6 +3,7 @@
 // deletion, and a stop that leaves nothing behind.
 import * as assert from "assert";
 import * as fs from "fs";
+import { readinessProvider, ClusterReadinessInputs } from "../../components/cluster/readiness";
 import { LocalCluster, startLocalCluster } from "../helpers/localCluster";
 
 /** Polls `check` until it returns a value, or fails after `seconds`. */
@@ -78,6 +79,32 @@ describe("local Kubernetes API (scripts/local-cluster.sh)", function () {
             "jsonpath={.status.userInfo.username}",
         ]);
         assert.strictEqual(who, "system:serviceaccount:default:probe");
+    });
+
+    it("the readiness gate refuses at preview to delete servers that are still registered Nodes, and accepts once they are deleted", async () => {
+        const servers = ["hobby-dev-1", "hobby-dev-2", "hobby-dev-3", "hobby-dev-4", "hobby-dev-5"];
+        for (const name of servers) cluster!.kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Node", metadata: { name } }));
+        const raw = (path: string) => k("config", "view", "--minify", "--raw", "-o", `jsonpath={${path}}`);
+        const b64 = (path: string) => Buffer.from(raw(path), "base64").toString("utf8");
+        // The gate's state as a `pulumi up` left it: the API and the admin credentials it reached it with.
+        const olds: ClusterReadinessInputs = {
+            server: raw(".clusters[0].cluster.server"),
+            caCertificate: fs.readFileSync(`${cluster!.dir}/pki/ca.crt`, "utf8"),
+            clientCertificate: b64(".users[0].user.client-certificate-data"),
+            clientKey: b64(".users[0].user.client-key-data"),
+            nodeNames: servers,
+            agentNames: [],
+            servers: servers.map((s) => `${s}-id vc2-1c-2gb`),
+            timeoutSeconds: 30,
+            pollSeconds: 1,
+        };
+        const check = () => readinessProvider.check!(olds, { ...olds, nodeNames: servers.slice(0, 3) });
+        const refused = await check();
+        assert.match(refused.failures?.[0]?.reason ?? "", /cluster\.nodeCount: 5 -> 3 deletes hobby-dev-4, hobby-dev-5, still in the cluster/);
+        assert.match(refused.failures![0].reason, /kubectl delete node hobby-dev-4 hobby-dev-5/);
+        k("delete", "node", "hobby-dev-4", "hobby-dev-5");
+        assert.deepStrictEqual((await check()).failures, []);
+        k("delete", "node", ...servers.slice(0, 3));
     });
 
     it("validates manifests server-side: accepts a good one, rejects a removed API and a bad field", () => {
