@@ -28,7 +28,14 @@ for (const [project, p] of Object.entries(cfg.projects)) {
     const projectLabels = { ...labels, client: p.client };
     const namespace = new ProjectNamespace(
         project,
-        { ...projectLabels, project, podSecurityVersion: cfg.podSecurityVersion, quota: p.quota, containerDefaults: DEFAULT_CONTAINER_RESOURCES },
+        {
+            ...projectLabels,
+            project,
+            podSecurityVersion: cfg.podSecurityVersion,
+            quota: p.quota,
+            containerDefaults: DEFAULT_CONTAINER_RESOURCES,
+            ingressController: cfg.ingress.controller,
+        },
         { provider },
     );
     // One certificate per host of the project, named by every Ingress on that host.
@@ -44,6 +51,7 @@ for (const [project, p] of Object.entries(cfg.projects)) {
                 service,
                 namespace: namespace.name,
                 ingressClassName: platform.ingressClassName,
+                ingressController: cfg.ingress.controller,
                 tlsSecret: tlsSecrets[s.host],
                 registryCredentials: gitlab.registryCredentials(name, service, s.gitlabProject),
                 skipAwait: !cfg.cluster.enabled && cfg.cluster.skipAwait,

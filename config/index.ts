@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
 import { WorkloadCapacity } from "../lib/capacity";
+import { IngressController, K3S_TRAEFIK } from "../lib/clusterFacts";
 import { capacityProblems, clusterCapacity, projectQuota, QuotaConfig, stackDemand } from "./capacity";
 import { crossFieldRules } from "./rules";
 import { DEFAULT_K3S_VERSION, defaultApiHost, Environment, keyOf, PROJECT, rawSchema, RawConfig, resourcesSchema } from "./schema";
@@ -107,7 +108,10 @@ export interface UnmanagedGitlab<S> {
 /** Who keeps the service hosts' A records: the team by hand, or the stack in Vultr DNS. */
 export type DnsConfig = { provider: "none" } | { provider: "vultr"; zone: string; ttl: number };
 
-export type IngressConfig = { install: true } | { install: false; className: string };
+export type IngressConfig = ({ install: true } | { install: false; className: string }) & {
+    /** The controller's pods, which the projects' NetworkPolicies admit to the services. */
+    controller: IngressController;
+};
 export type CertManagerConfig = { install: true; email: string; staging: boolean } | { install: false; issuer: string };
 
 /** The validated configuration; `S` is the type secrets have (Pulumi secret Outputs in a run). */
@@ -274,7 +278,10 @@ function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>, wrap: (value:
               }
             : { enabled: false, registry, registryUsername: gitlab.registryUsername ?? "", registryPassword: secrets.registryPassword },
         dns: raw.dns.provider === "vultr" ? { provider: "vultr", zone: dnsZone, ttl: raw.dns.ttl } : { provider: "none" },
-        ingress: ingressInstall ? { install: true } : { install: false, className: raw.ingress.className ?? "" },
+        ingress: {
+            ...(ingressInstall ? { install: true as const } : { install: false as const, className: raw.ingress.className ?? "" }),
+            controller: raw.ingress.controller ?? K3S_TRAEFIK,
+        },
         certManager: certManagerInstall
             ? { install: true, email: raw.acme.email ?? "", staging: raw.acme.staging ?? env !== "prod" }
             : { install: false, issuer: raw.certManager.issuer ?? "" },

@@ -158,6 +158,12 @@ export function crossFieldRules(
     if (!(ingress.install ?? clusterEnabled) && !ingress.className) {
         report(["ingress", "className"], `is required when ingress.install is false, e.g. "traefik"`);
     }
+    if ((ingress.install ?? clusterEnabled) && ingress.controller !== undefined) {
+        report(
+            ["ingress", "controller"],
+            `is the stack's own Traefik (k3s's, in kube-system) when ingress.install is true; set it only for a controller the stack does not install, e.g. remove it`,
+        );
+    }
     if (!certManagerInstall && !certManager.issuer) {
         report(["certManager", "issuer"], `is required when certManager.install is false, e.g. "letsencrypt-prod"`);
     }

@@ -312,6 +312,20 @@ const ingressSchema = z.strictObject({
     install: z.boolean({ error: "must be true or false, e.g. true" }).optional(),
     /** IngressClass name services use when `install` is false. */
     className: dnsLabel("traefik").optional(),
+    /** The controller's pods, which the projects' NetworkPolicies admit, when `install` is false; default k3s's Traefik. */
+    controller: z
+        .strictObject({
+            namespace: dnsLabel("ingress-nginx"),
+            podLabels: z
+                .record(
+                    matching(LABEL_KEY, `must be a label key, e.g. "app.kubernetes.io/name"`),
+                    matching(LABEL_VALUE, `must be a label value, e.g. "ingress-nginx"`),
+                )
+                .refine((l) => Object.keys(l).length > 0, {
+                    error: 'must name at least one label, e.g. { "app.kubernetes.io/name": "ingress-nginx" }',
+                }),
+        })
+        .optional(),
 });
 
 const certManagerSchema = z.strictObject({

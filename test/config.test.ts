@@ -104,7 +104,15 @@ describe("config", () => {
         });
         assert.deepStrictEqual(
             [c.cluster.enabled, c.ingress, c.certManager],
-            [false, { install: false, className: "traefik" }, { install: false, issuer: "letsencrypt-staging" }],
+            [
+                false,
+                {
+                    install: false,
+                    className: "traefik",
+                    controller: { namespace: "kube-system", podLabels: { "app.kubernetes.io/name": "traefik" } },
+                },
+                { install: false, issuer: "letsencrypt-staging" },
+            ],
         );
     });
 
@@ -1124,6 +1132,23 @@ describe("config", () => {
             // A larger plan takes both.
             input.cluster.plan = "vc2-2c-4gb";
             assert.deepStrictEqual(problemsOf(input), []);
+        });
+    });
+
+    describe("the ingress controller the projects admit", () => {
+        it("is k3s's Traefik by default, another controller's pods when the stack installs none, and refused beside the stack's own", () => {
+            assert.deepStrictEqual(parseConfig(valid(), allSecrets, TODAY).ingress.controller, {
+                namespace: "kube-system",
+                podLabels: { "app.kubernetes.io/name": "traefik" },
+            });
+            const nginx = { namespace: "ingress-nginx", podLabels: { "app.kubernetes.io/name": "ingress-nginx" } };
+            const input = valid();
+            input.ingress = { install: false, className: "nginx", controller: nginx };
+            assert.deepStrictEqual(parseConfig(input, allSecrets, TODAY).ingress.controller, nginx);
+            input.ingress = { controller: nginx };
+            assert.ok(problemsOf(input).some((p) => p.startsWith("hobby-platform:ingress.controller: is the stack's own Traefik")));
+            input.ingress = { install: false, className: "nginx", controller: { namespace: "ingress-nginx", podLabels: {} } };
+            assert.ok(problemsOf(input).some((p) => p.startsWith("hobby-platform:ingress.controller.podLabels: must name at least one label")));
         });
     });
 

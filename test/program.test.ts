@@ -288,6 +288,22 @@ describe("program: stack files", () => {
         assert.deepStrictEqual([...outputs.servicesAwaitingFirstBuild].sort(), ["blog/posts", "blog/search", "shop/cart", "shop/checkout"]);
     });
 
+    it("a cluster's own ingress controller (ingress.controller) is what every project's policies admit", async () => {
+        const controller = { namespace: "ingress-nginx", podLabels: { "app.kubernetes.io/name": "ingress-nginx" } };
+        const { resources } = await runStack("local", (c) => {
+            c["hobby-platform:ingress"] = JSON.stringify({ install: false, className: "nginx", controller });
+        });
+        const policies = ofType(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy").filter((r) => r.inputs.spec.ingress?.[0]?.ports);
+        assert.strictEqual(policies.length, 2);
+        for (const p of policies)
+            assert.deepStrictEqual(p.inputs.spec.ingress[0].from, [
+                {
+                    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } },
+                    podSelector: { matchLabels: controller.podLabels },
+                },
+            ]);
+    });
+
     it("a missing secret stops the run, naming the key", async () => {
         await assert.rejects(
             runStack("local", (c) => {

@@ -5,6 +5,7 @@ import * as YAML from "yaml";
 import { assertArgs } from "../lib/invariants";
 import { HARDENED_CONTAINER, PREFER_AGENTS, RESTRICTED_POD } from "../lib/kubernetes";
 import { LabelArgs, labels as labelsFor } from "../lib/labels";
+import { IngressController, K3S_TRAEFIK } from "../../lib/clusterFacts";
 import { CiDeployer } from "./ciDeployer";
 
 /** Registry credentials for the image-pull Secret. Pass them as a secret Output. */
@@ -62,6 +63,8 @@ export interface MicroserviceArgs extends LabelArgs {
     resources: ResourceRequirements;
     /** IngressClass of the cluster's ingress controller. */
     ingressClassName: pulumi.Input<string>;
+    /** The ingress controller's pods, admitted to the service's port; default k3s's Traefik. */
+    ingressController?: IngressController;
     /** TLS Secret with the host's certificate (a `HostCertificate`'s `secretName`). */
     tlsSecret: pulumi.Input<string>;
     /** Credentials for the image-pull Secret (a secret Output). */
@@ -99,11 +102,12 @@ export const SECRETS_VERSION_ANNOTATION = "hobby-platform/secrets-version";
 export const PRE_STOP_SECONDS = 10;
 /** Grace period of a pod: the preStop delay plus 30 s for the process to finish its requests. */
 export const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + 30;
+/** A NetworkPolicy peer that selects an ingress controller's pods (namespaces by their `kubernetes.io/metadata.name`). */
+export function ingressPeer(c: IngressController) {
+    return { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": c.namespace } }, podSelector: { matchLabels: c.podLabels } };
+}
 /** Traefik as k3s runs it: the `traefik` release of its chart in kube-system (see test/upstream). */
-export const INGRESS_CONTROLLER_PEER = {
-    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
-    podSelector: { matchLabels: { "app.kubernetes.io/name": "traefik" } },
-};
+export const INGRESS_CONTROLLER_PEER = ingressPeer(K3S_TRAEFIK);
 
 /** `.dockerconfigjson` content for one registry. */
 export function dockerConfigJson(c: RegistryCredentials): string {
@@ -352,7 +356,7 @@ export class Microservice extends pulumi.ComponentResource {
                 spec: {
                     podSelector: { matchLabels: { app: svc } },
                     policyTypes: ["Ingress"],
-                    ingress: [{ from: [INGRESS_CONTROLLER_PEER], ports: [{ protocol: "TCP", port: args.port }] }],
+                    ingress: [{ from: [ingressPeer(args.ingressController ?? K3S_TRAEFIK)], ports: [{ protocol: "TCP", port: args.port }] }],
                 },
             },
             child,

@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { QuotaConfig } from "../../config";
 import { assertArgs } from "../lib/invariants";
 import { LabelArgs, labels } from "../lib/labels";
-import { INGRESS_CONTROLLER_PEER } from "./microservice";
+import { IngressController, K3S_TRAEFIK } from "../../lib/clusterFacts";
+import { ingressPeer } from "./microservice";
 
 export interface ProjectNamespaceArgs extends LabelArgs {
     /** Project name, which is also the namespace name (DNS-1123 label). */
@@ -12,6 +13,8 @@ export interface ProjectNamespaceArgs extends LabelArgs {
     podSecurityVersion: string;
     /** The namespace's ResourceQuota. */
     quota: QuotaConfig;
+    /** The ingress controller's pods, admitted to cert-manager's HTTP-01 solvers; default k3s's Traefik. */
+    ingressController?: IngressController;
     /** Requests and limits of a container that sets none (the LimitRange's defaults). */
     containerDefaults: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
 }
@@ -97,7 +100,7 @@ export class ProjectNamespace extends pulumi.ComponentResource {
                 spec: {
                     podSelector: { matchLabels: ACME_SOLVER.labels },
                     policyTypes: ["Ingress"],
-                    ingress: [{ from: [INGRESS_CONTROLLER_PEER], ports: [{ protocol: "TCP", port: ACME_SOLVER.port }] }],
+                    ingress: [{ from: [ingressPeer(args.ingressController ?? K3S_TRAEFIK)], ports: [{ protocol: "TCP", port: ACME_SOLVER.port }] }],
                 },
             },
             child,
