@@ -13,18 +13,16 @@ import * as http from "http";
 import * as https from "https";
 import { TLSSocket } from "tls";
 import * as path from "path";
-import { deployerName } from "../../lib/names";
 import { stackConfig } from "../../harness/mocks";
 import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
-import { installCertManagerCrds, LocalNodeCluster, startLocalNodeCluster } from "../helpers/localCluster";
-import { runJob, servicePipeline } from "../helpers/pipeline";
+import { installCertManagerCrds, LocalNodeCluster, runDeployJob, startLocalNodeCluster } from "../helpers/localCluster";
+import { eventually, getJson } from "../helpers/http";
 
 const config = stackConfig("local");
 const NS = Object.keys(JSON.parse(config["hobby-platform:projects"]))[0];
 const project = JSON.parse(config["hobby-platform:projects"])[NS];
 const SVC = Object.keys(project.services)[0];
 const SERVICE = project.services[SVC];
-const DEPLOYER = deployerName(SVC);
 const PIPELINE_ID = "4242";
 
 interface Answer {
@@ -33,23 +31,7 @@ interface Answer {
 }
 
 /** One GET with a deadline; a refused, reset or slow request rejects. */
-function get(url: string): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-        const req = http.get(url, { timeout: 2000, agent: false }, (res) => {
-            let data = "";
-            res.on("data", (d) => (data += d));
-            res.on("end", () => {
-                try {
-                    resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) });
-                } catch {
-                    reject(new Error(`${res.statusCode}: ${data}`));
-                }
-            });
-        });
-        req.on("timeout", () => req.destroy(new Error("timed out after 2s")));
-        req.on("error", reject);
-    });
-}
+const get = (url: string): Promise<Answer> => getJson<Answer["body"]>(url);
 
 interface IngressAnswer {
     status: number;
@@ -80,19 +62,6 @@ function ingressGet(scheme: "http" | "https", ip: string, host: string, urlPath:
         req.on("timeout", () => req.destroy(new Error("timed out after 2s")));
         req.on("error", reject);
     });
-}
-
-/** Polls `check` (which throws until it holds) for up to `seconds`; the last error is the failure. */
-async function eventually<T>(seconds: number, check: () => T | Promise<T>): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    for (;;) {
-        try {
-            return await check();
-        } catch (e) {
-            if (Date.now() > deadline) throw e;
-            await new Promise((r) => setTimeout(r, 1000));
-        }
-    }
 }
 
 /**
@@ -205,20 +174,7 @@ describe("local stack with real pods (image pulled through the pull Secret, Serv
 
     it("the template's deploy job, with the stack's server, CA and deployer token, rolls out the next build; pulumi up keeps it", async () => {
         cluster.registry.push("example-microservice", image(`dev-${PIPELINE_ID}`), { VERSION: "2" });
-        const token = Buffer.from(k("get", "secret", `${DEPLOYER}-token`, "-n", NS, "-o", "jsonpath={.data.token}"), "base64").toString();
-        const server = k("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}");
-        // What the GitLab wiring writes for an environment (K8S_<ENV>_*), here for the cluster at hand.
-        const variables = {
-            CI_PROJECT_NAME: SVC,
-            CI_REGISTRY_IMAGE: `${cluster.registry.host}/${SERVICE.gitlabProject}`,
-            CI_PIPELINE_ID: PIPELINE_ID,
-            K8S_DEV_SERVER: server,
-            K8S_DEV_CA: fs.readFileSync(path.join(cluster.dir, "pki", "ca.crt")).toString("base64"),
-            K8S_DEV_TOKEN: token,
-            K8S_DEV_NAMESPACE: NS,
-            HOME: cluster.dir,
-        };
-        const job = await runJob(await servicePipeline(), "deploy:dev", variables, `${cluster.binDir}:/usr/bin:/bin`);
+        const job = await runDeployJob(cluster, { service: SVC, gitlabProject: SERVICE.gitlabProject, namespace: NS, pipelineId: PIPELINE_ID });
         assert.match(job.stdout, /successfully rolled out/);
         // The old pods serve while they drain; then only the new build answers, ten times running.
         const seen = await askUntil(url, (s) => s.length >= 10 && s.slice(-10).every((a) => a.body.version === "2"), 30);

@@ -8,14 +8,12 @@
 import * as assert from "assert";
 import { createHash } from "crypto";
 import * as fs from "fs";
-import * as http from "http";
 import * as path from "path";
 import { FIRST_BUILD_ANNOTATION, INGRESS_CONTROLLER_PEER } from "../../components/workload/microservice";
-import { deployerName } from "../../lib/names";
 import { stackConfig } from "../../harness/mocks";
 import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
-import { installCertManagerCrds, LocalNodeCluster, startLocalNodeCluster } from "../helpers/localCluster";
-import { runJob, servicePipeline } from "../helpers/pipeline";
+import { installCertManagerCrds, LocalNodeCluster, runDeployJob, startLocalNodeCluster } from "../helpers/localCluster";
+import { eventually, getJson } from "../helpers/http";
 
 const config = stackConfig("local");
 const NS = Object.keys(JSON.parse(config["hobby-platform:projects"]))[0];
@@ -31,35 +29,7 @@ interface Answer {
     tokenFileSha256?: string;
 }
 
-function get(url: string): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-        const req = http.get(url, { timeout: 2000, agent: false }, (res) => {
-            let data = "";
-            res.on("data", (d) => (data += d));
-            res.on("end", () => {
-                try {
-                    resolve(JSON.parse(data));
-                } catch {
-                    reject(new Error(`${res.statusCode}: ${data}`));
-                }
-            });
-        });
-        req.on("timeout", () => req.destroy(new Error("timed out after 2s")));
-        req.on("error", reject);
-    });
-}
-
-async function eventually<T>(seconds: number, check: () => T | Promise<T>): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    for (;;) {
-        try {
-            return await check();
-        } catch (e) {
-            if (Date.now() > deadline) throw e;
-            await new Promise((r) => setTimeout(r, 1000));
-        }
-    }
-}
+const get = async (url: string): Promise<Answer> => (await getJson<Answer>(url)).body;
 
 describe("services as safe as the cluster (issue 34), with real pods", function () {
     this.timeout(30 * 60 * 1000);
@@ -116,18 +86,7 @@ describe("services as safe as the cluster (issue 34), with real pods", function 
 
     it("the image pushed, the template's deploy job brings the service up and ends its first-build state", async () => {
         cluster.registry.push("example-microservice", image(`dev-${PIPELINE_ID}`), { VERSION: "1" });
-        const token = Buffer.from(k("get", "secret", `${deployerName(SVC)}-token`, "-n", NS, "-o", "jsonpath={.data.token}"), "base64").toString();
-        const variables = {
-            CI_PROJECT_NAME: SVC,
-            CI_REGISTRY_IMAGE: `${cluster.registry.host}/${SERVICE.gitlabProject}`,
-            CI_PIPELINE_ID: PIPELINE_ID,
-            K8S_DEV_SERVER: k("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"),
-            K8S_DEV_CA: fs.readFileSync(path.join(cluster.dir, "pki", "ca.crt")).toString("base64"),
-            K8S_DEV_TOKEN: token,
-            K8S_DEV_NAMESPACE: NS,
-            HOME: cluster.dir,
-        };
-        const job = await runJob(await servicePipeline(), "deploy:dev", variables, `${cluster.binDir}:/usr/bin:/bin`);
+        const job = await runDeployJob(cluster, { service: SVC, gitlabProject: SERVICE.gitlabProject, namespace: NS, pipelineId: PIPELINE_ID });
         assert.match(job.stdout, /successfully rolled out/);
         assert.strictEqual(readyPods().length, 2);
         const dep = json("get", "deployment", SVC, "-n", NS);

@@ -4,6 +4,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CERT_MANAGER_VERSION } from "../../components/platform/certManager";
+import { deployerName } from "../../lib/names";
+import { runJob, servicePipeline } from "./pipeline";
 import { goModuleDir } from "./upstream";
 
 const SCRIPT = path.resolve(__dirname, "..", "..", "scripts", "local-cluster.sh");
@@ -171,4 +173,28 @@ export function installSystemUpgradeCrd(cluster: LocalCluster): void {
     const crd = path.join(__dirname, "..", "..", "components", "cluster", "manifests", "system-upgrade-controller", "upgrade.cattle.io_plans.yaml");
     cluster.kubectl(["apply", "--server-side", "-f", crd]);
     cluster.kubectl(["wait", "--for=condition=Established", "--timeout=60s", "-f", crd]);
+}
+
+/**
+ * Runs the service template's `deploy:dev` job (as gitlab-ci-local expands it, by `sh`, with the
+ * real kubectl) with the variables the stack's GitLab wiring writes, for this cluster: its server,
+ * its CA and the service's deployer token. It rolls out `<registry>/<gitlabProject>:dev-<pipelineId>`.
+ */
+export async function runDeployJob(cluster: LocalNodeCluster, s: { service: string; gitlabProject: string; namespace: string; pipelineId: string }) {
+    const k = (...args: string[]) => cluster.kubectl(args);
+    const token = Buffer.from(
+        k("get", "secret", `${deployerName(s.service)}-token`, "-n", s.namespace, "-o", "jsonpath={.data.token}"),
+        "base64",
+    ).toString();
+    const variables = {
+        CI_PROJECT_NAME: s.service,
+        CI_REGISTRY_IMAGE: `${cluster.registry.host}/${s.gitlabProject}`,
+        CI_PIPELINE_ID: s.pipelineId,
+        K8S_DEV_SERVER: k("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"),
+        K8S_DEV_CA: fs.readFileSync(path.join(cluster.dir, "pki", "ca.crt")).toString("base64"),
+        K8S_DEV_TOKEN: token,
+        K8S_DEV_NAMESPACE: s.namespace,
+        HOME: cluster.dir,
+    };
+    return runJob(await servicePipeline(), "deploy:dev", variables, `${cluster.binDir}:/usr/bin:/bin`);
 }
