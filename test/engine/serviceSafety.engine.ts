@@ -133,11 +133,12 @@ describe("services as safe as the cluster (issue 34), with real pods", function 
     it("changing the secret rolls the pods, and up awaits the rollout of the running service; CI's image stays", async () => {
         const before = readyPods().map((p: any) => p.metadata.name);
         ws.setSecret(secretKey, "second-token-value", { path: true });
-        const up = ws.ok("up", "--yes", "--skip-preview");
+        const up = ws.ok("up", "--yes", "--skip-preview", "--diff");
         console.log(`      up with a changed secret: ${up.seconds.toFixed(1)} s`);
         // Awaited: when up returns, the rollout is done (new pods ready, the old ones gone or going).
         const after = readyPods().map((p: any) => p.metadata.name);
-        assert.strictEqual(after.length, 2);
+        const state = () => `${up.stdout}\n${k("get", "deployments,replicasets,pods", "-n", NS, "-o", "wide")}`;
+        assert.strictEqual(after.length, 2, state());
         assert.deepStrictEqual(
             after.filter((n: string) => before.includes(n)),
             [],

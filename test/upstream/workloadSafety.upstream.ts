@@ -7,6 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { PROVIDER_SETTINGS } from "../../components/lib/kubernetes";
 import { CERT_MANAGER_VERSION } from "../../components/platform/certManager";
 import { FIRST_BUILD_ANNOTATION, INGRESS_CONTROLLER_PEER, spreadOverNodes } from "../../components/workload/microservice";
 import { ACME_SOLVER, podSecurityLabels } from "../../components/workload/projectNamespace";
@@ -177,6 +178,16 @@ describe("pulumi-kubernetes (the engine tests' provider build): awaiting, ignore
         assert.match(annotations, /AnnotationSkipAwait += AnnotationPrefix \+ "skipAwait"/);
         assert.strictEqual(FIRST_BUILD_ANNOTATION, "pulumi.com/skipAwait");
         assert.match(file("pkg/metadata/overrides.go"), /if SkipAwaitLogic\(inputs\) \{\s+return condition\.NewImmediate\(logger, obj\), true, nil/);
+    });
+
+    it("replaces a Secret (or ConfigMap) whose data changes unless the provider makes them mutable, as the stack's provider does", () => {
+        const diff = file("pkg/provider/diff.go");
+        assert.match(
+            diff,
+            /if clients\.IsSecret\(obj\) && !\(k\.enableSecretMutable && !clients\.IsImmutable\(obj\)\) \{\s+props = append\(props, properties\{"\.type", "\.stringData", "\.data"\}\.\.\.\)/,
+        );
+        assert.match(diff, /clients\.IsConfigMap\(obj\) && !\(k\.enableConfigMapMutable && !clients\.IsImmutable\(obj\)\)/);
+        assert.deepStrictEqual([PROVIDER_SETTINGS.enableSecretMutable, PROVIDER_SETTINGS.enableConfigMapMutable], [true, true]);
     });
 
     it("refresh keeps the live values at the inputs' paths (CI's removal of the mark reaches the state), and an ignored field another manager owns is left out of the apply", () => {
