@@ -218,7 +218,7 @@ describe("HobbyCluster readiness gate", function () {
             await new Promise<void>((r) => silent.listen(port, "127.0.0.3", r));
             try {
                 const outs = await waitForCluster(
-                    { ...inputs, server: `https://${API_HOST}:${port}`, timeoutSeconds: 0.5 },
+                    { ...inputs, server: `https://${API_HOST}:${port}`, timeoutSeconds: 0.3 },
                     resolver("127.0.0.2", "127.0.0.3", "127.0.0.1"),
                 );
                 assert.deepStrictEqual(outs.readyNodes, inputs.nodeNames);

@@ -337,7 +337,7 @@ describe("k3s install script on a node's first boot", () => {
         });
 
         it("a slow address costs one bounded attempt: the next address is still asked", async () => {
-            const o = await init([["127.0.0.5", "127.0.0.2"]], { probe: { timeoutSeconds: 0.5 } });
+            const o = await init([["127.0.0.5", "127.0.0.2"]], { probe: { timeoutSeconds: 0.3 } });
             joined(o);
         });
 
@@ -364,7 +364,7 @@ describe("k3s install script on a node's first boot", () => {
             ["every lookup fails", ["fail"], 3, /the lookup of k8s\.dev\.example\.com failed/],
         ] as const) {
             it(`stops, neither initialising nor joining, when ${what}, with a console line that says why`, async () => {
-                const o = await init(lookups as unknown as Scenario["lookups"], { probe: { rounds, timeoutSeconds: 0.5 } });
+                const o = await init(lookups as unknown as Scenario["lookups"], { probe: { rounds, timeoutSeconds: 0.3 } });
                 refused(o, rounds);
                 assert.match(o.stderr, because);
                 assert.match(o.stderr, /docs\/restore\.md/);
