@@ -9,6 +9,7 @@ import {
     INGRESS_CONTROLLER_PEER,
     Microservice,
     MicroserviceArgs,
+    PATCH_FORCE_ANNOTATION,
     PRE_STOP_SECONDS,
     SECRETS_VERSION_ANNOTATION,
     TERMINATION_GRACE_SECONDS,
@@ -438,6 +439,8 @@ describe("Microservice", () => {
             assert.ok(!("replicas" in d.inputs.spec));
             // A service switched to autoscaling: its count stays what it is (ignored, so never reset to 1).
             assert.ok(d.opts.ignoreChanges?.includes("spec.replicas"));
+            // Switched back, the stack takes the count back from the autoscaler (force, or the apply conflicts).
+            assert.strictEqual(d.inputs.metadata.annotations[PATCH_FORCE_ANNOTATION], "true");
         });
 
         it("has no HPA and a fixed count without it", () => {

@@ -91,6 +91,8 @@ export const IMAGE_PATH = "spec.template.spec.containers[0].image";
  */
 export const FIRST_BUILD_ANNOTATION = "pulumi.com/skipAwait";
 export const FIRST_BUILD_PATH = `metadata.annotations["${FIRST_BUILD_ANNOTATION}"]`;
+/** The pulumi-kubernetes annotation that makes a server-side apply of the object force its fields. */
+export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
 /** Where a service's secrets are mounted when it takes them as files (`/secrets/<NAME>`). */
 export const SECRETS_DIR = "/secrets";
 /** The pod template annotation that rolls the pods when the secrets change: the Secret's resourceVersion, nothing derived from a value. */
@@ -231,7 +233,17 @@ export class Microservice extends pulumi.ComponentResource {
         const deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             {
-                metadata: { ...meta(svc), annotations },
+                metadata: {
+                    ...meta(svc),
+                    annotations: {
+                        ...annotations,
+                        // What the stack declares wins a server-side apply conflict: the count an autoscaler
+                        // wrote, once autoscaling is turned off (the API refuses that apply otherwise). CI's
+                        // image and an autoscaler's count are left out of the apply (ignoreChanges), so they
+                        // never conflict.
+                        [PATCH_FORCE_ANNOTATION]: "true",
+                    },
+                },
                 spec: {
                     // With an autoscaler the stack never writes the count (see ignoreChanges below).
                     ...(args.autoscaling === undefined && { replicas: args.replicas }),
