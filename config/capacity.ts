@@ -36,7 +36,7 @@ export function clusterCapacity(raw: RawConfig): WorkloadCapacity | undefined {
     return workloadCapacity(groups);
 }
 
-/** What all the stack's services need at most (their most pods plus one rollout surge each). */
+/** What all the stack's services need at most (their most pods plus one rollout's surge pod). */
 export function stackDemand(raw: RawConfig) {
     return demand(Object.values(raw.projects).flatMap((p) => Object.values(p.services).map(serviceDemand)));
 }
@@ -83,9 +83,9 @@ export function capacityProblems(raw: RawConfig, report: Report): void {
         all.push(...services);
         const need = demand(services);
         const quota = projectQuota(p, capacity, total);
-        const why = `its services' most pods plus one rollout surge each (${Object.entries(p.services)
-            .map(([name, s]) => `${name}: ${serviceDemand(s).maxReplicas + 1} pods`)
-            .join(", ")})`;
+        const why = `its services' most pods (${Object.entries(p.services)
+            .map(([name, s]) => `${name}: ${serviceDemand(s).maxReplicas}`)
+            .join(", ")}) plus one rollout's surge pod`;
         const checks: [string[], number, number, string][] = [
             [["requests", "cpu"], need.requests.cpu, quantityValue(quota.requests.cpu), milli(need.requests.cpu)],
             [["requests", "memory"], need.requests.memory, quantityValue(quota.requests.memory), mib(need.requests.memory)],
@@ -109,7 +109,7 @@ export function capacityProblems(raw: RawConfig, report: Report): void {
     if (need.cpu > capacity.total.cpu || need.memory > capacity.total.memory) {
         report(
             ["projects"],
-            `the services request ${describe(need)} (their most pods plus one rollout surge each), but the nodes leave ${describe(capacity.total)} after k3s with etcd, the platform and the system; use a larger cluster.plan or add cluster.workers, or lower replicas or resources, e.g. cluster.plan "vc2-2c-4gb"`,
+            `the services request ${describe(need)} (their most pods plus one rollout's surge pod), but the nodes leave ${describe(capacity.total)} after k3s with etcd, the kubelet's eviction threshold and the platform; use a larger cluster.plan or add cluster.workers, or lower replicas or resources, e.g. cluster.plan "vc2-2c-4gb"`,
         );
     }
     for (const [project, p] of Object.entries(raw.projects)) {

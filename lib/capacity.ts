@@ -22,6 +22,12 @@ const GIB = 2 ** 30;
 export const K3S_SERVER_RESERVE: Amount = { cpu: 0.06, memory: 1606 * MB };
 export const K3S_AGENT_RESERVE: Amount = { cpu: 0.03, memory: 275 * MB };
 /**
+ * Memory the kubelet keeps free on every node: its default hard eviction threshold
+ * (`memory.available` 100Mi, k8s.io/kubernetes pkg/kubelet/eviction/defaults_linux.go), which k3s
+ * does not change: pods are evicted rather than let the node go below it.
+ */
+export const KUBELET_EVICTION_RESERVE: Amount = { cpu: 0, memory: 100 * MIB };
+/**
  * What the platform adds beyond k3s's own components, for the whole cluster: cert-manager's three
  * pods, the upgrade controller and (agent path) agentk. An estimate (their charts request nothing),
  * not an upstream figure.
@@ -48,7 +54,7 @@ export interface WorkloadCapacity {
     largestNode: Amount;
 }
 
-/** What `groups` leave for services after k3s, etcd and the platform; undefined if a plan's size is unknown. */
+/** What `groups` leave for services after k3s, etcd, the kubelet's eviction threshold and the platform; undefined if a plan's size is unknown. */
 export function workloadCapacity(groups: NodeGroup[]): WorkloadCapacity | undefined {
     const total: Amount = { cpu: -PLATFORM_RESERVE.cpu, memory: -PLATFORM_RESERVE.memory };
     const largestNode: Amount = { cpu: 0, memory: 0 };
@@ -57,7 +63,10 @@ export function workloadCapacity(groups: NodeGroup[]): WorkloadCapacity | undefi
         if (!size) return undefined;
         if (g.count === 0) continue;
         const reserve = g.role === "server" ? K3S_SERVER_RESERVE : K3S_AGENT_RESERVE;
-        const left = { cpu: Math.max(0, size.cpu - reserve.cpu), memory: Math.max(0, size.memory - reserve.memory) };
+        const left = {
+            cpu: Math.max(0, size.cpu - reserve.cpu - KUBELET_EVICTION_RESERVE.cpu),
+            memory: Math.max(0, size.memory - reserve.memory - KUBELET_EVICTION_RESERVE.memory),
+        };
         total.cpu += left.cpu * g.count;
         total.memory += left.memory * g.count;
         largestNode.cpu = Math.max(largestNode.cpu, left.cpu);
@@ -75,13 +84,18 @@ export interface ServiceDemand {
     limits: Amount;
 }
 
-/** What services need at most: each its most pods plus the one more a rollout surges (maxSurge 1). */
+/**
+ * What services need at most: each its most pods, plus room for one more pod, the largest, that a
+ * rollout surges (maxSurge 1, maxUnavailable 0: without it no rollout can start; with it
+ * concurrent rollouts finish one after another, each freeing its old pods).
+ */
 export function demand(services: ServiceDemand[]): { requests: Amount; limits: Amount; pods: number } {
-    const sum = (pick: (s: ServiceDemand) => Amount, what: keyof Amount) => services.reduce((acc, s) => acc + (s.maxReplicas + 1) * pick(s)[what], 0);
+    const total = (pick: (s: ServiceDemand) => Amount, what: keyof Amount) =>
+        services.reduce((acc, s) => acc + s.maxReplicas * pick(s)[what], 0) + Math.max(0, ...services.map((s) => pick(s)[what]));
     return {
-        requests: { cpu: sum((s) => s.requests, "cpu"), memory: sum((s) => s.requests, "memory") },
-        limits: { cpu: sum((s) => s.limits, "cpu"), memory: sum((s) => s.limits, "memory") },
-        pods: services.reduce((acc, s) => acc + s.maxReplicas + 1, 0),
+        requests: { cpu: total((s) => s.requests, "cpu"), memory: total((s) => s.requests, "memory") },
+        limits: { cpu: total((s) => s.limits, "cpu"), memory: total((s) => s.limits, "memory") },
+        pods: services.reduce((acc, s) => acc + s.maxReplicas, 0) + (services.length > 0 ? 1 : 0),
     };
 }
 

@@ -1084,21 +1084,22 @@ describe("config", () => {
 
         it("sizes each project's quota to its services' need scaled to what the nodes leave after k3s with etcd and the platform", () => {
             const one = parseConfig(valid(), allSecrets, TODAY);
-            // 3 x vc2-1c-2gb: 3 x (2 GiB - 1606 MB) - 256 MiB, 3 x (1 - 0.06) - 0.2 CPU.
-            assert.strictEqual(one.projects["the-project"].quota.requests.memory, "1293Mi");
+            // 3 x vc2-1c-2gb: 3 x (2 GiB - 1606 MB - 100 MiB) - 256 MiB, 3 x (1 - 0.06) - 0.2 CPU.
+            assert.strictEqual(one.projects["the-project"].quota.requests.memory, "993Mi");
             assert.strictEqual(one.projects["the-project"].quota.requests.cpu, "2620m");
             const input = valid();
             input.projects.second = { services: { api: { basePath: "/api", replicas: 5 } } };
             const two = parseConfig(input, allSecrets, TODAY);
-            // Needs 3 x 64Mi and 6 x 64Mi: the room is shared 1:2.
-            assert.strictEqual(two.projects["the-project"].quota.requests.memory, "431Mi");
-            assert.strictEqual(two.projects.second.quota.requests.memory, "862Mi");
-            assert.strictEqual(two.projects.second.quota.limits.memory, "1724Mi");
+            // Needs 2 and 5 pods of 64Mi, each project one more for a rollout (the stack 7 + 1): each
+            // gets its need scaled by 993Mi / 512Mi.
+            assert.strictEqual(two.projects["the-project"].quota.requests.memory, "372Mi");
+            assert.strictEqual(two.projects.second.quota.requests.memory, "744Mi");
+            assert.strictEqual(two.projects.second.quota.limits.memory, "1489Mi");
             assert.strictEqual(two.projects.second.quota.pods, 50);
             assert.strictEqual(two.podSecurityVersion, "v1.33");
         });
 
-        it("refuses at preview a project whose services need more than its quota, replicas plus one surge each", () => {
+        it("refuses at preview a project whose services need more than its quota, replicas plus one rollout's surge pod", () => {
             const input = valid();
             input.projects["the-project"].quota = { requests: { memory: "128Mi" }, pods: 2 };
             assert.deepStrictEqual(problemsOf(valid()), [], "the default quotas of a stack that fits never refuse it");

@@ -12,6 +12,7 @@ import { CERT_MANAGER_VERSION } from "../../components/platform/certManager";
 import { FIRST_BUILD_ANNOTATION, INGRESS_CONTROLLER_PEER, spreadOverNodes } from "../../components/workload/microservice";
 import { ACME_SOLVER, podSecurityLabels } from "../../components/workload/projectNamespace";
 import { DEFAULT_K3S_VERSION, kubernetesMinor } from "../../config";
+import { KUBELET_EVICTION_RESERVE } from "../../lib/capacity";
 import { goModuleFile, goStringConstant, requiredVersion } from "../helpers/upstream";
 
 const K8S_VERSION = DEFAULT_K3S_VERSION.split("+")[0];
@@ -81,6 +82,12 @@ describe(`Kubernetes ${K8S_VERSION}: spreading over nodes, drains and lost nodes
         assert.strictEqual(featureAt(features, "NodeInclusionPolicyInPodTopologySpread", minor), "GA on");
         assert.strictEqual(featureAt(features, "MatchLabelKeysInPodTopologySpread", minor), "Beta on");
         assert.strictEqual(featureAt(features, "PodLifecycleSleepAction", minor), "Beta on");
+    });
+
+    it("the kubelet keeps 100Mi free on a node by default (hard eviction), which the capacity model sets aside on every node", () => {
+        const defaults = k8s("pkg/kubelet/eviction/defaults_linux.go");
+        assert.match(defaults, /var DefaultEvictionHard = map\[string\]string\{\s+"memory\.available": +"100Mi",/);
+        assert.strictEqual(KUBELET_EVICTION_RESERVE.memory, 100 * 2 ** 20);
     });
 
     it("an eviction is refused (429) while the budget allows no disruption; maxUnavailable 1 allows one; an unready pod goes with AlwaysAllow", () => {
