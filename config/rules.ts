@@ -12,6 +12,7 @@ import {
     SYSTEM_UPGRADE_NAMESPACE,
     GITLAB_TIERS,
     hostResourceName,
+    PROJECT_POLICIES,
     serviceResourceName,
     tlsSecretName,
 } from "../lib/names";
@@ -257,7 +258,7 @@ export function crossFieldRules(
                     );
                 tlsNames.set(tls, host);
             }
-            if (PROJECT_OBJECT_NAMES.includes(service)) {
+            if ((Object.values(PROJECT_POLICIES) as string[]).includes(service)) {
                 report(at, `"${service}" is the name of one of the project's own NetworkPolicies; name the service otherwise, e.g. "${service}-api"`);
             }
             const basePath = s.basePath;
@@ -366,12 +367,6 @@ const PROJECT_PREFIX = keyOf([""]);
 
 /** Environment variables every service's container gets from the platform. */
 export const PLATFORM_ENV = ["BASE_PATH", "CONFIG", "DEBUG", "PORT", "AGENT"];
-
-/**
- * Names of the NetworkPolicies every project namespace has (components/workload/projectNamespace.ts):
- * a service's own policy is named after it, so no service may take one of these names.
- */
-export const PROJECT_OBJECT_NAMES = ["default-deny-ingress", "allow-same-namespace", "allow-acme-http01-solver"];
 
 /** Words that make a key name a secret (compared with each word of the key: `encKey`, `DB_PASSWORD`, not `keyspace`). */
 export const SECRET_WORDS = [

@@ -4,6 +4,7 @@ import type { QuotaConfig } from "../../config";
 import { assertArgs } from "../lib/invariants";
 import { LabelArgs, labels } from "../lib/labels";
 import { IngressController, K3S_TRAEFIK } from "../../lib/clusterFacts";
+import { PROJECT_POLICIES } from "../../lib/names";
 import { ingressPeer } from "./microservice";
 
 export interface ProjectNamespaceArgs extends LabelArgs {
@@ -81,22 +82,22 @@ export class ProjectNamespace extends pulumi.ComponentResource {
         // itself, the ingress controller to a service's port (the service's own policy) and to
         // cert-manager's HTTP-01 solvers.
         new k8s.networking.v1.NetworkPolicy(
-            `${name}-default-deny-ingress`,
-            { metadata: meta("default-deny-ingress"), spec: { podSelector: everyPod, policyTypes: ["Ingress"] } },
+            `${name}-${PROJECT_POLICIES.defaultDeny}`,
+            { metadata: meta(PROJECT_POLICIES.defaultDeny), spec: { podSelector: everyPod, policyTypes: ["Ingress"] } },
             child,
         );
         new k8s.networking.v1.NetworkPolicy(
-            `${name}-allow-same-namespace`,
+            `${name}-${PROJECT_POLICIES.sameNamespace}`,
             {
-                metadata: meta("allow-same-namespace"),
+                metadata: meta(PROJECT_POLICIES.sameNamespace),
                 spec: { podSelector: everyPod, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: everyPod }] }] },
             },
             child,
         );
         new k8s.networking.v1.NetworkPolicy(
-            `${name}-allow-acme-http01-solver`,
+            `${name}-${PROJECT_POLICIES.acmeSolver}`,
             {
-                metadata: meta("allow-acme-http01-solver"),
+                metadata: meta(PROJECT_POLICIES.acmeSolver),
                 spec: {
                     podSelector: { matchLabels: ACME_SOLVER.labels },
                     policyTypes: ["Ingress"],
