@@ -9,6 +9,8 @@ import { z } from "zod";
 import { WorkloadCapacity } from "../lib/capacity";
 import { IngressController, K3S_TRAEFIK } from "../lib/clusterFacts";
 import { capacityProblems, clusterCapacity, projectQuota, QuotaConfig, stackDemand } from "./capacity";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { placeholderRules } from "./placeholders";
 import { crossFieldRules } from "./rules";
 import { DEFAULT_K3S_VERSION, defaultApiHost, Environment, keyOf, PROJECT, rawSchema, RawConfig, resourcesSchema } from "./schema";
 import { SECRET_KEYS, SecretKey } from "./secrets";
@@ -185,6 +187,17 @@ function schemaProblem(issue: z.core.$ZodIssue, input: Record<string, unknown>):
     return `${keyOf(issue.path)}: ${issue.message}`;
 }
 
+/** How a configuration is checked beyond its form. */
+export interface ParseOptions<S> {
+    /** How the values under the services' `secrets` were read (default: marked, and kept as they are). */
+    serviceSecrets?: ServiceSecrets<S>;
+    /**
+     * Refuse the example values of the committed stack files (documentation networks, the example
+     * SSH key, example domains) when the stack creates servers: true wherever the run is real.
+     */
+    refusePlaceholders?: boolean;
+}
+
 /**
  * Validates a raw configuration (as read from the stack) and resolves it, in one pass: the
  * schema and the rules across keys report together. `secret` gives a secret key's value, or
@@ -195,8 +208,9 @@ export function parseConfig<S>(
     input: Record<string, unknown>,
     secret: (key: SecretKey) => S | undefined,
     today: string = new Date().toISOString().slice(0, 10),
-    serviceSecrets: ServiceSecrets<S> = { marked: true, wrap: (v) => v as unknown as S },
+    options: ParseOptions<S> = {},
 ): PlatformConfig<S> {
+    const serviceSecrets: ServiceSecrets<S> = options.serviceSecrets ?? { marked: true, wrap: (v) => v as unknown as S };
     const secrets: Partial<Record<SecretKey, S>> = {};
     const hasSecret = (key: SecretKey) => (secrets[key] ??= secret(key)) !== undefined;
     const problems: string[] = [];
@@ -204,6 +218,7 @@ export function parseConfig<S>(
     for (const issue of parsed.error?.issues ?? []) problems.push(schemaProblem(issue, input));
     const report = (path: PropertyKey[], message: string) => problems.push(`${keyOf(path)}: ${message}`);
     crossFieldRules(input, report, hasSecret, today, serviceSecrets.marked);
+    if (options.refusePlaceholders) placeholderRules(input, report);
     if (parsed.success) capacityProblems(parsed.data, report);
     if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
     return resolve(parsed.data, secrets as Record<SecretKey, S>, serviceSecrets.wrap);
@@ -320,5 +335,14 @@ export function loadConfig(): PlatformConfig {
     // (`isConfigSecret` is what the SDK's own secret getters read; its typings mark it internal.)
     const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret: (key: string) => boolean };
     const serviceSecrets = { marked: isConfigSecret(`${PROJECT}:projects`), wrap: (v: string) => pulumi.secret(v) };
-    return parseConfig(input, (key) => config.getSecret(SECRET_KEYS[key]), undefined, serviceSecrets);
+    return parseConfig(input, (key) => config.getSecret(SECRET_KEYS[key]), undefined, { refusePlaceholders: !underMocks(), serviceSecrets });
+}
+
+/**
+ * Whether the program runs under Pulumi's mocks, which create nothing: the unit tests run the
+ * committed stack files there, whose example values (RFC 5737, RFC 2606) are what those RFCs
+ * reserve them for. Every run of the engine (preview, up, CI) refuses them.
+ */
+function underMocks(): boolean {
+    return pulumi.runtime.getMonitor() instanceof MockMonitor;
 }

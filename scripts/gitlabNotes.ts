@@ -29,12 +29,12 @@ function isLoopback(hostname: string): boolean {
 
 /**
  * Refuses to send the token where TLS is not verified: plain HTTP (except to this machine, which
- * the tests use) or a process that turned certificate checks off.
+ * the tests use) or a process that turned certificate checks off. `what` names the URL's setting.
  */
-export function checkTransport(apiUrl: string, env: NodeJS.ProcessEnv = process.env): URL {
+export function checkTransport(apiUrl: string, env: NodeJS.ProcessEnv = process.env, what = "CI_API_V4_URL"): URL {
     const url = new URL(apiUrl);
     if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
-        throw new Error(`CI_API_V4_URL must be https:// (got ${url.protocol}//${url.host}); the token is never sent unencrypted`);
+        throw new Error(`${what} must be https:// (got ${url.protocol}//${url.host}); the token is never sent unencrypted`);
     }
     if (env.NODE_TLS_REJECT_UNAUTHORIZED === "0") {
         throw new Error("NODE_TLS_REJECT_UNAUTHORIZED=0 turns off certificate checks; unset it (add the GitLab CA with NODE_EXTRA_CA_CERTS instead)");

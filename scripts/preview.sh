@@ -28,7 +28,18 @@ mkdir -p "$repo/.pulumi-state"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 config="$tmp/Pulumi.$stack.yaml"
-cp "Pulumi.$stack.yaml" "$config"
+# A team's stack file holds its own passphrase's salt and secrets encrypted with it: the copy
+# drops both (every secret is set to a placeholder below), so this throwaway backend's
+# passphrase decrypts everything the preview reads.
+# Edited as a document, so every other value keeps its quoting (pulumi reads a bare date as a timestamp).
+node -e '
+  const fs = require("fs"), YAML = require("yaml");
+  const doc = YAML.parseDocument(fs.readFileSync(process.argv[1], "utf8"));
+  for (const k of ["encryptionsalt", "secretsprovider", "encryptedkey"]) doc.delete(k);
+  const config = doc.get("config");
+  for (const pair of YAML.isMap(config) ? [...config.items] : []) if (YAML.isMap(pair.value) && pair.value.has("secure")) config.delete(pair.key);
+  fs.writeFileSync(process.argv[2], doc.toString());
+' "Pulumi.$stack.yaml" "$config"
 # The stack's secrets manager (passphrase salt) lives in the backend's state; a config file
 # without one (the committed file, or its copy) falls back to it instead of making a new one.
 export PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER=true

@@ -1017,7 +1017,7 @@ describe("config", () => {
             const input = valid();
             svc(input).secrets = { DB_PASSWORD: "p4ss" };
             svc(input).secretsAs = "both";
-            const c = parseConfig(input, allSecrets, TODAY, { marked: true, wrap: (v) => `wrapped(${v})` });
+            const c = parseConfig(input, allSecrets, TODAY, { serviceSecrets: { marked: true, wrap: (v) => `wrapped(${v})` } });
             const s = c.projects["the-project"].services["example-microservice"];
             assert.deepStrictEqual(s.secrets, { DB_PASSWORD: "wrapped(p4ss)" });
             assert.strictEqual(s.secretsAs, "both");
@@ -1029,7 +1029,7 @@ describe("config", () => {
             svc(input).secrets = { DB_PASSWORD: "p4ss" };
             let problems: string[] = [];
             try {
-                parseConfig(input, allSecrets, TODAY, { marked: false, wrap: (v) => v });
+                parseConfig(input, allSecrets, TODAY, { serviceSecrets: { marked: false, wrap: (v) => v } });
             } catch (e) {
                 problems = (e as ConfigError).problems;
             }
