@@ -9,7 +9,9 @@ import { HostRecords } from "./components/platform/hostRecords";
 import { clusterPlatform } from "./components/platform/platform";
 import { Microservice } from "./components/workload/microservice";
 import { ProjectNamespace } from "./components/workload/projectNamespace";
-import { loadConfig } from "./config";
+import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_CONTAINER_RESOURCES, loadConfig } from "./config";
+import { describe } from "./lib/capacity";
 
 const cfg = loadConfig();
 const env = cfg.environment;
@@ -24,7 +26,18 @@ const gitlab = gitlabWiring(cfg.gitlab, env);
 const services: DeployedService[] = [];
 for (const [project, p] of Object.entries(cfg.projects)) {
     const projectLabels = { ...labels, client: p.client };
-    const namespace = new ProjectNamespace(project, { ...projectLabels, project }, { provider });
+    const namespace = new ProjectNamespace(
+        project,
+        {
+            ...projectLabels,
+            project,
+            podSecurityVersion: cfg.podSecurityVersion,
+            quota: p.quota,
+            containerDefaults: DEFAULT_CONTAINER_RESOURCES,
+            ingressController: cfg.ingress.controller,
+        },
+        { provider },
+    );
     // One certificate per host of the project, named by every Ingress on that host.
     const certificate = { ...projectLabels, project, namespace: namespace.name, clusterIssuer: platform.clusterIssuer };
     const tlsSecrets = hostCertificates(p.hosts, certificate, { provider });
@@ -38,6 +51,7 @@ for (const [project, p] of Object.entries(cfg.projects)) {
                 service,
                 namespace: namespace.name,
                 ingressClassName: platform.ingressClassName,
+                ingressController: cfg.ingress.controller,
                 tlsSecret: tlsSecrets[s.host],
                 registryCredentials: gitlab.registryCredentials(name, service, s.gitlabProject),
                 skipAwait: !cfg.cluster.enabled && cfg.cluster.skipAwait,
@@ -70,7 +84,15 @@ export = {
         estimatedMonthlyCostUsd: cluster.monthlyCostUsd,
         etcdSnapshotBucket: cluster.etcdSnapshotBucket,
     }),
+    ...(cfg.capacity && {
+        /** What the nodes leave for services after k3s, etcd and the platform (config/capacity.ts). */
+        workloadCapacity: describe(cfg.capacity.total),
+    }),
     serviceUrls: Object.fromEntries(services.map((s) => [`${s.project}/${s.service}`, s.microservice.url])),
+    /** Services whose pipeline has not deployed them yet: they run once its first deploy job has. */
+    servicesAwaitingFirstBuild: pulumi
+        .all(services.map((s) => s.microservice.awaitingFirstBuild.apply((waiting) => (waiting ? [`${s.project}/${s.service}`] : []))))
+        .apply((lists) => lists.flat()),
     /** Addresses every service host must resolve to (none known when the controller is not the stack's). */
     ingressAddresses: platform.publicAddresses,
     /** ClusterIssuer that signs this environment's certificates. */

@@ -4,18 +4,26 @@
 // What comes out is resolved: every default filled in, and each optional part of the platform
 // (own cluster or not, GitLab or not, ...) a variant with exactly the values it needs.
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { z } from "zod";
+import { WorkloadCapacity } from "../lib/capacity";
+import { IngressController, K3S_TRAEFIK } from "../lib/clusterFacts";
+import { capacityProblems, clusterCapacity, projectQuota, QuotaConfig, stackDemand } from "./capacity";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { placeholderRules } from "./placeholders";
 import { crossFieldRules } from "./rules";
-import { defaultApiHost, Environment, keyOf, PROJECT, rawSchema, RawConfig } from "./schema";
+import { DEFAULT_K3S_VERSION, defaultApiHost, Environment, keyOf, PROJECT, rawSchema, RawConfig, resourcesSchema } from "./schema";
 import { SECRET_KEYS, SecretKey } from "./secrets";
 
 export { DEFAULT_K3S_VERSION, DNS_1035_LABEL, DNS_1123_LABEL, ENVIRONMENTS, OCI_PATH_COMPONENT, PROJECT } from "./schema";
 export type { Environment } from "./schema";
+export type { QuotaConfig } from "./capacity";
 export { INVALID_PATH_SEQUENCES, INVALID_PATH_SUFFIXES, RESERVED_NAMESPACES } from "./rules";
 export { requiredSecrets, SECRET_KEYS } from "./secrets";
 export type { SecretKey } from "./secrets";
+
+/** A service container's requests and limits unless configured; also a project's LimitRange defaults. */
+export const DEFAULT_CONTAINER_RESOURCES = resourcesSchema.parse({});
 
 /** Plain config keys (as in `pulumi config set <key>`), validated by the schema. */
 const OBJECT_KEYS = ["cluster", "gitlab", "dns", "acme", "ingress", "certManager", "projects"] as const;
@@ -24,8 +32,10 @@ const STRING_KEYS = ["environment", "domain", "client"] as const;
 type RawService = RawConfig["projects"][string]["services"][string];
 type RawCluster = RawConfig["cluster"];
 
-/** One service, every default resolved. */
-export type ServiceConfig = Omit<RawService, "gitlabProject" | "host" | "image"> & {
+/** One service, every default resolved; `S` is the type its secret values have. */
+export type ServiceConfig<S = pulumi.Output<string>> = Omit<RawService, "gitlabProject" | "host" | "image" | "secrets"> & {
+    /** The service's secrets by name, each a Pulumi secret. */
+    secrets: Record<string, S>;
     /** GitLab project path, `<project>/<service>` unless configured. */
     gitlabProject: string;
     /** Public host, `api.<project>.<env>.<domain>` unless configured. */
@@ -34,9 +44,11 @@ export type ServiceConfig = Omit<RawService, "gitlabProject" | "host" | "image">
     image: string;
 };
 
-export interface ProjectConfig {
+export interface ProjectConfig<S = pulumi.Output<string>> {
     client: string;
-    services: Record<string, ServiceConfig>;
+    services: Record<string, ServiceConfig<S>>;
+    /** The project namespace's ResourceQuota. */
+    quota: QuotaConfig;
     /** The distinct hosts of the project's services: one certificate each. */
     hosts: string[];
 }
@@ -98,7 +110,10 @@ export interface UnmanagedGitlab<S> {
 /** Who keeps the service hosts' A records: the team by hand, or the stack in Vultr DNS. */
 export type DnsConfig = { provider: "none" } | { provider: "vultr"; zone: string; ttl: number };
 
-export type IngressConfig = { install: true } | { install: false; className: string };
+export type IngressConfig = ({ install: true } | { install: false; className: string }) & {
+    /** The controller's pods, which the projects' NetworkPolicies admit to the services. */
+    controller: IngressController;
+};
 export type CertManagerConfig = { install: true; email: string; staging: boolean } | { install: false; issuer: string };
 
 /** The validated configuration; `S` is the type secrets have (Pulumi secret Outputs in a run). */
@@ -111,7 +126,19 @@ export interface PlatformConfig<S = pulumi.Output<string>> {
     dns: DnsConfig;
     ingress: IngressConfig;
     certManager: CertManagerConfig;
-    projects: Record<string, ProjectConfig>;
+    projects: Record<string, ProjectConfig<S>>;
+    /** Pod Security Standards version the project namespaces enforce: the Kubernetes minor the cluster runs, e.g. `v1.33`. */
+    podSecurityVersion: string;
+    /** What the stack's own nodes leave for services (undefined for a cluster it does not create). */
+    capacity?: WorkloadCapacity;
+}
+
+/** How the values under a service's `secrets` were read: whether `pulumi config set --secret` marked them, and how to wrap each. */
+export interface ServiceSecrets<S> {
+    /** Whether the stack's `projects` key holds secret values (Pulumi marks the whole key when a leaf is set with --secret). */
+    marked: boolean;
+    /** Makes one value a secret of type `S` (a Pulumi secret Output in a run). */
+    wrap: (value: string) => S;
 }
 
 /** A bad configuration: one line a problem. Thrown as a RunError, so no stack trace is shown. */
@@ -161,7 +188,9 @@ function schemaProblem(issue: z.core.$ZodIssue, input: Record<string, unknown>):
 }
 
 /** How a configuration is checked beyond its form. */
-export interface ParseOptions {
+export interface ParseOptions<S> {
+    /** How the values under the services' `secrets` were read (default: marked, and kept as they are). */
+    serviceSecrets?: ServiceSecrets<S>;
     /**
      * Refuse the example values of the committed stack files (documentation networks, the example
      * SSH key, example domains) when the stack creates servers: true wherever the run is real.
@@ -179,43 +208,53 @@ export function parseConfig<S>(
     input: Record<string, unknown>,
     secret: (key: SecretKey) => S | undefined,
     today: string = new Date().toISOString().slice(0, 10),
-    options: ParseOptions = {},
+    options: ParseOptions<S> = {},
 ): PlatformConfig<S> {
+    const serviceSecrets: ServiceSecrets<S> = options.serviceSecrets ?? { marked: true, wrap: (v) => v as unknown as S };
     const secrets: Partial<Record<SecretKey, S>> = {};
     const hasSecret = (key: SecretKey) => (secrets[key] ??= secret(key)) !== undefined;
     const problems: string[] = [];
     const parsed = rawSchema.safeParse(input, { error: fallbackMessage });
     for (const issue of parsed.error?.issues ?? []) problems.push(schemaProblem(issue, input));
     const report = (path: PropertyKey[], message: string) => problems.push(`${keyOf(path)}: ${message}`);
-    crossFieldRules(input, report, hasSecret, today);
+    crossFieldRules(input, report, hasSecret, today, serviceSecrets.marked);
     if (options.refusePlaceholders) placeholderRules(input, report);
+    if (parsed.success) capacityProblems(parsed.data, report);
     if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-    return resolve(parsed.data, secrets as Record<SecretKey, S>);
+    return resolve(parsed.data, secrets as Record<SecretKey, S>, serviceSecrets.wrap);
 }
 
 /**
  * The resolved configuration of a valid one. The rules have checked that every value a variant
  * needs is there; the `??` below only name, for the type checker, what they guarantee.
  */
-function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>): PlatformConfig<S> {
+function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>, wrap: (value: string) => S): PlatformConfig<S> {
     const env = raw.environment;
     const { enabled: clusterEnabled, kubeContext, skipAwait, hostnamePrefix, apiHost, ...vms } = raw.cluster;
     const dnsZone = raw.dns.zone ?? raw.domain;
     const { gitlab } = raw;
     const registry = gitlab.registry ?? "";
-    const projects: Record<string, ProjectConfig> = {};
+    const capacity = clusterCapacity(raw);
+    const total = stackDemand(raw);
+    const projects: Record<string, ProjectConfig<S>> = {};
     for (const [project, p] of Object.entries(raw.projects)) {
-        const services: Record<string, ServiceConfig> = {};
+        const services: Record<string, ServiceConfig<S>> = {};
         for (const [service, s] of Object.entries(p.services)) {
             const gitlabProject = s.gitlabProject ?? `${project}/${service}`;
             services[service] = {
                 ...s,
+                secrets: Object.fromEntries(Object.entries(s.secrets).map(([name, value]) => [name, wrap(value)])),
                 gitlabProject,
                 host: s.host ?? `api.${project}.${env}.${raw.domain}`,
                 image: s.image ?? `${registry}/${gitlabProject}:${env}-latest`,
             };
         }
-        projects[project] = { client: p.client ?? raw.client, services, hosts: [...new Set(Object.values(services).map((s) => s.host))] };
+        projects[project] = {
+            client: p.client ?? raw.client,
+            services,
+            hosts: [...new Set(Object.values(services).map((s) => s.host))],
+            quota: projectQuota(p, capacity, total),
+        };
     }
     const ingressInstall = raw.ingress.install ?? clusterEnabled;
     const certManagerInstall = raw.certManager.install ?? clusterEnabled;
@@ -254,12 +293,22 @@ function resolve<S>(raw: RawConfig, secrets: Record<SecretKey, S>): PlatformConf
               }
             : { enabled: false, registry, registryUsername: gitlab.registryUsername ?? "", registryPassword: secrets.registryPassword },
         dns: raw.dns.provider === "vultr" ? { provider: "vultr", zone: dnsZone, ttl: raw.dns.ttl } : { provider: "none" },
-        ingress: ingressInstall ? { install: true } : { install: false, className: raw.ingress.className ?? "" },
+        ingress: {
+            ...(ingressInstall ? { install: true as const } : { install: false as const, className: raw.ingress.className ?? "" }),
+            controller: raw.ingress.controller ?? K3S_TRAEFIK,
+        },
         certManager: certManagerInstall
             ? { install: true, email: raw.acme.email ?? "", staging: raw.acme.staging ?? env !== "prod" }
             : { install: false, issuer: raw.certManager.issuer ?? "" },
         projects,
+        podSecurityVersion: kubernetesMinor(clusterEnabled ? raw.cluster.k3sVersion : DEFAULT_K3S_VERSION),
+        capacity,
     };
+}
+
+/** The Kubernetes minor a k3s release runs, e.g. `v1.33` for `v1.33.5+k3s1`. */
+export function kubernetesMinor(k3sVersion: string): string {
+    return k3sVersion.split(".").slice(0, 2).join(".");
 }
 
 /** Reads and validates the current stack's configuration. Throws ConfigError on any problem. */
@@ -281,7 +330,12 @@ export function loadConfig(): PlatformConfig {
     }
     if (problems.length > 0) throw new ConfigError(problems);
     input.environment ??= pulumi.getStack();
-    return parseConfig(input, (key) => config.getSecret(SECRET_KEYS[key]), undefined, { refusePlaceholders: !underMocks() });
+    // A leaf set with `pulumi config set --secret --path` makes the whole key secret; `getObject`
+    // still returns it plain, so each service secret is wrapped as a Pulumi secret before any use.
+    // (`isConfigSecret` is what the SDK's own secret getters read; its typings mark it internal.)
+    const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret: (key: string) => boolean };
+    const serviceSecrets = { marked: isConfigSecret(`${PROJECT}:projects`), wrap: (v: string) => pulumi.secret(v) };
+    return parseConfig(input, (key) => config.getSecret(SECRET_KEYS[key]), undefined, { refusePlaceholders: !underMocks(), serviceSecrets });
 }
 
 /**

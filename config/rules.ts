@@ -12,6 +12,7 @@ import {
     SYSTEM_UPGRADE_NAMESPACE,
     GITLAB_TIERS,
     hostResourceName,
+    PROJECT_POLICIES,
     serviceResourceName,
     tlsSecretName,
 } from "../lib/names";
@@ -74,8 +75,15 @@ const CONFIGMAP_MAX_BYTES = 1024 * 1024;
  * hosts, paths). They read the input as given, beside the schema, so a configuration with
  * problems of both kinds is reported at once; each looks only at values that pass their own schema.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the input as read: every use is guarded
-export function crossFieldRules(raw: Record<string, any>, report: Report, hasSecret: (key: SecretKey) => boolean, today: string): void {
+export function crossFieldRules(
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the input as read: every use is guarded
+    raw: Record<string, any>,
+    report: Report,
+    hasSecret: (key: SecretKey) => boolean,
+    today: string,
+    /** Whether Pulumi marked the `projects` key secret (a leaf of it was set with --secret). */
+    serviceSecretsMarked = true,
+): void {
     // A section of the wrong type is the schema's to report: no rule reads it as a default.
     const sectionOf = (value: unknown, fallback: Record<string, unknown> = {}) =>
         value === undefined ? fallback : isRecord(value) ? value : undefined;
@@ -151,6 +159,12 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
     if (!(ingress.install ?? clusterEnabled) && !ingress.className) {
         report(["ingress", "className"], `is required when ingress.install is false, e.g. "traefik"`);
     }
+    if ((ingress.install ?? clusterEnabled) && ingress.controller !== undefined) {
+        report(
+            ["ingress", "controller"],
+            `is the stack's own Traefik (k3s's, in kube-system) when ingress.install is true; set it only for a controller the stack does not install, e.g. remove it`,
+        );
+    }
     if (!certManagerInstall && !certManager.issuer) {
         report(["certManager", "issuer"], `is required when certManager.install is false, e.g. "letsencrypt-prod"`);
     }
@@ -195,6 +209,7 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
     const serviceNames = new Map<string, string>();
     const hostNames = new Map<string, string>();
     for (const [project, p] of Object.entries(raw.projects)) {
+        const tlsNames = new Map<string, string>();
         if (RESERVED_NAMESPACES.includes(project) || project.startsWith("kube-")) {
             report(
                 ["projects"],
@@ -233,6 +248,18 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
                         `project and host join to "${hostName}", as ${other.split("/")[0]} and its host do, and Pulumi would see one certificate twice; rename the project or set another host, e.g. "api.${project}.example.com"`,
                     );
                 hostNames.set(hostName, `${project}/${host}`);
+                // One Certificate and TLS Secret a host, by a name that turns dots into dashes.
+                const tls = tlsSecretName(host);
+                const sameName = tlsNames.get(tls);
+                if (sameName !== undefined && sameName !== host)
+                    report(
+                        [...at, "host"],
+                        `"${host}" and "${sameName}" both name their certificate "${tls}" (dots become dashes), and one would replace the other; use hosts that differ in more than '.' and '-', e.g. "api2.${project}.example.com"`,
+                    );
+                tlsNames.set(tls, host);
+            }
+            if ((Object.values(PROJECT_POLICIES) as string[]).includes(service)) {
+                report(at, `"${service}" is the name of one of the project's own NetworkPolicies; name the service otherwise, e.g. "${service}-api"`);
             }
             const basePath = s.basePath;
             if (isString(basePath) && valid(urlPath("/x"), basePath)) {
@@ -276,6 +303,42 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
             if (isRecord(s.env) && "AGENT" in s.env) {
                 report([...at, "env", "AGENT"], `is set by the platform (the pod's name); remove it or use another name, e.g. "LOG_LEVEL"`);
             }
+            const secretCommand = (name: string) =>
+                `\`pulumi config set --secret --path '${keyOf([...at, "secrets", name]).slice(PROJECT_PREFIX.length)}'\` (it prompts for the value, or reads it from standard input)`;
+            for (const [path, value] of plainEntries(s.config, [...at, "config"]).concat(plainEntries(s.env, [...at, "env"], 1))) {
+                const key = String(path[path.length - 1]);
+                if (typeof value === "string" && looksSecret(key))
+                    report(
+                        path,
+                        `"${key}" names a secret, and a plain value ends in git, the state and a ConfigMap anyone who reads the namespace sees; set it as a secret with ${secretCommand(secretEnvName(key))}, then remove this key`,
+                    );
+            }
+            if (isRecord(s.secrets) && Object.keys(s.secrets).length > 0) {
+                if (!serviceSecretsMarked)
+                    report(
+                        [...at, "secrets"],
+                        `was set without --secret, so its values are in plain text in the stack file; set each again with ${secretCommand(Object.keys(s.secrets)[0])}`,
+                    );
+                if (s.secretsAs !== "files") {
+                    for (const name of Object.keys(s.secrets)) {
+                        if (PLATFORM_ENV.includes(name) || (isRecord(s.env) && name in s.env))
+                            report(
+                                [...at, "secrets", name],
+                                `is also ${PLATFORM_ENV.includes(name) ? "set by the platform" : "in env"}, and the container would get one variable twice; rename the secret, e.g. "${name}_SECRET"`,
+                            );
+                    }
+                }
+            }
+            if (isRecord(s.autoscaling)) {
+                if (s.replicas !== undefined)
+                    report(
+                        [...at, "replicas"],
+                        `is the autoscaler's to set when autoscaling is on (the stack never writes it then); remove it and set autoscaling.min, e.g. autoscaling: { min: ${s.replicas}, max: ${Number(s.replicas) * 2} }`,
+                    );
+                const { min = 2, max } = s.autoscaling;
+                if (typeof min === "number" && typeof max === "number" && min > max)
+                    report([...at, "autoscaling", "max"], `${max} is less than autoscaling.min ${min}; e.g. ${min * 2}`);
+            }
             if (isRecord(s.config) && Buffer.byteLength(YAML.stringify(s.config)) > CONFIGMAP_MAX_BYTES) {
                 report([...at, "config"], `renders to more than 1 MiB, the most a ConfigMap holds; move bulk data elsewhere, e.g. a volume`);
             }
@@ -298,6 +361,50 @@ export function crossFieldRules(raw: Record<string, any>, report: Report, hasSec
             `would authorize ${gitlabProjects.size} projects, and one agent serves at most ${AGENT_MAX_PROJECTS}; split the services over two stacks, e.g. by team`,
         );
     }
+}
+
+const PROJECT_PREFIX = keyOf([""]);
+
+/** Environment variables every service's container gets from the platform. */
+export const PLATFORM_ENV = ["BASE_PATH", "CONFIG", "DEBUG", "PORT", "AGENT"];
+
+/** Words that make a key name a secret (compared with each word of the key: `encKey`, `DB_PASSWORD`, not `keyspace`). */
+export const SECRET_WORDS = [
+    "token",
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "key",
+    "apikey",
+    "credential",
+    "credentials",
+    "passphrase",
+    "privatekey",
+];
+
+/** A key's words: split at non-alphanumerics and camelCase humps, lower-cased. */
+const words = (key: string) =>
+    key
+        .split(/[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])/)
+        .filter(Boolean)
+        .map((w) => w.toLowerCase());
+
+/** Whether a config or env key names a secret (a public key does not). */
+export function looksSecret(key: string): boolean {
+    const w = words(key);
+    return w.some((word, i) => SECRET_WORDS.includes(word) && !(word === "key" && w[i - 1] === "public"));
+}
+
+/** The secret name a plain key would move to: its words in upper snake case (`encKey` -> `ENC_KEY`). */
+export const secretEnvName = (key: string) => words(key).join("_").toUpperCase();
+
+/** Every leaf of a config value (maps and lists) with its key path, to `depth` levels (a plain map: 1). */
+function plainEntries(value: unknown, at: PropertyKey[], depth = Infinity): [PropertyKey[], unknown][] {
+    if (!(isRecord(value) || Array.isArray(value)) || depth === 0) return [];
+    return Object.entries(value).flatMap(([k, v]): [PropertyKey[], unknown][] =>
+        isRecord(v) || Array.isArray(v) ? plainEntries(v, [...at, Array.isArray(value) ? Number(k) : k], depth - 1) : [[[...at, k], v]],
+    );
 }
 
 /** Why Kubernetes, cert-manager or DNS would refuse a service host, or undefined. */

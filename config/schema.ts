@@ -26,11 +26,12 @@ export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** A path component of an image name (github.com/distribution/reference, regexp.go). */
 export const OCI_PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$/;
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
-const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const K8S_QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
 export const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export const CLUSTER_ACCESS_MODES = ["token", "agent"] as const;
+export const SECRETS_AS = ["env", "files", "both"] as const;
 
 /** A string matching `pattern`; the same message (with an example) for a wrong type or shape. */
 const matching = (pattern: RegExp, error: string) => z.string({ error }).regex(pattern, { error });
@@ -95,14 +96,50 @@ const serviceSchema = z.strictObject({
         )
         .default({}),
     resources: resourcesSchema.prefault({}),
+    /**
+     * Values set with `pulumi config set --secret --path 'projects.<p>.services.<s>.secrets.<NAME>'`:
+     * a Kubernetes Secret, given to the container as `NAME` and/or the file `/secrets/NAME`.
+     */
+    secrets: z
+        .record(
+            matching(ENV_VAR_NAME, `must be an environment variable name (also the file's name under /secrets), e.g. "DB_PASSWORD"`),
+            z.string({ error: "must be a string, set with `pulumi config set --secret --path`" }).min(1, { error: "must not be empty" }),
+        )
+        .default({}),
+    /** How the container gets its secrets: environment variables, files under `/secrets`, or both. */
+    secretsAs: z.enum(SECRETS_AS, { error: `must be "env", "files" or "both", e.g. "env"` }).default("env"),
+    /** A HorizontalPodAutoscaler on CPU (k3s's metrics-server) instead of a fixed `replicas`. */
+    autoscaling: z
+        .strictObject({
+            min: z.int({ error: "must be an integer, e.g. 2" }).min(1, { error: "must be at least 1, e.g. 2" }).default(2),
+            max: z
+                .int({ error: "must be an integer, e.g. 4" })
+                .min(1, { error: "must be at least 1, e.g. 4" })
+                .max(50, { error: "must be at most 50, e.g. 4" }),
+            /** Target average CPU use, in percent of the request. */
+            cpu: z
+                .int({ error: "must be a percentage of the CPU request, e.g. 70" })
+                .min(10, { error: "must be at least 10 (percent of the CPU request), e.g. 70" })
+                .max(500, { error: "must be at most 500 (percent of the CPU request), e.g. 70" })
+                .default(70),
+        })
+        .optional(),
     image: matching(
         /^[a-z0-9.-]+(:[0-9]+)?\/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})?$/,
         `must be an image reference, e.g. "registry.example.com/the-project/example-microservice:dev-latest"`,
     ).optional(),
 });
 
+/** A project's ResourceQuota; what is not set is sized to its services and the cluster (config/capacity.ts). */
+const quotaSchema = z.strictObject({
+    requests: z.strictObject({ cpu: quantity("2").optional(), memory: quantity("2Gi").optional() }).prefault({}),
+    limits: z.strictObject({ cpu: quantity("4").optional(), memory: quantity("4Gi").optional() }).prefault({}),
+    pods: z.int({ error: "must be an integer, e.g. 30" }).min(1, { error: "must be at least 1, e.g. 30" }).optional(),
+});
+
 const projectSchema = z.strictObject({
     client: dnsLabel("acme-corp").optional(),
+    quota: quotaSchema.prefault({}),
     services: z
         .record(dns1035Label("example-microservice"), serviceSchema, {
             error: `must be a map of service name to service, e.g. { example-microservice: { basePath: "/example/api/endpoint" } }`,
@@ -275,6 +312,20 @@ const ingressSchema = z.strictObject({
     install: z.boolean({ error: "must be true or false, e.g. true" }).optional(),
     /** IngressClass name services use when `install` is false. */
     className: dnsLabel("traefik").optional(),
+    /** The controller's pods, which the projects' NetworkPolicies admit, when `install` is false; default k3s's Traefik. */
+    controller: z
+        .strictObject({
+            namespace: dnsLabel("ingress-nginx"),
+            podLabels: z
+                .record(
+                    matching(LABEL_KEY, `must be a label key, e.g. "app.kubernetes.io/name"`),
+                    matching(LABEL_VALUE, `must be a label value, e.g. "ingress-nginx"`),
+                )
+                .refine((l) => Object.keys(l).length > 0, {
+                    error: 'must name at least one label, e.g. { "app.kubernetes.io/name": "ingress-nginx" }',
+                }),
+        })
+        .optional(),
 });
 
 const certManagerSchema = z.strictObject({

@@ -1,5 +1,6 @@
 // Runs the program (or one component) under Pulumi's mocks and records the resource graph.
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import * as path from "path";
 import { PROJECT } from "../config";
 import { CLUSTER_MOCK_CALLS, CLUSTER_MOCK_STATES } from "./clusterMocks";
@@ -56,14 +57,23 @@ async function secretPaths(value: unknown, at: string[] = []): Promise<string[]>
  * computed properties its resources have in real life (e.g. a token filled in by a controller).
  */
 export const MOCK_STATES: Record<string, (inputs: Record<string, any>, name: string) => Record<string, any>> = {
-    "kubernetes:core/v1:Secret": (inputs) =>
-        inputs.type === "kubernetes.io/service-account-token"
-            ? { data: { token: Buffer.from(`mock-sa-token-for-${inputs.metadata?.name}`).toString("base64") } }
-            : {},
+    "kubernetes:core/v1:Secret": (inputs) => ({
+        // The API server's version of the object, which changes with its content (the mock's stand-in
+        // for etcd's revision: a number, unrelated to the content as far as a reader can tell).
+        metadata: { ...inputs.metadata, resourceVersion: mockResourceVersion(inputs.stringData ?? inputs.data ?? {}) },
+        ...(inputs.type === "kubernetes.io/service-account-token" && {
+            data: { token: Buffer.from(`mock-sa-token-for-${inputs.metadata?.name}`).toString("base64") },
+        }),
+    }),
     [DEPLOY_TOKEN]: (_inputs, name) => deployTokenState(name),
     [CLUSTER_AGENT]: () => ({ agentId: AGENT_ID }),
     [CLUSTER_AGENT_TOKEN]: (_inputs, name) => agentTokenState(name),
 };
+
+/** A resourceVersion for a mocked object's content: stable for the same content, another for another. */
+function mockResourceVersion(content: unknown): string {
+    return String(parseInt(createHash("sha256").update(JSON.stringify(content)).digest("hex").slice(0, 8), 16));
+}
 
 const SECRET_SIG = pulumi.runtime.specialSigKey;
 const SECRET_VALUE = pulumi.runtime.specialSecretSig;

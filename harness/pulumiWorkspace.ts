@@ -114,8 +114,9 @@ export class PulumiWorkspace {
      * Sets the stack's secret `key` from standard input (the CLI reads a value it is not given
      * there), so that the value is never on a command line, where `ps` shows it to every user.
      */
-    setSecret(key: string, value: string): void {
-        const args = ["config", "set", "--secret", key];
+    setSecret(key: string, value: string, { path = false } = {}): void {
+        // `--path`: a leaf inside a structured key (e.g. a service's secret under `projects`).
+        const args = ["config", "set", "--secret", ...(path ? ["--path"] : []), key];
         this.checked(this.runWithInput(value, args), args);
     }
 

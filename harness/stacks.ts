@@ -1,7 +1,7 @@
 // The program with a committed stack file and placeholder secrets. Most test files only read what
 // such a run declared: `stackRun` makes one run per stack and mode and shares it (a dev run costs
 // about half a second), `runStack` makes a fresh one for a test that changes the config.
-import { SECRET_KEYS } from "../config";
+import { PROJECT, SECRET_KEYS } from "../config";
 import { placeholderSecrets, ProgramRun, runProgram, stackConfig } from "./mocks";
 
 export const STACKS = ["dev", "stg", "prod", "local"] as const;
@@ -10,11 +10,27 @@ export const STACKS = ["dev", "stg", "prod", "local"] as const;
 export const PLACEHOLDER_SECRETS = placeholderSecrets([...Object.values(SECRET_KEYS), "vultr:apiKey"]);
 export const SECRET_NAMES = Object.keys(PLACEHOLDER_SECRETS);
 
+/** The value every service's `TOKEN` secret has in the runs below (as the stack files' comments set it). */
+export const SERVICE_SECRET_PLACEHOLDER = "placeholder-service-token-0123456789";
+
+/**
+ * A stack's config with a service secret set as `pulumi config set --secret --path
+ * 'projects.<p>.services.<s>.secrets.TOKEN'` leaves it: the value inside `projects`, and the
+ * whole key marked secret.
+ */
+export function withServiceSecrets(config: Record<string, string>): Record<string, string> {
+    const projects = JSON.parse(config[PROJECTS_KEY]) as Record<string, { services: Record<string, { secrets?: Record<string, string> }> }>;
+    for (const p of Object.values(projects))
+        for (const s of Object.values(p.services)) s.secrets = { TOKEN: SERVICE_SECRET_PLACEHOLDER, ...s.secrets };
+    return { ...config, [PROJECTS_KEY]: JSON.stringify(projects) };
+}
+const PROJECTS_KEY = `${PROJECT}:projects`;
+
 /** A fresh run of the stack's committed config with the placeholder secrets, after `patch`. */
 export function runStack(stack: string, patch: (config: Record<string, string>) => void = () => {}, preview = false): Promise<ProgramRun> {
-    const config = { ...stackConfig(stack), ...PLACEHOLDER_SECRETS };
+    const config = withServiceSecrets({ ...stackConfig(stack), ...PLACEHOLDER_SECRETS });
     patch(config);
-    return runProgram(stack, config, SECRET_NAMES, preview);
+    return runProgram(stack, config, [...SECRET_NAMES, PROJECTS_KEY], preview);
 }
 
 /** Deep-freezes plain data, so that no test changes what the next one reads. */

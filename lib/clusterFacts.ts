@@ -4,6 +4,18 @@
 
 /** k3s's pod network (`cluster-cidr`), set explicitly so the metadata block names it. */
 export const POD_CIDR = "10.42.0.0/16";
+/** An ingress controller's pods, as a NetworkPolicy peer finds them: their namespace and labels. */
+export interface IngressController {
+    namespace: string;
+    podLabels: Record<string, string>;
+}
+
+/**
+ * Traefik as k3s runs it: the HelmChart `traefik` in kube-system, installed into that namespace,
+ * its pods labelled by the chart's selector (`app.kubernetes.io/name: traefik`; see test/upstream).
+ */
+export const K3S_TRAEFIK: IngressController = { namespace: "kube-system", podLabels: { "app.kubernetes.io/name": "traefik" } };
+
 /** k3s's service network (`service-cidr`). */
 export const SERVICE_CIDR = "10.43.0.0/16";
 

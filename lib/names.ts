@@ -10,6 +10,16 @@ export const hostResourceName = (project: string, host: string) => `${project}-$
 /** Name of the TLS Secret (and of its Certificate) for a host. */
 export const tlsSecretName = (host: string) => `${host.replace(/\./g, "-")}-tls`;
 
+/**
+ * The NetworkPolicies every project namespace has; a service's own policy is named after the
+ * service, so no service may take one of these names.
+ */
+export const PROJECT_POLICIES = {
+    defaultDeny: "default-deny-ingress",
+    sameNamespace: "allow-same-namespace",
+    acmeSolver: "allow-acme-http01-solver",
+} as const;
+
 /** Name of a service's CI deployer ServiceAccount, Role and RoleBinding. */
 export const deployerName = (service: string) => `${service}-deployer`;
 

@@ -28,8 +28,9 @@ DIR="${HP_LOCAL_CLUSTER_DIR:-${TMPDIR:-/tmp}/hobby-platform-local-cluster}"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/hobby-platform/kube"
 # The controller-manager runs only what a bare API server lacks and the stack relies on:
 # service-account tokens in token Secrets, namespace finalization on delete, the `default`
-# ServiceAccount, garbage collection, and Deployments/ReplicaSets so rollouts have objects.
-CONTROLLERS="serviceaccount-token,serviceaccount,namespace,garbagecollector,deployment,replicaset"
+# ServiceAccount, garbage collection, Deployments/ReplicaSets so rollouts have objects, and the
+# ResourceQuota controller (the quota admission refuses pods until it has counted a namespace).
+CONTROLLERS="serviceaccount-token,serviceaccount,namespace,garbagecollector,deployment,replicaset,resourcequota"
 WITH_NODES=0
 # Three nodes, as the stacks' clusters have; one is the single-node cluster of before.
 NODE_COUNT=3

@@ -70,8 +70,8 @@ describe("cluster through the program", function () {
         );
         const providers = ofType(result.resources, "pulumi:providers:kubernetes");
         assert.deepStrictEqual(
-            providers.map((p) => [p.name, p.inputs.kubeconfig, p.inputs.enableConfigMapMutable]),
-            [["k8s", undefined, "true"]],
+            providers.map((p) => [p.name, p.inputs.kubeconfig, p.inputs.enableConfigMapMutable, p.inputs.enableSecretMutable]),
+            [["k8s", undefined, "true", "true"]],
         );
         for (const o of kubernetesObjects(result)) assert.match(o.provider ?? "", /\$pulumi:providers:kubernetes::k8s::/);
     });

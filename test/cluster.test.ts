@@ -259,6 +259,9 @@ describe("HobbyCluster", function () {
         // A config change updates its ConfigMap in place: a replaced ConfigMap would replace the
         // Deployment mounting it, and a replacement drops CI's image.
         assert.strictEqual(p.inputs.enableConfigMapMutable, "true");
+        // So does a changed service secret (or a rotated deploy token) its Secret: a replaced Secret
+        // would replace the Deployment that depends on it, every pod at once.
+        assert.strictEqual(p.inputs.enableSecretMutable, "true");
         const gate = finalGate(run.resources);
         assert.ok((p.opts.dependsOn as pulumi.Resource[]).some((d) => (d as any).__name === gate.name));
         // The gate polls port 6443 only once the VMs and the firewall rule that opens it exist.

@@ -104,7 +104,15 @@ describe("config", () => {
         });
         assert.deepStrictEqual(
             [c.cluster.enabled, c.ingress, c.certManager],
-            [false, { install: false, className: "traefik" }, { install: false, issuer: "letsencrypt-staging" }],
+            [
+                false,
+                {
+                    install: false,
+                    className: "traefik",
+                    controller: { namespace: "kube-system", podLabels: { "app.kubernetes.io/name": "traefik" } },
+                },
+                { install: false, issuer: "letsencrypt-staging" },
+            ],
         );
     });
 
@@ -972,5 +980,199 @@ describe("config", () => {
             () => parseConfig(input, allSecrets, TODAY),
             (e: Error) => /Invalid configuration of stack .*nothing was created/.test(e.message),
         );
+    });
+
+    describe("service secrets", () => {
+        const key = "hobby-platform:projects.the-project.services.example-microservice";
+        const command = (name: string) =>
+            `\`pulumi config set --secret --path 'projects.the-project.services.example-microservice.secrets.${name}'\` (it prompts for the value, or reads it from standard input)`;
+
+        it("refuses a plain config or env value under a key that names a secret, with the command that sets it as one", () => {
+            const input = valid();
+            svc(input).config = {
+                something: "x",
+                token: "replace-me",
+                db: { password: "p4ss", keyspace: "k" },
+                tokenTtl: 3600,
+                replicas: [{ host: "r1", secret: "s3cr3t" }],
+            };
+            svc(input).env = { API_KEY: "k3y", encKey: "e", PUBLIC_KEY: "ssh-ed25519 AAAA", KEYSPACE: "ks" };
+            const problems = problemsOf(input);
+            assert.deepStrictEqual(
+                problems.map((p) => p.split(":")[1].split(" ")[0]),
+                [
+                    "projects.the-project.services.example-microservice.config.token",
+                    "projects.the-project.services.example-microservice.config.db.password",
+                    "projects.the-project.services.example-microservice.config.replicas.0.secret",
+                    "projects.the-project.services.example-microservice.env.API_KEY",
+                    "projects.the-project.services.example-microservice.env.encKey",
+                ],
+            );
+            assert.ok(problems[0].includes(command("TOKEN")), problems[0]);
+            assert.ok(problems[4].includes(command("ENC_KEY")), problems[4]);
+            for (const p of problems) for (const v of ["replace-me", "p4ss", "k3y", "s3cr3t"]) assert.ok(!p.includes(v), p);
+        });
+
+        it("accepts secrets set with --secret and hands each out wrapped as a secret", () => {
+            const input = valid();
+            svc(input).secrets = { DB_PASSWORD: "p4ss" };
+            svc(input).secretsAs = "both";
+            const c = parseConfig(input, allSecrets, TODAY, { serviceSecrets: { marked: true, wrap: (v) => `wrapped(${v})` } });
+            const s = c.projects["the-project"].services["example-microservice"];
+            assert.deepStrictEqual(s.secrets, { DB_PASSWORD: "wrapped(p4ss)" });
+            assert.strictEqual(s.secretsAs, "both");
+            assert.strictEqual(parseConfig(valid(), allSecrets, TODAY).projects["the-project"].services["example-microservice"].secretsAs, "env");
+        });
+
+        it("refuses secrets set without --secret (plain in the stack file), never showing a value", () => {
+            const input = valid();
+            svc(input).secrets = { DB_PASSWORD: "p4ss" };
+            let problems: string[] = [];
+            try {
+                parseConfig(input, allSecrets, TODAY, { serviceSecrets: { marked: false, wrap: (v) => v } });
+            } catch (e) {
+                problems = (e as ConfigError).problems;
+            }
+            assert.deepStrictEqual(problems, [
+                `${key}.secrets: was set without --secret, so its values are in plain text in the stack file; set each again with ${command("DB_PASSWORD")}`,
+            ]);
+        });
+
+        it("refuses a secret that the container would also get from env or the platform", () => {
+            const input = valid();
+            svc(input).secrets = { LOG_LEVEL: "x", PORT: "1" };
+            svc(input).env = { LOG_LEVEL: "debug" };
+            const problems = problemsOf(input);
+            assert.ok(
+                problems.some((p) => p.startsWith(`${key}.secrets.LOG_LEVEL: is also in env`)),
+                problems.join("\n"),
+            );
+            assert.ok(
+                problems.some((p) => p.startsWith(`${key}.secrets.PORT: is also set by the platform`)),
+                problems.join("\n"),
+            );
+            svc(input).secretsAs = "files";
+            assert.deepStrictEqual(problemsOf(input), []);
+        });
+
+        it("refuses a secret name that is no environment variable name, and an empty value", () => {
+            const input = valid();
+            svc(input).secrets = { "db-password": "x", EMPTY: "" };
+            const problems = problemsOf(input);
+            assert.ok(
+                problems.some((p) => p.startsWith(`${key}.secrets.db-password: name must be an environment variable name`)),
+                problems.join("\n"),
+            );
+            assert.ok(
+                problems.some((p) => p.startsWith(`${key}.secrets.EMPTY: must not be empty`)),
+                problems.join("\n"),
+            );
+        });
+    });
+
+    describe("autoscaling, quotas and the cluster's room", () => {
+        const key = "hobby-platform:projects.the-project";
+
+        it("refuses replicas beside autoscaling (the autoscaler owns the count) and min above max", () => {
+            const input = valid();
+            svc(input).replicas = 3;
+            svc(input).autoscaling = { min: 4, max: 3 };
+            const problems = problemsOf(input);
+            assert.ok(problems.some((p) => p.startsWith(`${key}.services.example-microservice.replicas: is the autoscaler's to set`)));
+            assert.ok(problems.some((p) => p.startsWith(`${key}.services.example-microservice.autoscaling.max: 3 is less than autoscaling.min 4`)));
+        });
+
+        it("sizes each project's quota to its services' need scaled to what the nodes leave after k3s with etcd and the platform", () => {
+            const one = parseConfig(valid(), allSecrets, TODAY);
+            // 3 x vc2-1c-2gb: 3 x (2 GiB - 1606 MB - 100 MiB) - 256 MiB, 3 x (1 - 0.06) - 0.2 CPU.
+            assert.strictEqual(one.projects["the-project"].quota.requests.memory, "993Mi");
+            assert.strictEqual(one.projects["the-project"].quota.requests.cpu, "2620m");
+            const input = valid();
+            input.projects.second = { services: { api: { basePath: "/api", replicas: 5 } } };
+            const two = parseConfig(input, allSecrets, TODAY);
+            // Needs 2 and 5 pods of 64Mi, each project one more for a rollout (the stack 7 + 1): each
+            // gets its need scaled by 993Mi / 512Mi.
+            assert.strictEqual(two.projects["the-project"].quota.requests.memory, "372Mi");
+            assert.strictEqual(two.projects.second.quota.requests.memory, "744Mi");
+            assert.strictEqual(two.projects.second.quota.limits.memory, "1489Mi");
+            assert.strictEqual(two.projects.second.quota.pods, 50);
+            assert.strictEqual(two.podSecurityVersion, "v1.33");
+        });
+
+        it("refuses at preview a project whose services need more than its quota, replicas plus one rollout's surge pod", () => {
+            const input = valid();
+            input.projects["the-project"].quota = { requests: { memory: "128Mi" }, pods: 2 };
+            assert.deepStrictEqual(problemsOf(valid()), [], "the default quotas of a stack that fits never refuse it");
+            const problems = problemsOf(input);
+            assert.ok(
+                problems.some(
+                    (p) =>
+                        p.startsWith(`${key}.quota.requests.memory: the project's quota allows 128Mi of requests.memory, but`) &&
+                        p.includes("need 192Mi"),
+                ),
+                problems.join("\n"),
+            );
+            assert.ok(
+                problems.some((p) => p.startsWith(`${key}.quota.pods: the quota allows 2 pods`)),
+                problems.join("\n"),
+            );
+        });
+
+        it("refuses services that do not fit on the nodes next to k3s, etcd and the platform, and a pod no node can take", () => {
+            const input = valid();
+            svc(input).replicas = 5;
+            svc(input).resources = { requests: { memory: "300Mi" }, limits: { memory: "300Mi" } };
+            const problems = problemsOf(input);
+            assert.ok(
+                problems.some((p) => p.startsWith("hobby-platform:projects: the services request") && p.includes("but the nodes leave")),
+                problems.join("\n"),
+            );
+            svc(input).replicas = 1;
+            svc(input).resources = { requests: { memory: "600Mi" }, limits: { memory: "600Mi" } };
+            assert.ok(problemsOf(input).some((p) => p.startsWith(`${key}.services.example-microservice.resources.requests: one pod requests`)));
+            // A larger plan takes both.
+            input.cluster.plan = "vc2-2c-4gb";
+            assert.deepStrictEqual(problemsOf(input), []);
+        });
+    });
+
+    describe("the ingress controller the projects admit", () => {
+        it("is k3s's Traefik by default, another controller's pods when the stack installs none, and refused beside the stack's own", () => {
+            assert.deepStrictEqual(parseConfig(valid(), allSecrets, TODAY).ingress.controller, {
+                namespace: "kube-system",
+                podLabels: { "app.kubernetes.io/name": "traefik" },
+            });
+            const nginx = { namespace: "ingress-nginx", podLabels: { "app.kubernetes.io/name": "ingress-nginx" } };
+            const input = valid();
+            input.ingress = { install: false, className: "nginx", controller: nginx };
+            assert.deepStrictEqual(parseConfig(input, allSecrets, TODAY).ingress.controller, nginx);
+            input.ingress = { controller: nginx };
+            assert.ok(problemsOf(input).some((p) => p.startsWith("hobby-platform:ingress.controller: is the stack's own Traefik")));
+            input.ingress = { install: false, className: "nginx", controller: { namespace: "ingress-nginx", podLabels: {} } };
+            assert.ok(problemsOf(input).some((p) => p.startsWith("hobby-platform:ingress.controller.podLabels: must name at least one label")));
+        });
+    });
+
+    describe("names that never collide", () => {
+        it("refuses two hosts of a project that name one certificate (differing only in '.' and '-')", () => {
+            const input = valid();
+            svc(input).host = "a-b.example.com";
+            input.projects["the-project"].services.other = { basePath: "/other", host: "a.b.example.com" };
+            const problems = problemsOf(input);
+            assert.ok(
+                problems.some(
+                    (p) =>
+                        p.startsWith("hobby-platform:projects.the-project.services.other.host:") &&
+                        p.includes('name their certificate "a-b-example-com-tls"'),
+                ),
+                problems.join("\n"),
+            );
+        });
+
+        it("refuses a service named like one of its project's NetworkPolicies", () => {
+            const input = valid();
+            input.projects["the-project"].services["default-deny-ingress"] = { basePath: "/x" };
+            assert.ok(problemsOf(input).some((p) => p.startsWith("hobby-platform:projects.the-project.services.default-deny-ingress: ")));
+        });
     });
 });

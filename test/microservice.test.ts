@@ -2,8 +2,19 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { installMocks, isSecret, ofType, Recorded, runInStack, valueOf } from "../harness/mocks";
-import { IMAGE_PATH, Microservice, MicroserviceArgs } from "../components/workload/microservice";
-import { ProjectNamespace } from "../components/workload/projectNamespace";
+import {
+    FIRST_BUILD_ANNOTATION,
+    FIRST_BUILD_PATH,
+    IMAGE_PATH,
+    INGRESS_CONTROLLER_PEER,
+    Microservice,
+    MicroserviceArgs,
+    PATCH_FORCE_ANNOTATION,
+    PRE_STOP_SECONDS,
+    SECRETS_VERSION_ANNOTATION,
+    TERMINATION_GRACE_SECONDS,
+} from "../components/workload/microservice";
+import { ProjectNamespace, ProjectNamespaceArgs } from "../components/workload/projectNamespace";
 
 const base: Omit<MicroserviceArgs, "namespace"> = {
     service: "example-microservice",
@@ -14,12 +25,21 @@ const base: Omit<MicroserviceArgs, "namespace"> = {
     port: 8080,
     basePath: "/example/api/endpoint",
     host: "api.the-project.dev.example.com",
-    config: { something: "x", token: "t", cassandra: { hosts: ["c1"], keyspace: "k" } },
+    config: { something: "x", cassandra: { hosts: ["c1"], keyspace: "k" } },
     env: { DEBUG: "true" },
     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
     ingressClassName: "traefik",
     tlsSecret: "api-the-project-dev-example-com-tls",
     registryCredentials: pulumi.secret({ server: "registry.example.com", username: "gitlab+deploy-token-1", password: "s3cr3t-pass" }),
+};
+
+const NAMESPACE_ARGS: ProjectNamespaceArgs = {
+    project: "the-project",
+    client: "internal",
+    environment: "dev",
+    podSecurityVersion: "v1.33",
+    quota: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "2", memory: "2Gi" }, pods: 20 },
+    containerDefaults: base.resources,
 };
 
 interface Built {
@@ -31,7 +51,7 @@ async function build(overrides: Partial<MicroserviceArgs> = {}, preview = false)
     const resources = await installMocks("dev", preview);
     let ms!: Microservice;
     await runInStack(() => {
-        const ns = new ProjectNamespace("the-project", { project: "the-project", client: "internal", environment: "dev" });
+        const ns = new ProjectNamespace("the-project", NAMESPACE_ARGS);
         ms = new Microservice("the-project-example-microservice", { ...base, namespace: ns.name, ...overrides });
         return {};
     });
@@ -72,8 +92,14 @@ describe("Microservice", () => {
             const l = r.inputs.metadata.labels;
             assert.ok(l.app && l.client === "internal" && l.env === "dev", `${r.type} ${r.name}: ${JSON.stringify(l)}`);
         }
-        const svcObjects = k8sObjects.filter((r) => r.type !== "kubernetes:core/v1:Namespace");
-        for (const r of svcObjects) assert.strictEqual(r.inputs.metadata.labels.app, "example-microservice");
+        // The project's own objects (its namespace, quota, defaults and policies) are the project's; the rest the service's.
+        const projectObjects = k8sObjects.filter(
+            (r) => r.name === "the-project" || /^the-project-(quota|limits|default-deny-ingress|allow-)/.test(r.name),
+        );
+        assert.strictEqual(projectObjects.length, 6);
+        for (const r of projectObjects) assert.strictEqual(r.inputs.metadata.labels.app, "the-project", r.name);
+        for (const r of k8sObjects.filter((x) => !projectObjects.includes(x)))
+            assert.strictEqual(r.inputs.metadata.labels.app, "example-microservice");
     });
 
     it("uses one namespace value for all objects (the seed's Deployment said `fuse`)", () => {
@@ -163,7 +189,7 @@ describe("Microservice", () => {
 
     it("keeps the image CI rolled out: the stack ignores later changes of the container image", () => {
         const d = one(built.resources, "kubernetes:apps/v1:Deployment");
-        assert.deepStrictEqual(d.opts.ignoreChanges, [IMAGE_PATH]);
+        assert.ok(d.opts.ignoreChanges?.includes(IMAGE_PATH));
         assert.strictEqual(IMAGE_PATH, "spec.template.spec.containers[0].image");
     });
 
@@ -244,10 +270,21 @@ describe("Microservice", () => {
         assert.strictEqual(await isSecret(ms.deployerToken!), true);
     });
 
-    it("skips await annotations only when asked (for API servers with no controllers)", async () => {
-        assert.strictEqual(one(built.resources, "kubernetes:apps/v1:Deployment").inputs.metadata.annotations, undefined);
-        const { resources } = await build({ skipAwait: true });
-        assert.strictEqual(one(resources, "kubernetes:apps/v1:Deployment").inputs.metadata.annotations["pulumi.com/skipAwait"], "true");
+    it("first up before the first image: the new Deployment, Service and Ingress are not awaited, and the service says it waits for its build", async () => {
+        for (const type of ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:networking.k8s.io/v1:Ingress"])
+            assert.strictEqual(one(built.resources, type).inputs.metadata.annotations[FIRST_BUILD_ANNOTATION], "true", type);
+        assert.strictEqual(FIRST_BUILD_ANNOTATION, "pulumi.com/skipAwait");
+        assert.strictEqual(await valueOf(built.ms.awaitingFirstBuild), true);
+    });
+
+    it("changes to a running service are awaited: the Deployment's mark is the creation's only (ignored after, so CI's removal holds)", async () => {
+        const d = one(built.resources, "kubernetes:apps/v1:Deployment");
+        assert.deepStrictEqual(d.opts.ignoreChanges, [IMAGE_PATH, FIRST_BUILD_PATH]);
+        assert.strictEqual(FIRST_BUILD_PATH, 'metadata.annotations["pulumi.com/skipAwait"]');
+        // An API server without kubelets keeps the mark on every up, and nothing waits for a build there.
+        const { resources, ms } = await build({ skipAwait: true });
+        assert.ok(!one(resources, "kubernetes:apps/v1:Deployment").opts.ignoreChanges?.includes(FIRST_BUILD_PATH));
+        assert.strictEqual(await valueOf(ms.awaitingFirstBuild), false);
     });
 
     it("refuses impossible args before creating anything", async () => {
@@ -266,5 +303,202 @@ describe("Microservice", () => {
                 message,
             );
         }
+    });
+
+    describe("service secrets", () => {
+        const SECRET = "hunter2-short";
+        const withSecrets = (secretsAs?: "env" | "files" | "both", value = SECRET) =>
+            build({ secrets: { DB_PASSWORD: pulumi.secret(value), API_TOKEN: pulumi.secret("tok-123") }, secretsAs });
+
+        it("become one Kubernetes Secret whose values go to the engine as secrets, never a ConfigMap", async () => {
+            const { resources } = await withSecrets();
+            const secret = one(resources, "kubernetes:core/v1:Secret", "example-microservice-secrets");
+            assert.strictEqual(secret.inputs.type, "Opaque");
+            assert.deepStrictEqual(Object.keys(secret.inputs.stringData).sort(), ["API_TOKEN", "DB_PASSWORD"]);
+            assert.deepStrictEqual(await secret.secretInputs, ["stringData"]);
+            const plain = JSON.stringify(resources.filter((r) => r !== secret).map((r) => r.inputs));
+            assert.ok(!plain.includes(SECRET), "no other object carries the value");
+        });
+
+        it("reach the container as environment variables by default, by reference to the Secret", async () => {
+            const { resources } = await withSecrets();
+            const env = container(resources).env.filter((e: any) => e.valueFrom?.secretKeyRef);
+            assert.deepStrictEqual(env, [
+                { name: "API_TOKEN", valueFrom: { secretKeyRef: { name: "example-microservice-secrets", key: "API_TOKEN" } } },
+                { name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "example-microservice-secrets", key: "DB_PASSWORD" } } },
+            ]);
+            assert.ok(!container(resources).volumeMounts.some((m: any) => m.name === "secrets"));
+        });
+
+        it("reach it as files under /secrets (group-readable, the pod's fsGroup), or both, as the service chooses", async () => {
+            for (const [as, asEnv] of [
+                ["files", false],
+                ["both", true],
+            ] as const) {
+                const { resources } = await withSecrets(as);
+                const pod = one(resources, "kubernetes:apps/v1:Deployment").inputs.spec.template.spec;
+                assert.deepStrictEqual(
+                    pod.volumes.find((v: any) => v.name === "secrets"),
+                    { name: "secrets", secret: { secretName: "example-microservice-secrets", defaultMode: 0o440 } },
+                    as,
+                );
+                assert.deepStrictEqual(container(resources).volumeMounts[1], { name: "secrets", mountPath: "/secrets", readOnly: true });
+                assert.strictEqual(pod.securityContext.fsGroup, 65532);
+                assert.strictEqual(
+                    container(resources).env.some((e: any) => e.valueFrom?.secretKeyRef),
+                    asEnv,
+                    as,
+                );
+            }
+        });
+
+        it("roll the pods when a value changes, by the Secret's version: nothing in the pod template is derived from a value", async () => {
+            const a = await withSecrets("env", "value-one");
+            const b = await withSecrets("env", "value-two");
+            const annotation = (r: Recorded[]) => one(r, "kubernetes:apps/v1:Deployment").inputs.spec.template.metadata.annotations;
+            const version = (r: Recorded[]) => one(r, "kubernetes:core/v1:Secret", "example-microservice-secrets");
+            assert.notStrictEqual(annotation(a.resources)[SECRETS_VERSION_ANNOTATION], annotation(b.resources)[SECRETS_VERSION_ANNOTATION]);
+            // The annotation is the Secret's resourceVersion as the API server reports it (the mocks number
+            // each content), not a digest the program computes.
+            for (const run of [a, b]) {
+                const rv = (await import("../harness/mocks")).MOCK_STATES["kubernetes:core/v1:Secret"](version(run.resources).inputs, "").metadata
+                    .resourceVersion;
+                assert.strictEqual(annotation(run.resources)[SECRETS_VERSION_ANNOTATION], rv);
+            }
+            const template = JSON.stringify(one(a.resources, "kubernetes:apps/v1:Deployment").inputs);
+            const { createHash } = await import("crypto");
+            for (const digest of ["sha256", "sha1", "md5"])
+                assert.ok(!template.includes(createHash(digest).update("value-one").digest("hex")), digest);
+        });
+
+        it("create no Secret and no annotation for a service without secrets", () => {
+            assert.strictEqual(ofType(built.resources, "kubernetes:core/v1:Secret").filter((r) => r.name.endsWith("-secrets")).length, 0);
+            const a = one(built.resources, "kubernetes:apps/v1:Deployment").inputs.spec.template.metadata.annotations;
+            assert.ok(!(SECRETS_VERSION_ANNOTATION in a));
+        });
+    });
+
+    describe("drains and lost nodes", () => {
+        it("spreads two or more replicas over nodes, not counting nodes the pods cannot run on (cordoned, NotReady)", () => {
+            const pod = one(built.resources, "kubernetes:apps/v1:Deployment").inputs.spec.template.spec;
+            assert.deepStrictEqual(pod.topologySpreadConstraints, [
+                {
+                    maxSkew: 1,
+                    topologyKey: "kubernetes.io/hostname",
+                    whenUnsatisfiable: "DoNotSchedule",
+                    labelSelector: { matchLabels: { app: "example-microservice" } },
+                    matchLabelKeys: ["pod-template-hash"],
+                    nodeAffinityPolicy: "Honor",
+                    nodeTaintsPolicy: "Honor",
+                },
+            ]);
+        });
+
+        it("has nothing to spread with one replica, and spreads an autoscaled service that may grow", async () => {
+            const single = await build({ replicas: 1 });
+            assert.strictEqual(one(single.resources, "kubernetes:apps/v1:Deployment").inputs.spec.template.spec.topologySpreadConstraints, undefined);
+            const scaled = await build({ replicas: 1, autoscaling: { min: 1, max: 3, cpu: 70 } });
+            assert.strictEqual(one(scaled.resources, "kubernetes:apps/v1:Deployment").inputs.spec.template.spec.topologySpreadConstraints.length, 1);
+        });
+
+        it("lets a drain evict one pod at a time, and never hangs on one replica or a pod that is not ready", async () => {
+            for (const replicas of [1, 2, 3, 5]) {
+                const { resources } = await build({ replicas });
+                const pdb = one(resources, "kubernetes:policy/v1:PodDisruptionBudget").inputs;
+                assert.strictEqual(pdb.metadata.name, "example-microservice");
+                assert.deepStrictEqual(pdb.spec, {
+                    maxUnavailable: 1,
+                    selector: { matchLabels: { app: "example-microservice" } },
+                    unhealthyPodEvictionPolicy: "AlwaysAllow",
+                });
+            }
+        });
+
+        it("keeps serving while routing stops (preStop), gives the process its grace period, and lets a slow start pass (startup probe)", () => {
+            const pod = one(built.resources, "kubernetes:apps/v1:Deployment").inputs.spec.template.spec;
+            const c = container(built.resources);
+            assert.deepStrictEqual(c.lifecycle, { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } });
+            assert.ok(pod.terminationGracePeriodSeconds >= PRE_STOP_SECONDS + 20);
+            assert.strictEqual(pod.terminationGracePeriodSeconds, TERMINATION_GRACE_SECONDS);
+            assert.deepStrictEqual(c.startupProbe, { tcpSocket: { port: "http" }, periodSeconds: 5, failureThreshold: 60 });
+            assert.strictEqual(c.livenessProbe.initialDelaySeconds, undefined, "the startup probe holds liveness back");
+        });
+    });
+
+    describe("autoscaling", () => {
+        it("adds an autoscaling/v2 HPA on CPU, and the Deployment sets no replicas (the stack never fights the autoscaler)", async () => {
+            const { resources } = await build({ autoscaling: { min: 2, max: 5, cpu: 60 } });
+            const hpa = one(resources, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs;
+            assert.deepStrictEqual(hpa.spec, {
+                scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "example-microservice" },
+                minReplicas: 2,
+                maxReplicas: 5,
+                metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 60 } } }],
+            });
+            const d = one(resources, "kubernetes:apps/v1:Deployment");
+            assert.ok(!("replicas" in d.inputs.spec));
+            // A service switched to autoscaling: its count stays what it is (ignored, so never reset to 1).
+            assert.ok(d.opts.ignoreChanges?.includes("spec.replicas"));
+            // Switched back, the stack takes the count back from the autoscaler (force, or the apply conflicts).
+            assert.strictEqual(d.inputs.metadata.annotations[PATCH_FORCE_ANNOTATION], "true");
+        });
+
+        it("has no HPA and a fixed count without it", () => {
+            assert.strictEqual(ofType(built.resources, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").length, 0);
+            assert.strictEqual(one(built.resources, "kubernetes:apps/v1:Deployment").inputs.spec.replicas, 2);
+        });
+    });
+
+    describe("project isolation", () => {
+        const policy = (name: string) => one(built.resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs.spec;
+
+        it("denies every ingress to the project's pods by default and admits the pods of the same namespace", () => {
+            assert.deepStrictEqual(policy("default-deny-ingress"), { podSelector: {}, policyTypes: ["Ingress"] });
+            assert.deepStrictEqual(policy("allow-same-namespace"), {
+                podSelector: {},
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [{ podSelector: {} }] }],
+            });
+        });
+
+        it("admits Traefik (kube-system, as k3s runs it) to the service's port only, and to cert-manager's HTTP-01 solvers", () => {
+            assert.deepStrictEqual(INGRESS_CONTROLLER_PEER, {
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+                podSelector: { matchLabels: { "app.kubernetes.io/name": "traefik" } },
+            });
+            assert.deepStrictEqual(policy("example-microservice"), {
+                podSelector: { matchLabels: { app: "example-microservice" } },
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [INGRESS_CONTROLLER_PEER], ports: [{ protocol: "TCP", port: 8080 }] }],
+            });
+            assert.deepStrictEqual(policy("allow-acme-http01-solver"), {
+                podSelector: { matchLabels: { "acme.cert-manager.io/http01-solver": "true" } },
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [INGRESS_CONTROLLER_PEER], ports: [{ protocol: "TCP", port: 8089 }] }],
+            });
+        });
+
+        it("gives the namespace its quota and container defaults, so a pod without requests is not refused by the quota", () => {
+            const quota = one(built.resources, "kubernetes:core/v1:ResourceQuota").inputs;
+            assert.deepStrictEqual(quota.spec.hard, {
+                "requests.cpu": "1",
+                "requests.memory": "1Gi",
+                "limits.cpu": "2",
+                "limits.memory": "2Gi",
+                pods: "20",
+            });
+            const limits = one(built.resources, "kubernetes:core/v1:LimitRange").inputs;
+            assert.deepStrictEqual(limits.spec.limits, [
+                { type: "Container", defaultRequest: base.resources.requests, default: base.resources.limits },
+            ]);
+        });
+
+        it("enforces, warns and audits Pod Security restricted at the pinned version, not latest", () => {
+            const l = one(built.resources, "kubernetes:core/v1:Namespace").inputs.metadata.labels;
+            for (const mode of ["enforce", "warn", "audit"]) {
+                assert.strictEqual(l[`pod-security.kubernetes.io/${mode}`], "restricted");
+                assert.strictEqual(l[`pod-security.kubernetes.io/${mode}-version`], "v1.33");
+            }
+        });
     });
 });

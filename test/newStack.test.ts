@@ -99,13 +99,13 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
         dirs.push(d);
         return d;
     };
-    const flags = () => [
+    const flags = (o: { domain?: string; adminCidr?: string; email?: string } = {}) => [
         "--domain",
-        ZONE,
+        o.domain ?? ZONE,
         "--admin-cidr",
-        "84.17.32.9/32",
+        o.adminCidr ?? "84.17.32.9/32",
         "--acme-email",
-        `ops@${ZONE}`,
+        o.email ?? `ops@${ZONE}`,
         "--ssh-public-key-file",
         "id_ed25519.pub",
         "--resolver",
@@ -227,21 +227,7 @@ describe("npm run new-stack -- <env> (scripts/newStack.ts)", function () {
 
     it("refuses example values before any check, naming each key and what to put there", async () => {
         const d = dir();
-        const args = [
-            "dev",
-            "--domain",
-            "example.com",
-            "--admin-cidr",
-            "203.0.113.0/24",
-            "--acme-email",
-            "ops@example.com",
-            "--ssh-public-key-file",
-            "id_ed25519.pub",
-            "--resolver",
-            resolver.address,
-            "--vultr-api",
-            vultr.url,
-        ];
+        const args = ["dev", ...flags({ domain: "example.com", adminCidr: "203.0.113.0/24", email: "ops@example.com" })];
         const before = vultr.requests.length;
         const run = await newStack(d, args, STDIN);
         assert.strictEqual(run.code, 2);

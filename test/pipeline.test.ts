@@ -2,6 +2,7 @@
 // gitlab-ci-local applies workflow:rules only to variables, not to whether a pipeline starts, so
 // each listed config gets one extra job, `workflow-probe`, whose rules are the file's workflow
 // rules: it is listed exactly when GitLab would start the pipeline.
+import { FIRST_BUILD_ANNOTATION } from "../components/workload/microservice";
 import * as assert from "assert";
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -291,6 +292,8 @@ describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservic
                 assert.strictEqual(deploy.variables.K8S_CONTEXT, `$K8S_${ENV}_CONTEXT`);
                 assert.ok(script.includes('kubectl set image "deployment/$SERVICE" "$SERVICE=$CI_REGISTRY_IMAGE:$DEPLOY_ENV-$CI_PIPELINE_ID"'));
                 assert.ok(script.includes('kubectl rollout status "deployment/$SERVICE" --timeout="$ROLLOUT_TIMEOUT"'));
+                // After the rollout succeeded: the Deployment leaves its first-build state, and `pulumi up` awaits it again.
+                assert.strictEqual(script[script.length - 1], `kubectl annotate "deployment/$SERVICE" ${FIRST_BUILD_ANNOTATION}-`);
             }
             assert.strictEqual(servicePreview.variables.SERVICE, "$CI_PROJECT_NAME");
             assert.ok(!templateYaml.includes("insecure-skip-tls-verify=true") && !/^\s*-.*--insecure/m.test(templateYaml));
@@ -314,6 +317,7 @@ describe("pipelines under gitlab-ci-local (.gitlab-ci.yml, templates/microservic
                 const rollout = [
                     "set image deployment/example-microservice example-microservice=registry.example.com/the-project/example-microservice:dev-1234",
                     "rollout status deployment/example-microservice --timeout=5m",
+                    `annotate deployment/example-microservice ${FIRST_BUILD_ANNOTATION}-`,
                 ];
                 if (mode === "agent path") {
                     assert.deepStrictEqual(calls, [

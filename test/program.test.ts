@@ -3,13 +3,15 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { isSecret, ofType, ProgramRun, Recorded, valueOf } from "../harness/mocks";
 import { hasSchema, schemaErrors } from "./helpers/schemas";
-import { PLACEHOLDER_SECRETS, runStack, stackRun, STACKS } from "../harness/stacks";
+import { PLACEHOLDER_SECRETS, runStack, SERVICE_SECRET_PLACEHOLDER, stackRun, STACKS } from "../harness/stacks";
+import { FIRST_BUILD_ANNOTATION } from "../components/workload/microservice";
+import { DEFAULT_K3S_VERSION } from "../config";
 
 const k8sObjects = (rs: Recorded[]) => rs.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers"));
 
 /** Walks exported Outputs and returns the names of those holding a secret value unmarked. */
 async function plainSecrets(exports: Record<string, unknown>): Promise<string[]> {
-    const secretValues = Object.values(PLACEHOLDER_SECRETS);
+    const secretValues = [...Object.values(PLACEHOLDER_SECRETS), SERVICE_SECRET_PLACEHOLDER];
     const leaks: string[] = [];
     for (const [name, value] of Object.entries(exports)) {
         const o = pulumi.output(value as pulumi.Input<unknown>);
@@ -97,9 +99,10 @@ for (const stack of STACKS) {
             const expected = [
                 "environment",
                 "serviceUrls",
+                "servicesAwaitingFirstBuild",
                 "ingressAddresses",
                 "certificateIssuer",
-                ...(file["hobby-platform:cluster"]?.enabled === false ? [] : clusterOutputs),
+                ...(file["hobby-platform:cluster"]?.enabled === false ? [] : [...clusterOutputs, "workloadCapacity"]),
             ];
             assert.deepStrictEqual(Object.keys(result.exports).sort(), expected.sort());
             for (const [name, value] of Object.entries(result.exports)) assert.notStrictEqual(value, undefined, name);
@@ -107,6 +110,59 @@ for (const stack of STACKS) {
 
         it("keeps every credential out of plain stack outputs", async () => {
             assert.deepStrictEqual(await plainSecrets(result.exports), []);
+        });
+
+        it("puts each service's secret (set with --secret --path) in its Secret only, as a secret, never in a ConfigMap or another object", async () => {
+            for (const [project, p] of Object.entries(projects)) {
+                for (const service of Object.keys(p.services)) {
+                    const secret = ofType(result.resources, "kubernetes:core/v1:Secret").find(
+                        (r) => r.inputs.metadata.namespace === project && r.inputs.metadata.name === `${service}-secrets`,
+                    );
+                    assert.ok(secret, `${stack}: ${project}/${service}`);
+                    assert.strictEqual(secret.inputs.stringData.TOKEN, SERVICE_SECRET_PLACEHOLDER);
+                    assert.deepStrictEqual(await secret.secretInputs, ["stringData"]);
+                }
+            }
+            const elsewhere = result.resources.filter(
+                (r) => !r.name.endsWith("-secrets") && JSON.stringify(r.inputs).includes(SERVICE_SECRET_PLACEHOLDER),
+            );
+            assert.deepStrictEqual(
+                elsewhere.map((r) => r.name),
+                [],
+            );
+        });
+
+        it("says which services wait for their first build (all, on a stack's first up), awaiting none of their pods", async () => {
+            const all = Object.entries(projects).flatMap(([project, p]) => Object.keys(p.services).map((s) => `${project}/${s}`));
+            assert.deepStrictEqual(result.outputs.servicesAwaitingFirstBuild, all);
+            for (const d of ofType(result.resources, "kubernetes:apps/v1:Deployment").filter((r) => r.inputs.metadata.namespace in projects))
+                assert.strictEqual(d.inputs.metadata.annotations[FIRST_BUILD_ANNOTATION], "true");
+        });
+
+        it("gives every service a PodDisruptionBudget and an ingress policy, every project a default deny, a quota and Pod Security at the cluster's version", () => {
+            const named = (type: string, ns: string, name: string) =>
+                ofType(result.resources, type).filter((r) => r.inputs.metadata.namespace === ns && r.inputs.metadata.name === name).length;
+            const k3s = file["hobby-platform:cluster"]?.k3sVersion ?? DEFAULT_K3S_VERSION;
+            for (const [project, p] of Object.entries(projects)) {
+                for (const service of Object.keys(p.services)) {
+                    assert.strictEqual(named("kubernetes:policy/v1:PodDisruptionBudget", project, service), 1);
+                    assert.strictEqual(named("kubernetes:networking.k8s.io/v1:NetworkPolicy", project, service), 1);
+                }
+                for (const policy of ["default-deny-ingress", "allow-same-namespace", "allow-acme-http01-solver"])
+                    assert.strictEqual(named("kubernetes:networking.k8s.io/v1:NetworkPolicy", project, policy), 1, policy);
+                assert.strictEqual(named("kubernetes:core/v1:ResourceQuota", project, project), 1);
+                assert.strictEqual(named("kubernetes:core/v1:LimitRange", project, project), 1);
+                const ns = ofType(result.resources, "kubernetes:core/v1:Namespace").find((r) => r.inputs.metadata.name === project)!;
+                assert.strictEqual(ns.inputs.metadata.labels["pod-security.kubernetes.io/enforce-version"], k3s.split(".").slice(0, 2).join("."));
+            }
+        });
+
+        it("names every Kubernetes object uniquely (kind, namespace, name)", () => {
+            const keys = k8sObjects(result.resources).map((r) => `${r.type} ${r.inputs.metadata?.namespace ?? ""}/${r.inputs.metadata?.name}`);
+            assert.deepStrictEqual(
+                keys.filter((k, i) => keys.indexOf(k) !== i),
+                [],
+            );
         });
 
         it("declares the same graph in a preview, where computed values are unknown", async () => {
@@ -141,7 +197,7 @@ describe("program: stack files", () => {
         assert.strictEqual(env.DEBUG, "true");
         assert.strictEqual(c.image, "registry.example.com/the-project/example-microservice:dev-latest");
         const cm = ofType(resources, "kubernetes:core/v1:ConfigMap").find((r) => r.inputs.metadata.name === "example-microservice")!;
-        assert.deepStrictEqual(Object.keys(YAML.parse(cm.inputs.data["dev_config.yml"])).sort(), ["cassandra", "something", "token"]);
+        assert.deepStrictEqual(Object.keys(YAML.parse(cm.inputs.data["dev_config.yml"])).sort(), ["cassandra", "something"]);
         const ing = ofType(resources, "kubernetes:networking.k8s.io/v1:Ingress").find((r) => r.inputs.metadata.name === "example-microservice")!;
         assert.strictEqual(ing.inputs.spec.rules[0].host, "api.the-project.dev.example.com");
     });
@@ -188,6 +244,64 @@ describe("program: stack files", () => {
                 e.name === "ConfigError" && /projects\.the-project\.services\.example-microservice\.replicas: must be at least 1/.test(e.message),
         );
         assert.strictEqual(resources.length, 0);
+    });
+
+    it("several projects and services, 1 to 5 replicas, secrets set with --secret --path: each gets its own safe objects", async () => {
+        const { resources, outputs } = await runStack("dev", (c) => {
+            c["hobby-platform:projects"] = JSON.stringify({
+                shop: {
+                    services: {
+                        cart: { basePath: "/cart", replicas: 1, secrets: { DB_PASSWORD: "pw-cart" }, secretsAs: "files" },
+                        checkout: { basePath: "/checkout", replicas: 3, secrets: { API_KEY: "k-checkout" }, secretsAs: "both" },
+                    },
+                },
+                blog: { services: { posts: { basePath: "/posts", replicas: 5 }, search: { basePath: "/search", autoscaling: { min: 2, max: 4 } } } },
+            });
+        });
+        const of = (type: string, ns: string) => ofType(resources, type).filter((r) => r.inputs.metadata.namespace === ns);
+        const deployment = (ns: string, name: string) => of("kubernetes:apps/v1:Deployment", ns).find((r) => r.inputs.metadata.name === name)!;
+        for (const [ns, services] of [
+            ["shop", ["cart", "checkout"]],
+            ["blog", ["posts", "search"]],
+        ] as const) {
+            assert.deepStrictEqual(
+                of("kubernetes:policy/v1:PodDisruptionBudget", ns)
+                    .map((r) => r.inputs.metadata.name)
+                    .sort(),
+                [...services],
+            );
+            assert.strictEqual(of("kubernetes:core/v1:ResourceQuota", ns).length, 1);
+            assert.strictEqual(of("kubernetes:networking.k8s.io/v1:NetworkPolicy", ns).length, 3 + services.length);
+        }
+        assert.strictEqual(deployment("shop", "cart").inputs.spec.template.spec.topologySpreadConstraints, undefined);
+        assert.strictEqual(deployment("blog", "posts").inputs.spec.replicas, 5);
+        assert.ok(!("replicas" in deployment("blog", "search").inputs.spec));
+        assert.strictEqual(of("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "blog").length, 1);
+        assert.deepStrictEqual(
+            of("kubernetes:core/v1:Secret", "shop")
+                .filter((r) => r.name.endsWith("-secrets"))
+                .map((r) => r.inputs.metadata.name)
+                .sort(),
+            ["cart-secrets", "checkout-secrets"],
+        );
+        assert.ok(!JSON.stringify(of("kubernetes:core/v1:ConfigMap", "shop").map((r) => r.inputs)).includes("pw-cart"));
+        assert.deepStrictEqual([...outputs.servicesAwaitingFirstBuild].sort(), ["blog/posts", "blog/search", "shop/cart", "shop/checkout"]);
+    });
+
+    it("a cluster's own ingress controller (ingress.controller) is what every project's policies admit", async () => {
+        const controller = { namespace: "ingress-nginx", podLabels: { "app.kubernetes.io/name": "ingress-nginx" } };
+        const { resources } = await runStack("local", (c) => {
+            c["hobby-platform:ingress"] = JSON.stringify({ install: false, className: "nginx", controller });
+        });
+        const policies = ofType(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy").filter((r) => r.inputs.spec.ingress?.[0]?.ports);
+        assert.strictEqual(policies.length, 2);
+        for (const p of policies)
+            assert.deepStrictEqual(p.inputs.spec.ingress[0].from, [
+                {
+                    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } },
+                    podSelector: { matchLabels: controller.podLabels },
+                },
+            ]);
     });
 
     it("a missing secret stops the run, naming the key", async () => {

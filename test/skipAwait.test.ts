@@ -3,6 +3,7 @@
 // where pods do run.
 import * as assert from "assert";
 import { ConfigError, parseConfig, SECRET_KEYS } from "../config";
+import { FIRST_BUILD_PATH } from "../components/workload/microservice";
 import { ofType, placeholderSecrets, Recorded, runProgram, stackConfig, withObjects } from "../harness/mocks";
 
 const SECRETS = placeholderSecrets(Object.values(SECRET_KEYS));
@@ -25,9 +26,15 @@ describe("cluster.skipAwait (API servers with no kubelets)", () => {
         }
     });
 
-    it("awaits everything by default, as a cluster with kubelets needs", async () => {
+    it("keeps the Deployment's mark on every up when set (nothing removes it), where by default it is the creation's only", async () => {
+        const marked = (resources: Recorded[]) => ofType(resources, "kubernetes:apps/v1:Deployment")[0].opts.ignoreChanges ?? [];
+        assert.ok(!marked(await local({ skipAwait: true })).includes(FIRST_BUILD_PATH));
+        assert.ok(marked(await local({})).includes(FIRST_BUILD_PATH));
+    });
+
+    it("marks nothing else skipAwait by default: only the three objects whose readiness is the pods'", async () => {
         const resources = await local({});
-        for (const r of resources.filter((x) => x.type.startsWith("kubernetes:"))) {
+        for (const r of resources.filter((x) => x.type.startsWith("kubernetes:") && !AWAITED.includes(x.type))) {
             assert.strictEqual(skipAwait(r), undefined, `${r.type} ${r.name}`);
         }
     });

@@ -65,7 +65,12 @@ export function controllerManifests(labels: Record<string, string>): Manifest[] 
 
 export const SERVER_PLAN = "k3s-server";
 
-/** One node at a time, cordoned and drained first: workloads move to the other nodes (their Deployments keep a pod available). */
+/**
+ * One node at a time, cordoned and drained first: the drain evicts the node's pods, which the
+ * eviction API refuses while a PodDisruptionBudget allows no disruption (each service's lets one
+ * pod go at a time, waiting until its replacement is ready); `maxUnavailable` of a Deployment's
+ * rollout governs rollouts only, not evictions.
+ */
 const ONE_AT_A_TIME = {
     concurrency: 1,
     serviceAccountName: "system-upgrade",

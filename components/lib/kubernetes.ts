@@ -4,12 +4,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 /**
- * Server-side apply, and ConfigMaps updated in place: by default the provider replaces a
- * ConfigMap whose data changes, and with it the Deployment that mounts it, whose replacement
- * would ignore ignoreChanges and put the stack's image back over CI's. The config-sha256
- * annotation of the pod template rolls the pods on a config change instead.
+ * Server-side apply, and ConfigMaps and Secrets updated in place: by default the provider
+ * replaces a ConfigMap or Secret whose data changes (pulumi-kubernetes `forceNewProperties`), by
+ * delete-before-replace (same name), and the engine then replaces what depends on it: the
+ * Deployment, whose replacement kills every pod at once and puts the stack's image back over
+ * CI's. The pod template's config-sha256 and secrets-version annotations roll the pods instead.
  */
-export const PROVIDER_SETTINGS = { enableServerSideApply: true, enableConfigMapMutable: true };
+export const PROVIDER_SETTINGS = { enableServerSideApply: true, enableConfigMapMutable: true, enableSecretMutable: true };
 
 /** A container that cannot gain privileges, write its image or use any capability. */
 export const HARDENED_CONTAINER = {

@@ -10,20 +10,39 @@ import * as assert from "assert";
 import { Resolver } from "dns/promises";
 import * as fs from "fs";
 import * as path from "path";
-import { deployerName } from "../../lib/names";
 import { stackConfig } from "../../harness/mocks";
 import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
-import { installCertManagerCrds, LocalNodeCluster, localStackOnNodes, startLocalNodeCluster } from "../helpers/localCluster";
-import { runJob, servicePipeline } from "../helpers/pipeline";
-import { askUntil, eventually, get, IngressAnswer, ingressGet, sleep, trafficLoop } from "../helpers/traffic";
+import { installCertManagerCrds, LocalNodeCluster, localStackOnNodes, runDeployJob, startLocalNodeCluster } from "../helpers/localCluster";
+import { eventually, getJson, IngressAnswer, ingressGet, sleep, trafficLoop } from "../helpers/http";
 
 const config = stackConfig("local");
 const NS = Object.keys(JSON.parse(config["hobby-platform:projects"]))[0];
 const project = JSON.parse(config["hobby-platform:projects"])[NS];
 const SVC = Object.keys(project.services)[0];
 const SERVICE = project.services[SVC];
-const DEPLOYER = deployerName(SVC);
 const PIPELINE_ID = "4242";
+
+interface Answer {
+    status: number;
+    body: { pod: string; version: string; path: string };
+}
+
+/** One GET with a deadline; a refused, reset or slow request rejects. */
+const get = (url: string): Promise<Answer> => getJson<Answer["body"]>(url);
+
+/**
+ * Asks until `done` holds for an answer or `seconds` pass, returning the answers seen: kube-proxy
+ * follows the EndpointSlices a moment after a rollout (a new pod's first, a terminating one's last).
+ */
+async function askUntil(url: string, done: (seen: Answer[]) => boolean, seconds: number): Promise<Answer[]> {
+    const seen: Answer[] = [];
+    const deadline = Date.now() + seconds * 1000;
+    while (!done(seen) && Date.now() < deadline) {
+        seen.push(await get(url));
+        await sleep(100);
+    }
+    return seen;
+}
 
 describe("local stack with real pods (image pulled through the pull Secret, Service, DNS, Traefik over HTTPS, CI rollout, a lost pod)", function () {
     this.timeout(30 * 60 * 1000);
@@ -114,20 +133,7 @@ describe("local stack with real pods (image pulled through the pull Secret, Serv
 
     it("the template's deploy job, with the stack's server, CA and deployer token, rolls out the next build; pulumi up keeps it", async () => {
         cluster.registry.push("example-microservice", image(`dev-${PIPELINE_ID}`), { VERSION: "2" });
-        const token = Buffer.from(k("get", "secret", `${DEPLOYER}-token`, "-n", NS, "-o", "jsonpath={.data.token}"), "base64").toString();
-        const server = k("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}");
-        // What the GitLab wiring writes for an environment (K8S_<ENV>_*), here for the cluster at hand.
-        const variables = {
-            CI_PROJECT_NAME: SVC,
-            CI_REGISTRY_IMAGE: `${cluster.registry.host}/${SERVICE.gitlabProject}`,
-            CI_PIPELINE_ID: PIPELINE_ID,
-            K8S_DEV_SERVER: server,
-            K8S_DEV_CA: fs.readFileSync(path.join(cluster.dir, "pki", "ca.crt")).toString("base64"),
-            K8S_DEV_TOKEN: token,
-            K8S_DEV_NAMESPACE: NS,
-            HOME: cluster.dir,
-        };
-        const job = await runJob(await servicePipeline(), "deploy:dev", variables, `${cluster.binDir}:/usr/bin:/bin`);
+        const job = await runDeployJob(cluster, { service: SVC, gitlabProject: SERVICE.gitlabProject, namespace: NS, pipelineId: PIPELINE_ID });
         assert.match(job.stdout, /successfully rolled out/);
         // The old pods serve while they drain; then only the new build answers, ten times running.
         const seen = await askUntil(url, (s) => s.length >= 10 && s.slice(-10).every((a) => a.body.version === "2"), 30);

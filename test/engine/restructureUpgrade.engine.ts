@@ -61,7 +61,7 @@ describe("an upgrade across the restructure on a real Kubernetes API (old progra
         if (oldTree) fs.rmSync(oldTree, { recursive: true, force: true });
     });
 
-    it("previews today's program with no Kubernetes object created, deleted or replaced; only the new CiDeployer component is new", () => {
+    it("previews today's program with no Kubernetes object deleted or replaced; only the new CiDeployer component and objects added since are created", () => {
         const uidBefore = token();
         ws.useProgram(ROOT);
         configure();
@@ -70,10 +70,22 @@ describe("an upgrade across the restructure on a real Kubernetes API (old progra
         const typeOf = (s: PreviewStep) => s.newState?.type ?? s.oldState?.type ?? s.type ?? "";
         // `refresh` steps read the state first (Pulumi.yaml: `refresh: always`), by the old URNs.
         const changed = steps.filter((s) => !["same", "update", "refresh"].includes(s.op));
+        const service = serviceResourceName(NS, SVC);
         assert.deepStrictEqual(
-            changed.map((s) => `${s.op} ${typeOf(s)} ${s.urn.split("::").pop()}`),
-            [`create hobby-platform:workload:CiDeployer ${deployerName(serviceResourceName(NS, SVC))}`],
-            "only the component that now groups the deployer's objects is created",
+            changed.map((s) => `${s.op} ${typeOf(s)} ${s.urn.split("::").pop()}`).sort(),
+            [
+                `create hobby-platform:workload:CiDeployer ${deployerName(service)}`,
+                // What came after the restructure (issue 34): each project's isolation and quota, each
+                // service's disruption budget and ingress policy. New objects; nothing replaced.
+                `create kubernetes:core/v1:LimitRange ${NS}-limits`,
+                `create kubernetes:core/v1:ResourceQuota ${NS}-quota`,
+                `create kubernetes:networking.k8s.io/v1:NetworkPolicy ${NS}-allow-acme-http01-solver`,
+                `create kubernetes:networking.k8s.io/v1:NetworkPolicy ${NS}-allow-same-namespace`,
+                `create kubernetes:networking.k8s.io/v1:NetworkPolicy ${NS}-default-deny-ingress`,
+                `create kubernetes:networking.k8s.io/v1:NetworkPolicy ${service}-ingress-policy`,
+                `create kubernetes:policy/v1:PodDisruptionBudget ${service}-pdb`,
+            ].sort(),
+            "only the component that now groups the deployer's objects, and objects added since, are created",
         );
         ws.ok("up", "--yes", "--skip-preview");
         assert.strictEqual(token(), uidBefore, "the deployer's token Secret is the same object (CI's token still works)");

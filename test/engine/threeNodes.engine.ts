@@ -16,7 +16,7 @@ import { stackConfig } from "../../harness/mocks";
 import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
 import { SYSTEM_UPGRADE_NAMESPACE } from "../../lib/names";
 import { installCertManagerCrds, LocalNode, LocalNodeCluster, localStackOnNodes, startLocalNodeCluster } from "../helpers/localCluster";
-import { eventually, Failure, ingressGet, sleep, TrafficLoop, trafficLoop } from "../helpers/traffic";
+import { eventually, Failure, ingressGet, sleep, TrafficLoop, trafficLoop } from "../helpers/http";
 import { uncordonsAfter, upgradeJobKubectl, upgradeOrder, UpgradePlan } from "../helpers/upgradeJob";
 
 const config = stackConfig("local");

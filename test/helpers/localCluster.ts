@@ -6,6 +6,8 @@ import * as path from "path";
 import { promisify } from "util";
 import { CERT_MANAGER_VERSION } from "../../components/platform/certManager";
 import { PulumiWorkspace } from "../../harness/pulumiWorkspace";
+import { deployerName } from "../../lib/names";
+import { runJob, servicePipeline } from "./pipeline";
 import { goModuleDir } from "./upstream";
 
 const SCRIPT = path.resolve(__dirname, "..", "..", "scripts", "local-cluster.sh");
@@ -227,4 +229,28 @@ export function localStackOnNodes(cluster: LocalNodeCluster, project: string, se
     ws.ok("config", "set", "--path", "ingress.install", "true");
     ws.ok("config", "set", "--path", "cluster.skipAwait", "true");
     return ws;
+}
+
+/**
+ * Runs the service template's `deploy:dev` job (as gitlab-ci-local expands it, by `sh`, with the
+ * real kubectl) with the variables the stack's GitLab wiring writes, for this cluster: its server,
+ * its CA and the service's deployer token. It rolls out `<registry>/<gitlabProject>:dev-<pipelineId>`.
+ */
+export async function runDeployJob(cluster: LocalNodeCluster, s: { service: string; gitlabProject: string; namespace: string; pipelineId: string }) {
+    const k = (...args: string[]) => cluster.kubectl(args);
+    const token = Buffer.from(
+        k("get", "secret", `${deployerName(s.service)}-token`, "-n", s.namespace, "-o", "jsonpath={.data.token}"),
+        "base64",
+    ).toString();
+    const variables = {
+        CI_PROJECT_NAME: s.service,
+        CI_REGISTRY_IMAGE: `${cluster.registry.host}/${s.gitlabProject}`,
+        CI_PIPELINE_ID: s.pipelineId,
+        K8S_DEV_SERVER: k("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"),
+        K8S_DEV_CA: fs.readFileSync(path.join(cluster.dir, "pki", "ca.crt")).toString("base64"),
+        K8S_DEV_TOKEN: token,
+        K8S_DEV_NAMESPACE: s.namespace,
+        HOME: cluster.dir,
+    };
+    return runJob(await servicePipeline(), "deploy:dev", variables, `${cluster.binDir}:/usr/bin:/bin`);
 }

@@ -3,13 +3,17 @@
 // from the ConfigMap, AGENT = the pod's name) and answers under BASE_PATH with who served the
 // request and which build ($VERSION, set in the image) did. It refuses to start without its
 // config file, as a real service would, and on SIGTERM keeps serving for a few seconds (until
-// kube-proxy has dropped the pod from the Service) before it drains and exits. START_DELAY (a Go
-// duration, e.g. 20s) makes it wait that long before it listens, as a service that loads its
-// state first: the engine tests use it to make a replacement pod slow to become ready.
+// kube-proxy has dropped the pod from the Service) before it drains and exits. It says which
+// TOKEN it was given, as the variable and as the file /secrets/TOKEN, by SHA-256 digest only
+// (what the stack's service secrets deliver, without the value ever leaving the pod).
+// START_DELAY (a Go duration, e.g. 20s) makes it wait that long before it listens, as a service
+// that loads its state first: the engine tests use it to make a replacement pod slow to become ready.
 package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log"
@@ -42,7 +46,14 @@ func main() {
 	}
 	http.HandleFunc(strings.TrimSuffix(base, "/")+"/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"pod": os.Getenv("AGENT"), "version": os.Getenv("VERSION"), "path": r.URL.Path})
+		answer := map[string]string{"pod": os.Getenv("AGENT"), "version": os.Getenv("VERSION"), "path": r.URL.Path}
+		if token, ok := os.LookupEnv("TOKEN"); ok {
+			answer["tokenEnvSha256"] = digest([]byte(token))
+		}
+		if token, err := os.ReadFile("/secrets/TOKEN"); err == nil {
+			answer["tokenFileSha256"] = digest(token)
+		}
+		_ = json.NewEncoder(w).Encode(answer)
 	})
 	server := &http.Server{Addr: ":" + port, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
@@ -64,4 +75,9 @@ func main() {
 		log.Fatal(err)
 	}
 	<-done
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -1,23 +1,19 @@
-// Real requests for the engine tests with pods: one request with a deadline, polling, and
-// bounded request loops that record every failure with its time.
+// What the engine tests on real pods ask the cluster's services with, and how they wait for it:
+// one request with a deadline, polling, and bounded request loops that record every failure with
+// its time.
 import * as http from "http";
 import * as https from "https";
 import { TLSSocket } from "tls";
 
-export interface Answer {
-    status: number;
-    body: { pod: string; version: string; path: string };
-}
-
-/** One GET with a deadline; a refused, reset or slow request rejects. */
-export function get(url: string): Promise<Answer> {
+/** One GET of a JSON answer with a 2 s deadline; a refused, reset, slow or non-JSON answer rejects. */
+export function getJson<T>(url: string): Promise<{ status: number; body: T }> {
     return new Promise((resolve, reject) => {
         const req = http.get(url, { timeout: 2000, agent: false }, (res) => {
             let data = "";
             res.on("data", (d) => (data += d));
             res.on("end", () => {
                 try {
-                    resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) });
+                    resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) as T });
                 } catch {
                     reject(new Error(`${res.statusCode}: ${data}`));
                 }
@@ -26,6 +22,19 @@ export function get(url: string): Promise<Answer> {
         req.on("timeout", () => req.destroy(new Error("timed out after 2s")));
         req.on("error", reject);
     });
+}
+
+/** Polls `check` (which throws until it holds) for up to `seconds`; the last error is the failure. */
+export async function eventually<T>(seconds: number, check: () => T | Promise<T>): Promise<T> {
+    const deadline = Date.now() + seconds * 1000;
+    for (;;) {
+        try {
+            return await check();
+        } catch (e) {
+            if (Date.now() > deadline) throw e;
+            await sleep(1000);
+        }
+    }
 }
 
 export interface IngressAnswer {
@@ -63,33 +72,6 @@ export function ingressGet(scheme: "http" | "https", ip: string, host: string, u
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` (which throws until it holds) for up to `seconds`; the last error is the failure. */
-export async function eventually<T>(seconds: number, check: () => T | Promise<T>): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    for (;;) {
-        try {
-            return await check();
-        } catch (e) {
-            if (Date.now() > deadline) throw e;
-            await sleep(1000);
-        }
-    }
-}
-
-/**
- * Asks until `done` holds for an answer or `seconds` pass, returning the answers seen: kube-proxy
- * follows the EndpointSlices a moment after a rollout (a new pod's first, a terminating one's last).
- */
-export async function askUntil(url: string, done: (seen: Answer[]) => boolean, seconds: number): Promise<Answer[]> {
-    const seen: Answer[] = [];
-    const deadline = Date.now() + seconds * 1000;
-    while (!done(seen) && Date.now() < deadline) {
-        seen.push(await get(url));
-        await sleep(100);
-    }
-    return seen;
-}
 
 export interface Failure {
     /** Milliseconds since the epoch, when the request was sent. */
