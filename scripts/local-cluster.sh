@@ -6,8 +6,8 @@
 # are never run. With it (root only, one a machine), pods run: scripts/local-cluster/node.sh.
 #
 #   scripts/local-cluster.sh build [--with-nodes]  build (or find cached) binaries, print their directory
-#   scripts/local-cluster.sh start [--with-nodes [--nodes N]]  generate certificates, start the cluster
-#                                    (N nodes, default 3), write a kubeconfig
+#   scripts/local-cluster.sh start [--with-nodes [--nodes N] [--without-network-policy]]  generate
+#                                    certificates, start the cluster (N nodes, default 3), write a kubeconfig
 #   scripts/local-cluster.sh env     print `export KUBECONFIG=... PATH=...` for the running cluster
 #   scripts/local-cluster.sh status  exit 0 if the running cluster answers /readyz
 #   scripts/local-cluster.sh stop    stop the processes, wait for them, remove the state directory
@@ -34,12 +34,15 @@ CONTROLLERS="serviceaccount-token,serviceaccount,namespace,garbagecollector,depl
 WITH_NODES=0
 # Three nodes, as the stacks' clusters have; one is the single-node cluster of before.
 NODE_COUNT=3
+# kube-router enforces NetworkPolicies unless a test asks without it (see node.sh).
+NETWORK_POLICY=1
 COMMAND="${1:-}"
 (($#)) && shift
 while (($#)); do
     case "$1" in
         --with-nodes) WITH_NODES=1 ;;
         --nodes) NODE_COUNT="${2:-}"; shift ;;
+        --without-network-policy) NETWORK_POLICY=0 ;;
         *) break ;;
     esac
     shift
@@ -344,5 +347,5 @@ case "$COMMAND" in
     status) cmd_status ;;
     node-restart) cmd_node restart "$@" ;;
     node-kill) cmd_node kill "$@" ;;
-    *) die "usage: $0 build|start [--with-nodes [--nodes N]]|stop|env|status|push-image PROGRAM REF [K=V...]|node-restart I|node-kill I" ;;
+    *) die "usage: $0 build|start [--with-nodes [--nodes N] [--without-network-policy]]|stop|env|status|push-image PROGRAM REF [K=V...]|node-restart I|node-kill I" ;;
 esac

@@ -149,6 +149,7 @@ node_network_up() {
     fi
     echo "$DIR" >"$NODE_OWNER"
     echo "$NODE_COUNT" >"$DIR/nodes"
+    echo "$NETWORK_POLICY" >"$DIR/network-policy"
     ip link add "$BRIDGE" type bridge
     ip addr add "$HOST_IP/$NODE_PREFIX" dev "$BRIDGE"
     ip link set "$BRIDGE" up
@@ -334,9 +335,12 @@ node_up() {
 
 # node_policy_up I: kube-router's network policy controller on node I, once its Node exists (it
 # exits when it cannot find it). k3s runs this controller inside every node's agent, with these
-# roles off (flannel routes, kube-proxy proxies).
+# roles off (flannel routes, kube-proxy proxies). Not with --without-network-policy: tests that
+# ask a project's Service from the machine, which the project's policies refuse (the machine's
+# requests reach pods from node 1's address, not the pods' own node), start without it.
 node_policy_up() {
     local i="$1" name
+    [[ "$(cat "$DIR/network-policy")" == 1 ]] || return 0
     name="$(node_name "$i")"
     # shellcheck disable=SC2046
     run "kube-router-$i" $(in_node_exec "$i") "$(image_bin kube-router)" --kubeconfig "$DIR/kube-router.kubeconfig" \

@@ -59,8 +59,10 @@ describe("local stack with real pods (image pulled through the pull Secret, Serv
     const rollout = () => k("rollout", "status", `deployment/${SVC}`, "-n", NS, "--timeout=180s");
 
     before(() => {
-        // One node: the single-node cluster keeps working (threeNodes.engine.ts has three).
-        cluster = startLocalNodeCluster(1);
+        // One node (the single-node cluster keeps working; threeNodes.engine.ts has three), no
+        // network policy enforcer: the test asks the service from the machine, which the
+        // project's policies refuse (threeNodes.engine.ts shows them enforced).
+        cluster = startLocalNodeCluster(1, { networkPolicy: false });
         installCertManagerCrds(cluster);
         // The image the stack's first Deployment names: <registry>/<gitlabProject>:local-latest.
         cluster.registry.push("example-microservice", image("local-latest"), { VERSION: "1" });

@@ -183,8 +183,9 @@ describe("three nodes: spread replicas, an upgrade's drains, network policy and 
             promisify(execFile)(
                 path.join(cluster.binDir, "kubectl"),
                 ["--server", server, "--certificate-authority", path.join(cluster.dir, "pki", "ca.crt"), "--token", token, ...args],
-                // A drain a PodDisruptionBudget blocks for good would hang: bounded.
-                { timeout: 300_000, env: { PATH: process.env.PATH } },
+                // A drain a PodDisruptionBudget blocks for good would hang: bounded. HOME for kubectl's
+                // discovery cache (no kubeconfig: the flags say it all).
+                { timeout: 300_000, env: { PATH: process.env.PATH, HOME: cluster.dir } },
             );
 
         const loop = trafficLoop((n) => viaTraefik(cluster.nodes[n % 3]), 900);

@@ -84,13 +84,13 @@ export function startLocalCluster(): LocalCluster {
 }
 
 /**
- * The same cluster with `count` nodes (kubelet, containerd, kube-proxy, kube-router each), CoreDNS,
- * a registry and Traefik (root only, one a machine): pods run. Fails, not skips, without root:
- * the caller asked for pods.
+ * The same cluster with `count` nodes (kubelet, containerd, kube-proxy, kube-router each unless
+ * `networkPolicy` is false), CoreDNS, a registry and Traefik (root only, one a machine): pods run.
+ * Fails, not skips, without root: the caller asked for pods.
  */
-export function startLocalNodeCluster(count = 3): LocalNodeCluster {
+export function startLocalNodeCluster(count = 3, { networkPolicy = true } = {}): LocalNodeCluster {
     if (process.getuid?.() !== 0) throw new Error("a local cluster with nodes needs root (containerd, the kubelet, iptables): run as root");
-    const cluster = start(["--with-nodes", "--nodes", String(count)]);
+    const cluster = start(["--with-nodes", "--nodes", String(count), ...(networkPolicy ? [] : ["--without-network-policy"])]);
     const read = (file: string) => fs.readFileSync(path.join(cluster.dir, file), "utf8").trim();
     const registry: LocalRegistry = {
         host: read("registry"),
