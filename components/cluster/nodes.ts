@@ -310,6 +310,7 @@ export function createNodes(name: string, args: NodesArgs, network: ClusterNetwo
     const apiServerUrl = `https://${args.apiHost}:6443`;
     const plans = planNodes(name, args, network, parent);
     const zone = existingZone(args.dnsZone, parent);
+    const apiRecordName = recordName(args.apiHost, args.dnsZone) ?? "";
     const servers: ClusterNode[] = [];
     const agents: ClusterNode[] = [];
     const apiRecords: vultr.DnsRecord[] = [];
@@ -354,7 +355,7 @@ export function createNodes(name: string, args: NodesArgs, network: ClusterNetwo
             const seen = gate(p, node.instance.mainIp, waitFor);
             const record = new vultr.DnsRecord(
                 `${p.resourceName}-api`,
-                { domain: zone, name: recordName(args.apiHost, args.dnsZone) ?? "", type: "A", data: node.instance.mainIp, ttl: API_DNS_TTL_SECONDS },
+                { domain: zone, name: apiRecordName, type: "A", data: node.instance.mainIp, ttl: API_DNS_TTL_SECONDS },
                 { parent, dependsOn: [seen] },
             );
             apiRecords.push(record);

@@ -70,7 +70,7 @@ type Connection = Pick<ClusterReadinessInputs, "server" | "caCertificate" | "cli
  * authentication. Pinning the address keeps Node from its own walk over a name's addresses,
  * which gives each address but the last 250 ms to connect (`net.getDefaultAutoSelectFamilyAttemptTimeout()`).
  */
-export function get(inputs: Connection, path: string, address: string, timeoutMs = ATTEMPT_TIMEOUT_MS): Promise<Answer> {
+function get(inputs: Connection, path: string, address: string, timeoutMs: number): Promise<Answer> {
     return new Promise((resolve, reject) => {
         const req = https.get(
             new URL(path, inputs.server),
