@@ -1,18 +1,9 @@
 // What can be wrong with a cluster's settings together: the VPC against the k3s networks and
 // RFC 1918, the admin networks, a key for a root shell, the node count etcd needs, the worker pools, and a price for
 // the cost estimate.
-import { isKubeletLabel, planPrice, POD_CIDR, SERVICE_CIDR } from "../lib/clusterFacts";
+import { isKubeletLabel, planPrice, POD_CIDR, SERVICE_CIDR, WorkerPool } from "../lib/clusterFacts";
 import { ipv4Overlaps, isNetworkAddress, isPrivateIpv4, parseIpv4Cidr } from "../lib/net";
 import { agentHostname } from "../lib/names";
-
-/** A pool of k3s agents, as the schema gives it. */
-export interface WorkerPoolSpec {
-    name: string;
-    plan: string;
-    count: number;
-    labels: Record<string, string>;
-    taints: string[];
-}
 
 /** The parts of a cluster's settings that can be wrong together (see clusterSpecProblems). */
 export interface ClusterSpec {
@@ -23,7 +14,7 @@ export interface ClusterSpec {
     plan: string;
     planPrices: Record<string, number>;
     hostnamePrefix?: string;
-    workers: WorkerPoolSpec[];
+    workers: WorkerPool[];
 }
 
 /** One thing wrong with a cluster's settings: where under `cluster`, and what is wrong with an example. */

@@ -1,9 +1,25 @@
 // Facts about a HobbyCluster that both the config validation and the component need: the k3s
 // networks (which the VPC must not overlap and which the metadata block names) and the plan
-// prices behind the cost estimate. Plain data and small pure functions: no resources here.
+// prices behind the cost estimate, the shape of a worker pool. Plain data and small pure functions:
+// no resources here.
 
 /** k3s's pod network (`cluster-cidr`), set explicitly so the metadata block names it. */
 export const POD_CIDR = "10.42.0.0/16";
+
+/** A pool of k3s agents on their own plan: as the config validates it and the nodes are made from it. */
+export interface WorkerPool {
+    /** Names the pool's nodes `<hostnamePrefix>-<name>-1..count`. */
+    name: string;
+    /** Vultr plan of the pool's nodes. */
+    plan: string;
+    /** Number of agents; 0 keeps the pool with no node. */
+    count: number;
+    /** Node labels (`key: value`) the agents register. */
+    labels: Record<string, string>;
+    /** Node taints (`key[=value]:Effect`) the agents register. */
+    taints: string[];
+}
+
 /** An ingress controller's pods, as a NetworkPolicy peer finds them: their namespace and labels. */
 export interface IngressController {
     namespace: string;

@@ -5,26 +5,14 @@
 // initialises etcd.
 import * as vultr from "@ediri/vultr";
 import * as pulumi from "@pulumi/pulumi";
-import { POD_CIDR, SERVICE_CIDR, API_DNS_TTL_SECONDS } from "../../lib/clusterFacts";
+import { POD_CIDR, SERVICE_CIDR, API_DNS_TTL_SECONDS, WorkerPool } from "../../lib/clusterFacts";
 import { agentHostname, serverHostname } from "../../lib/names";
 import { recordName } from "../../lib/net";
 import { NodeUserDataArgs, renderNodeUserData, SeedFile } from "./cloudConfig";
 import { ClusterNetwork } from "./network";
 import { ClusterReadiness } from "./readiness";
 
-/** A pool of k3s agents on their own plan. */
-export interface WorkerPool {
-    /** Names the pool's nodes `<hostnamePrefix>-<name>-1..count`. */
-    name: string;
-    /** Vultr plan of the pool's nodes. */
-    plan: string;
-    /** Number of agents; 0 keeps the pool with no node. */
-    count: number;
-    /** Node labels (`key: value`) the agents register. */
-    labels: Record<string, string>;
-    /** Node taints (`key[=value]:Effect`) the agents register. */
-    taints: string[];
-}
+export type { WorkerPool };
 
 /** What the cluster's nodes are made from: the part of a HobbyCluster's settings about its VMs. */
 export interface NodeSettings {
