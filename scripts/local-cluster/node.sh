@@ -143,9 +143,17 @@ node_apiserver_flags() {
 # process on node 1. No masquerading between nodes: a pod sees the other pod's own address, which
 # is what network policies match.
 node_network_up() {
-    local i j ns ip
+    local i j ns ip owner
+    # The start and every process it runs (they inherit the descriptor) hold this lock, so it is
+    # free only when no cluster with nodes is starting or running. Remains without it are of one
+    # that died without its stop (a killed job, a machine restored from a snapshot): its network,
+    # mounts and cgroups are cleaned up, as its stop would have.
+    exec {NODE_LOCK_FD}>>"$NODE_OWNER.lock"
+    flock -n "$NODE_LOCK_FD" || die "a cluster with nodes is already running or starting ($(cat "$NODE_OWNER" 2>/dev/null || echo "its directory is not written yet")); stop it first with HP_LOCAL_CLUSTER_DIR=<its directory> $0 stop"
     if [[ -e "$NODE_OWNER" ]] || ip link show "$BRIDGE" >/dev/null 2>&1; then
-        die "a cluster with nodes is already running ($(cat "$NODE_OWNER" 2>/dev/null || echo "bridge $BRIDGE exists")); stop it first with HP_LOCAL_CLUSTER_DIR=<its directory> $0 stop"
+        owner="$(cat "$NODE_OWNER" 2>/dev/null)"
+        log "removing what a cluster with nodes left when it died without its stop (${owner:-bridge $BRIDGE})"
+        node_remains_down "$owner"
     fi
     echo "$DIR" >"$NODE_OWNER"
     echo "$NODE_COUNT" >"$DIR/nodes"
@@ -192,8 +200,16 @@ node_cgroups_up() {
     fi
 }
 
+# What still runs there first: containers whose shim died (a node killed, or a whole cluster that
+# died without its stop) live on, reparented to init.
 node_cgroups_down() {
-    local i="$1" c
+    local i="$1" c procs
+    for _ in $(seq 20); do
+        procs="$(find "/sys/fs/cgroup/pids/$(node_cgroup "$i")" -name cgroup.procs -exec cat {} + 2>/dev/null)"
+        [[ -z "$procs" ]] && break
+        xargs -r kill -KILL <<<"$procs" 2>/dev/null || true
+        sleep 0.25
+    done
     for c in /sys/fs/cgroup/*/"$(node_cgroup "$i")"; do
         [[ -d "$c" ]] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
     done
@@ -490,7 +506,7 @@ node_stop() {
     local i task count alive_kubelet=0 ns
     count="$(node_count 2>/dev/null || echo 0)"
     for ((i = 1; i <= count; i++)); do alive "kubelet-$i" && alive_kubelet=1; done
-    if ((alive_kubelet)) && [[ -f "$DIR/kubeconfig" ]]; then
+    if ((alive_kubelet)) && [[ -f "$DIR/kubeconfig" ]] && kctl get --raw /readyz --request-timeout=5s >/dev/null 2>&1; then
         stop_process helm-controller kube-controller-manager kube-scheduler
         # A dead node's pods would wait for its kubelet forever: removed from the API at once.
         for ((i = 1; i <= count; i++)); do
@@ -522,6 +538,20 @@ node_stop() {
         node_cgroups_down "$i"
     done
     return 0
+}
+
+# node_remains_down DIR: a dead cluster's stop, run with its state directory (gone or not); then
+# the node namespaces and cgroups by name, in case its node count went with the directory.
+node_remains_down() {
+    # Dynamic scope: the stop's functions see the dead cluster's directory.
+    local ns DIR="${1:-/nonexistent}"
+    node_stop
+    node_network_down
+    for ns in $(ip netns list | awk '$1 ~ /^hp-node-[0-9]+$/ { print $1 }'); do
+        ip netns del "$ns" || true
+        node_cgroups_down "${ns#hp-node-}"
+    done
+    [[ "$DIR" == /nonexistent ]] || rm -rf "$DIR"
 }
 
 # The bridge, once the API server is gone: it carries the API server's address, without which

@@ -1,10 +1,12 @@
 // The loopback cluster the engine tests deploy to behaves like a real one where the stack
 // relies on it: verified TLS, RBAC, ServiceAccount tokens, server-side validation, namespace
-// deletion, and a stop that leaves nothing behind.
+// deletion, a stop that leaves nothing behind, and a start that clears what a dead one left.
 import * as assert from "assert";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as path from "path";
 import { readinessProvider, ClusterReadinessInputs } from "../../components/cluster/readiness";
-import { LocalCluster, startLocalCluster } from "../helpers/localCluster";
+import { LOCAL_CLUSTER_SCRIPT, LocalCluster, LocalNodeCluster, startLocalCluster, startLocalNodeCluster } from "../helpers/localCluster";
 
 /** Polls `check` until it returns a value, or fails after `seconds`. */
 async function eventually<T>(what: string, seconds: number, check: () => T | undefined): Promise<T> {
@@ -147,5 +149,68 @@ describe("local Kubernetes API (scripts/local-cluster.sh)", function () {
         cluster = undefined;
         for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/, `pid ${pid} still running`);
         assert.strictEqual(fs.existsSync(dir), false);
+    });
+});
+
+describe("a cluster with nodes that died without its stop (a killed job, a machine restored from a snapshot)", function () {
+    this.timeout(30 * 60 * 1000);
+    const clusters: LocalNodeCluster[] = [];
+    after(() => clusters.forEach((c) => c.stop()));
+    /** Every process under the nodes' cgroups: the pods' containers, which outlive a killed shim. */
+    const containerPids = () =>
+        execFileSync("sh", ["-c", "find /sys/fs/cgroup/pids/hp-node-* -name cgroup.procs -exec cat {} +"], { encoding: "utf8" })
+            .split("\n")
+            .filter(Boolean);
+
+    it("a second start is refused while one runs; once it has died, the next start removes its processes, containers, mounts, network and state directory", () => {
+        const dead = startLocalNodeCluster(2, { networkPolicy: false });
+        clusters.push(dead);
+        const second = spawnSync("bash", [LOCAL_CLUSTER_SCRIPT, "start", "--with-nodes", "--nodes", "1"], {
+            env: { ...process.env, HP_LOCAL_CLUSTER_DIR: `${dead.dir}-second` },
+            encoding: "utf8",
+        });
+        assert.notStrictEqual(second.status, 0);
+        assert.match(second.stderr, new RegExp(`a cluster with nodes is already running or starting \\(${dead.dir}\\)`));
+        assert.match(dead.kubectl(["get", "nodes"]), /local-node-2\s+Ready/);
+        // A container on node 2, which the next cluster (one node) has no kubelet to clean up.
+        dead.kubectl(
+            ["apply", "-f", "-"],
+            JSON.stringify({
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "on-node-2", namespace: "default" },
+                spec: { nodeName: "local-node-2", containers: [{ name: "pause", image: "docker.io/rancher/mirrored-pause:3.6" }] },
+            }),
+        );
+        dead.kubectl(["wait", "--for=condition=Ready", "pod/on-node-2", "--timeout=60s"]);
+
+        // Killed as a CI job is: every process that names the state directory (etcd, the API
+        // server, containerd, the kubelets, the shims), at once; the containers live on.
+        const containers = containerPids();
+        execFileSync("pkill", ["-KILL", "-f", `${dead.dir}/`]);
+        clusters.pop();
+        assert.ok(
+            containers.filter((pid) => fs.existsSync(`/proc/${pid}`)).length >= 2,
+            "the containers outlive their shims (CoreDNS, Traefik, the pod on node 2)",
+        );
+
+        const next = startLocalNodeCluster(1, { networkPolicy: false });
+        clusters.push(next);
+        assert.match(next.kubectl(["get", "nodes"]), /local-node-1\s+Ready/);
+        assert.deepStrictEqual(
+            containers.filter((pid) => fs.existsSync(`/proc/${pid}`)),
+            [],
+            "no container of the dead cluster still runs",
+        );
+        assert.ok(!fs.existsSync(dead.dir), "the dead cluster's state directory is removed");
+        assert.ok(!fs.existsSync("/run/netns/hp-node-2"), "the dead cluster's second node's network is removed");
+        assert.deepStrictEqual(
+            execFileSync("findmnt", ["-rno", "TARGET"], { encoding: "utf8" })
+                .split("\n")
+                .filter((m) => m.startsWith(`${dead.dir}/`)),
+            [],
+            "no mount of the dead cluster is left",
+        );
+        fs.rmSync(path.dirname(dead.dir), { recursive: true, force: true });
     });
 });

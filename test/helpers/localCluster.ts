@@ -10,7 +10,7 @@ import { deployerName } from "../../lib/names";
 import { runJob, servicePipeline } from "./pipeline";
 import { goModuleDir } from "./upstream";
 
-const SCRIPT = path.resolve(__dirname, "..", "..", "scripts", "local-cluster.sh");
+export const LOCAL_CLUSTER_SCRIPT = path.resolve(__dirname, "..", "..", "scripts", "local-cluster.sh");
 
 export interface LocalCluster {
     /** State directory (certificates, data, logs); removed by `stop`. */
@@ -65,7 +65,7 @@ export interface LocalNodeCluster extends LocalCluster {
 }
 
 function script(command: string, dir: string, ...args: string[]): string {
-    return execFileSync("bash", [SCRIPT, command, ...args], {
+    return execFileSync("bash", [LOCAL_CLUSTER_SCRIPT, command, ...args], {
         env: { ...process.env, HP_LOCAL_CLUSTER_DIR: dir },
         encoding: "utf8",
         // Build and start progress goes to the test's log; stdout is the command's answer.
@@ -75,7 +75,7 @@ function script(command: string, dir: string, ...args: string[]): string {
 
 /** `script` without blocking the event loop; its stderr is in the error when it fails. */
 async function scriptAsync(command: string, dir: string, ...args: string[]): Promise<void> {
-    await promisify(execFile)("bash", [SCRIPT, command, ...args], { env: { ...process.env, HP_LOCAL_CLUSTER_DIR: dir } });
+    await promisify(execFile)("bash", [LOCAL_CLUSTER_SCRIPT, command, ...args], { env: { ...process.env, HP_LOCAL_CLUSTER_DIR: dir } });
 }
 
 /** Builds (first time only; cached) and starts a fresh cluster in its own temporary directory. */
