@@ -13,6 +13,7 @@ import {
     PRE_STOP_SECONDS,
     SECRETS_VERSION_ANNOTATION,
     TERMINATION_GRACE_SECONDS,
+    LOST_NODE_TOLERATION_SECONDS,
 } from "../components/workload/microservice";
 import { ProjectNamespace, ProjectNamespaceArgs } from "../components/workload/projectNamespace";
 
@@ -411,6 +412,17 @@ describe("Microservice", () => {
                     selector: { matchLabels: { app: "example-microservice" } },
                     unhealthyPodEvictionPolicy: "AlwaysAllow",
                 });
+            }
+        });
+
+        it("moves a lost node's pods to the other nodes after 60 s, not the API server's default 300 s, whatever the replica count", async () => {
+            assert.strictEqual(LOST_NODE_TOLERATION_SECONDS, 60);
+            for (const replicas of [1, 3]) {
+                const { resources } = await build({ replicas });
+                assert.deepStrictEqual(one(resources, "kubernetes:apps/v1:Deployment").inputs.spec.template.spec.tolerations, [
+                    { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 60 },
+                    { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute", tolerationSeconds: 60 },
+                ]);
             }
         });
 

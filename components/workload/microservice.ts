@@ -104,6 +104,21 @@ export const SECRETS_VERSION_ANNOTATION = "hobby-platform/secrets-version";
 export const PRE_STOP_SECONDS = 10;
 /** Grace period of a pod: the preStop delay plus 30 s for the process to finish its requests. */
 export const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + 30;
+/**
+ * Seconds a pod stays bound to a node that is lost (unreachable) or reports itself not ready,
+ * before the Node lifecycle controller evicts it and the ReplicaSet makes a replacement. The
+ * default, 300 s (the API server's DefaultTolerationSeconds), leaves a spread service on one
+ * replica, or a single-replica service down, for about 6 minutes after a VM dies. 60 s, after the
+ * controller's 50 s grace: a k3s restart (seconds, on a drained node) or a short blip stays
+ * below it.
+ */
+export const LOST_NODE_TOLERATION_SECONDS = 60;
+const LOST_NODE_TOLERATIONS = ["node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"].map((key) => ({
+    key,
+    operator: "Exists",
+    effect: "NoExecute",
+    tolerationSeconds: LOST_NODE_TOLERATION_SECONDS,
+}));
 /** A NetworkPolicy peer that selects an ingress controller's pods (namespaces by their `kubernetes.io/metadata.name`). */
 export function ingressPeer(c: IngressController) {
     return { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": c.namespace } }, podSelector: { matchLabels: c.podLabels } };
@@ -267,6 +282,7 @@ export class Microservice extends pulumi.ComponentResource {
                             securityContext: { ...RESTRICTED_POD, runAsUser: 65532, runAsGroup: 65532, ...(secretFiles && { fsGroup: 65532 }) },
                             ...(args.preferWorkers && { affinity: PREFER_AGENTS }),
                             ...(maxReplicas >= 2 && { topologySpreadConstraints: [spreadOverNodes(svc)] }),
+                            tolerations: LOST_NODE_TOLERATIONS,
                             terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
                             containers: [
                                 {
