@@ -9,7 +9,12 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { PROVIDER_SETTINGS } from "../../components/lib/kubernetes";
 import { CERT_MANAGER_VERSION } from "../../components/platform/certManager";
-import { FIRST_BUILD_ANNOTATION, INGRESS_CONTROLLER_PEER, spreadOverNodes } from "../../components/workload/microservice";
+import {
+    FIRST_BUILD_ANNOTATION,
+    INGRESS_CONTROLLER_PEER,
+    LOST_NODE_TOLERATION_SECONDS,
+    spreadOverNodes,
+} from "../../components/workload/microservice";
 import { ACME_SOLVER, podSecurityLabels } from "../../components/workload/projectNamespace";
 import { DEFAULT_K3S_VERSION, kubernetesMinor } from "../../config";
 import { KUBELET_EVICTION_RESERVE } from "../../lib/capacity";
@@ -74,6 +79,32 @@ describe(`Kubernetes ${K8S_VERSION}: spreading over nodes, drains and lost nodes
         assert.strictEqual(goStringConstant(wellKnown, "TaintNodeUnschedulable"), "node.kubernetes.io/unschedulable");
         assert.strictEqual(goStringConstant(wellKnown, "TaintNodeNotReady"), "node.kubernetes.io/not-ready");
         assert.strictEqual(goStringConstant(wellKnown, "TaintNodeUnreachable"), "node.kubernetes.io/unreachable");
+    });
+
+    it("a lost node's pods are evicted when their shortest NoExecute toleration ends: the services' 60 s replaces the default 300 s, 50 s after the last heartbeat", () => {
+        // The admission plugin adds its 300 s only to a pod with no toleration of that key and effect.
+        const admission = k8s("plugin/pkg/admission/defaulttolerationseconds/admission.go");
+        assert.match(admission, /defaultNotReadyTolerationSeconds = flag\.Int64\("default-not-ready-toleration-seconds", 300,/);
+        assert.match(admission, /defaultUnreachableTolerationSeconds = flag\.Int64\("default-unreachable-toleration-seconds", 300,/);
+        assert.match(
+            admission,
+            /if \(toleration\.Key == v1\.TaintNodeUnreachable \|\| len\(toleration\.Key\) == 0\) &&\s+\(toleration\.Effect == api\.TaintEffectNoExecute \|\| len\(toleration\.Effect\) == 0\) \{\s+toleratesNodeUnreachable = true/,
+        );
+        assert.match(admission, /if !toleratesNodeUnreachable \{\s+pod\.Spec\.Tolerations = append\(pod\.Spec\.Tolerations, unreachableToleration\)/);
+        // The Node lifecycle controller's NoExecute taints: not-ready on Ready=False, unreachable on Unknown.
+        const lifecycle = k8s("pkg/controller/nodelifecycle/node_lifecycle_controller.go");
+        assert.match(lifecycle, /UnreachableTaintTemplate = &v1\.Taint\{\s+Key: +v1\.TaintNodeUnreachable,\s+Effect: v1\.TaintEffectNoExecute,/);
+        assert.match(lifecycle, /NotReadyTaintTemplate = &v1\.Taint\{\s+Key: +v1\.TaintNodeNotReady,\s+Effect: v1\.TaintEffectNoExecute,/);
+        assert.match(
+            k8s("pkg/controller/nodelifecycle/config/v1alpha1/defaults.go"),
+            /obj\.NodeMonitorGracePeriod = metav1\.Duration\{Duration: 50 \* time\.Second\}/,
+        );
+        // The taint eviction controller waits the shortest tolerationSeconds of the matching tolerations.
+        assert.match(
+            k8s("pkg/controller/tainteviction/taint_eviction.go"),
+            /func getMinTolerationTime[\s\S]{0,400}\} else if tolerationSeconds < minTolerationTime \{\s+minTolerationTime = tolerationSeconds/,
+        );
+        assert.ok(LOST_NODE_TOLERATION_SECONDS > 0 && LOST_NODE_TOLERATION_SECONDS < 300);
     });
 
     it("the fields the pod template uses are on by default at this release: node inclusion policies, matchLabelKeys, the preStop sleep", () => {
