@@ -174,7 +174,13 @@ kubeconfig() {
 # run NAME ARGS...: start a server in the background, remember its pid.
 run() {
     local name="$1"; shift
-    "$@" >"$DIR/$name.log" 2>&1 </dev/null &
+    # The start's lock (node_network_up) stays with the start: containerd would hand it on to
+    # its shims, which outlive a killed cluster.
+    if [[ -n "${NODE_LOCK_FD:-}" ]]; then
+        "$@" {NODE_LOCK_FD}>&- >"$DIR/$name.log" 2>&1 </dev/null &
+    else
+        "$@" >"$DIR/$name.log" 2>&1 </dev/null &
+    fi
     echo $! >"$DIR/$name.pid"
 }
 

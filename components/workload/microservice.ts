@@ -108,9 +108,11 @@ export const TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + 30;
  * Seconds a pod stays bound to a node that is lost (unreachable) or reports itself not ready,
  * before the Node lifecycle controller evicts it and the ReplicaSet makes a replacement. The
  * default, 300 s (the API server's DefaultTolerationSeconds), leaves a spread service on one
- * replica, or a single-replica service down, for about 6 minutes after a VM dies. 60 s, after the
- * controller's 50 s grace: a k3s restart (seconds, on a drained node) or a short blip stays
- * below it.
+ * replica, or a single-replica service down, for about 6 minutes after a VM dies. 60 s: a lost
+ * node is tainted unreachable 50 s after its last heartbeat, so its pods go about 2 minutes after
+ * it died; a kubelet that reports itself not ready (its runtime or network down) is tainted at
+ * once, so its pods go after about a minute of it. A k3s restart (seconds, on a drained node) or
+ * a short blip stays below either.
  */
 export const LOST_NODE_TOLERATION_SECONDS = 60;
 const LOST_NODE_TOLERATIONS = ["node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"].map((key) => ({

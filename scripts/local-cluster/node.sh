@@ -143,17 +143,20 @@ node_apiserver_flags() {
 # process on node 1. No masquerading between nodes: a pod sees the other pod's own address, which
 # is what network policies match.
 node_network_up() {
-    local i j ns ip owner
-    # The start and every process it runs (they inherit the descriptor) hold this lock, so it is
-    # free only when no cluster with nodes is starting or running. Remains without it are of one
-    # that died without its stop (a killed job, a machine restored from a snapshot): its network,
-    # mounts and cgroups are cleaned up, as its stop would have.
+    local i j ns ip owner=""
+    # Two starts never run at once: each holds this lock until it exits.
     exec {NODE_LOCK_FD}>>"$NODE_OWNER.lock"
-    flock -n "$NODE_LOCK_FD" || die "a cluster with nodes is already running or starting ($(cat "$NODE_OWNER" 2>/dev/null || echo "its directory is not written yet")); stop it first with HP_LOCAL_CLUSTER_DIR=<its directory> $0 stop"
-    if [[ -e "$NODE_OWNER" ]] || ip link show "$BRIDGE" >/dev/null 2>&1; then
-        owner="$(cat "$NODE_OWNER" 2>/dev/null)"
-        log "removing what a cluster with nodes left when it died without its stop (${owner:-bridge $BRIDGE})"
-        node_remains_down "$owner"
+    flock -n "$NODE_LOCK_FD" || die "another cluster with nodes is starting on this machine; stop it once it is up (HP_LOCAL_CLUSTER_DIR=<its directory> $0 stop)"
+    [[ -f "$NODE_OWNER" ]] && owner="$(cat "$NODE_OWNER")"
+    if [[ -n "$owner" ]]; then
+        node_cluster_alive "$owner" && die "a cluster with nodes is already running ($owner); stop it first with HP_LOCAL_CLUSTER_DIR=$owner $0 stop"
+        # Dead without its stop (a killed job, a machine restored from a snapshot): its network,
+        # containers, mounts and cgroups are cleaned up, as its stop would have. A directory of
+        # the same name as this start's is this start's now.
+        log "removing what a cluster with nodes left when it died without its stop ($owner)"
+        if [[ "$owner" == "$DIR" ]]; then node_remains_down ""; else node_remains_down "$owner"; fi
+    elif ip link show "$BRIDGE" >/dev/null 2>&1; then
+        die "the bridge $BRIDGE exists but no cluster with nodes owns it ($NODE_OWNER is missing); if it is not in use, remove it: ip link del $BRIDGE"
     fi
     echo "$DIR" >"$NODE_OWNER"
     echo "$NODE_COUNT" >"$DIR/nodes"
@@ -200,20 +203,36 @@ node_cgroups_up() {
     fi
 }
 
-# What still runs there first: containers whose shim died (a node killed, or a whole cluster that
-# died without its stop) live on, reparented to init.
 node_cgroups_down() {
-    local i="$1" c procs
-    for _ in $(seq 20); do
-        procs="$(find "/sys/fs/cgroup/pids/$(node_cgroup "$i")" -name cgroup.procs -exec cat {} + 2>/dev/null)"
-        [[ -z "$procs" ]] && break
-        xargs -r kill -KILL <<<"$procs" 2>/dev/null || true
-        sleep 0.25
-    done
+    local i="$1" c
     for c in /sys/fs/cgroup/*/"$(node_cgroup "$i")"; do
         [[ -d "$c" ]] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
     done
     return 0
+}
+
+# node_kill_orphans I: containers whose shim died (a node killed, or a whole cluster dead without
+# its stop) live on, reparented to init, in node I's cgroups, which only its kubelet uses.
+node_kill_orphans() {
+    local procs
+    for _ in $(seq 20); do
+        procs="$(find "/sys/fs/cgroup/pids/$(node_cgroup "$1")" -name cgroup.procs -exec cat {} + 2>/dev/null || true)"
+        [[ -z "$procs" ]] && break
+        xargs -r kill -KILL <<<"$procs" 2>/dev/null || true
+        sleep 0.25
+    done
+    return 0
+}
+
+# node_cluster_alive DIR: a process of the cluster whose state directory is DIR still runs (every
+# one names it: etcd's data, each node's containerd and kubelet). Its shims do too, but they
+# outlive a killed cluster, and its stop kills them.
+node_cluster_alive() {
+    local p
+    for p in $(pgrep -f -- "$1/" || true); do
+        [[ "$(cat "/proc/$p/comm" 2>/dev/null)" == containerd-shim* ]] || return 0
+    done
+    return 1
 }
 
 # Pack each node image once, import it into every node's containerd.
@@ -525,13 +544,15 @@ node_stop() {
     local procs=(helm-controller kube-scheduler registry)
     for ((i = 1; i <= count; i++)); do for k in $NODE_KINDS; do procs+=("$k-$i"); done; done
     stop_process "${procs[@]}"
-    # ... or, if it had died too, with their shims.
-    for ((i = 1; i <= count; i++)); do node_kill_shims "$i"; done
+    # ... or, if it had died too, with their shims; or, if they had died too, by their cgroups.
+    for ((i = 1; i <= count; i++)); do node_kill_shims "$i"; node_kill_orphans "$i"; done
     # What runc and the kubelets mounted under the state directory, deepest first.
     findmnt -rno TARGET | grep "^$DIR/" | sort -r | xargs -r umount -l
     # Pod network namespaces of a node that died (its kubelet never tore them down): made after
-    # this cluster started, and only this cluster has nodes on this machine.
-    find /run/netns -maxdepth 1 -name 'cni-*' -newer "$DIR/nodes" -printf '%f\n' 2>/dev/null | xargs -r -n1 ip netns del
+    # this cluster started, and with no process left in them.
+    find /run/netns -maxdepth 1 -name 'cni-*' -newer "$DIR/nodes" -printf '%f\n' 2>/dev/null | while read -r ns; do
+        [[ -n "$(ip netns pids "$ns" 2>/dev/null)" ]] || ip netns del "$ns"
+    done
     # A node's namespace takes its iptables rules, pod bridge, routes and veth with it.
     for ((i = 1; i <= count; i++)); do
         ip netns del "$(node_netns "$i")" 2>/dev/null
@@ -540,15 +561,22 @@ node_stop() {
     return 0
 }
 
-# node_remains_down DIR: a dead cluster's stop, run with its state directory (gone or not); then
-# the node namespaces and cgroups by name, in case its node count went with the directory.
+# node_remains_down DIR: a dead cluster's stop, run with its state directory (gone, or "" for
+# none); then the node namespaces and cgroups by name, in case its node count went with the
+# directory. Its pid files are old: a pid there may be another process's now, so its processes
+# are found by their command lines and cgroups instead.
 node_remains_down() {
+    local -
+    set +e
     # Dynamic scope: the stop's functions see the dead cluster's directory.
     local ns DIR="${1:-/nonexistent}"
+    rm -f "$DIR"/*.pid
+    pkill -KILL -f -- "$DIR/"
     node_stop
     node_network_down
     for ns in $(ip netns list | awk '$1 ~ /^hp-node-[0-9]+$/ { print $1 }'); do
-        ip netns del "$ns" || true
+        node_kill_orphans "${ns#hp-node-}"
+        ip netns del "$ns"
         node_cgroups_down "${ns#hp-node-}"
     done
     [[ "$DIR" == /nonexistent ]] || rm -rf "$DIR"

@@ -162,7 +162,7 @@ describe("a cluster with nodes that died without its stop (a killed job, a machi
             .split("\n")
             .filter(Boolean);
 
-    it("a second start is refused while one runs; once it has died, the next start removes its processes, containers, mounts, network and state directory", () => {
+    it("a second start is refused while one runs; once it has died, the next start removes its shims, containers, mounts, network and state directory", () => {
         const dead = startLocalNodeCluster(2, { networkPolicy: false });
         clusters.push(dead);
         const second = spawnSync("bash", [LOCAL_CLUSTER_SCRIPT, "start", "--with-nodes", "--nodes", "1"], {
@@ -170,7 +170,7 @@ describe("a cluster with nodes that died without its stop (a killed job, a machi
             encoding: "utf8",
         });
         assert.notStrictEqual(second.status, 0);
-        assert.match(second.stderr, new RegExp(`a cluster with nodes is already running or starting \\(${dead.dir}\\)`));
+        assert.match(second.stderr, new RegExp(`a cluster with nodes is already running \\(${dead.dir}\\)`));
         assert.match(dead.kubectl(["get", "nodes"]), /local-node-2\s+Ready/);
         // A container on node 2, which the next cluster (one node) has no kubelet to clean up.
         dead.kubectl(
@@ -184,14 +184,22 @@ describe("a cluster with nodes that died without its stop (a killed job, a machi
         );
         dead.kubectl(["wait", "--for=condition=Ready", "pod/on-node-2", "--timeout=60s"]);
 
-        // Killed as a CI job is: every process that names the state directory (etcd, the API
-        // server, containerd, the kubelets, the shims), at once; the containers live on.
+        // Killed as a CI job is: every process of the job (etcd, the API server, containerd, the
+        // kubelets, ...) at once. The shims are daemons in process groups of their own and live
+        // on, and so do the containers.
         const containers = containerPids();
-        execFileSync("pkill", ["-KILL", "-f", `${dead.dir}/`]);
+        const cluster = () =>
+            spawnSync("pgrep", ["-f", `${dead.dir}/`], { encoding: "utf8" })
+                .stdout.split("\n")
+                .filter(Boolean);
+        const isShim = (pid: string) => fs.readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("containerd-shim");
+        const shims = cluster().filter(isShim);
+        execFileSync("kill", ["-KILL", ...cluster().filter((pid) => !isShim(pid))]);
         clusters.pop();
+        assert.ok(shims.length >= 2 && shims.every((pid) => fs.existsSync(`/proc/${pid}`)), "the shims outlive the job");
         assert.ok(
             containers.filter((pid) => fs.existsSync(`/proc/${pid}`)).length >= 2,
-            "the containers outlive their shims (CoreDNS, Traefik, the pod on node 2)",
+            "the containers outlive the job (CoreDNS, Traefik, the pod on node 2)",
         );
 
         const next = startLocalNodeCluster(1, { networkPolicy: false });
@@ -201,6 +209,11 @@ describe("a cluster with nodes that died without its stop (a killed job, a machi
             containers.filter((pid) => fs.existsSync(`/proc/${pid}`)),
             [],
             "no container of the dead cluster still runs",
+        );
+        assert.deepStrictEqual(cluster(), [], "no process of the dead cluster still runs");
+        assert.ok(
+            spawnSync("flock", ["-n", "/run/hobby-platform-local-node.lock", "true"]).status === 0,
+            "the running cluster does not hold the start's lock",
         );
         assert.ok(!fs.existsSync(dead.dir), "the dead cluster's state directory is removed");
         assert.ok(!fs.existsSync("/run/netns/hp-node-2"), "the dead cluster's second node's network is removed");
