@@ -2,10 +2,8 @@
 // example.com names pass every format check, and a stack that creates servers with them builds a
 // cluster nobody can reach or certify. This rule refuses them, naming each key and what goes there.
 import { documentationNetwork, isExampleSshKey, reservedDomain } from "../lib/placeholders";
-import type { Report } from "./rules";
+import { isRecord, isString, Report } from "./rules";
 
-const isString = (v: unknown): v is string => typeof v === "string";
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 const stringsOf = (v: unknown): string[] => (Array.isArray(v) ? v.filter(isString) : []);
 
 /** The host of `host[:port]`, `scheme://host[:port]/path` or `user@host`. */

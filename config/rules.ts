@@ -21,8 +21,8 @@ import { z } from "zod";
 /** Reports one problem under the key it belongs to. */
 export type Report = (path: PropertyKey[], message: string) => void;
 
-const isString = (v: unknown): v is string => typeof v === "string";
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+export const isString = (v: unknown): v is string => typeof v === "string";
+export const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 /** Whether `value` passes `schema` on its own: cross-field rules look only at values that do. */
 const valid = (schema: z.ZodType, value: unknown) => schema.safeParse(value).success;
 

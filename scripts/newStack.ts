@@ -16,8 +16,10 @@ import { parseArgs } from "util";
 import * as YAML from "yaml";
 import { ConfigError, parseConfig, SECRET_KEYS } from "../config";
 import { placeholderRules } from "../config/placeholders";
+import { isRecord } from "../config/rules";
 import { DATE } from "../config/schema";
 import { checkDelegation, checkVultr, CheckResult, VULTR_API } from "./preflight";
+import { programKeys } from "./stackConfig";
 
 const PROJECT_KEY = (key: string) => `hobby-platform:${key}`;
 export const NEW_STACK_ENVIRONMENTS = ["dev", "stg", "prod"] as const;
@@ -150,14 +152,6 @@ const EXAMPLE_PROJECTS = {
     },
 };
 
-/** A stack file's plain `hobby-platform:` keys without the prefix, as the program reads them (secrets are set apart). */
-const programKeys = (config: Record<string, unknown>) =>
-    Object.fromEntries(
-        Object.entries(config)
-            .filter(([k, v]) => k.startsWith("hobby-platform:") && !(v !== null && typeof v === "object" && "secure" in v))
-            .map(([k, v]) => [k.replace(/^hobby-platform:/, ""), v]),
-    );
-
 /** Whether a stack file's config still holds an example value: then it is the committed example. */
 function holdsExampleValues(config: Record<string, unknown>): boolean {
     let found = false;
@@ -289,8 +283,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         const merged = Object.fromEntries(
             Object.entries(config).map(([key, value]) => {
                 const before = existing.config[key];
-                const isMap = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
-                return [key, isMap(before) && isMap(value) ? { ...(before as object), ...(value as object) } : value];
+                return [key, isRecord(before) && isRecord(value) ? { ...before, ...value } : value];
             }),
         );
         const written = { ...existing.config, ...merged };

@@ -7,7 +7,7 @@ import * as path from "path";
 import { advice, Cause } from "../components/cluster/readiness";
 import { ConfigError, parseConfig } from "../config";
 import { NEW_STACK_FLAGS } from "../scripts/newStack";
-import { stackConfig } from "../scripts/stackConfig";
+import { programKeys, stackFileConfig } from "../scripts/stackConfig";
 
 const ROOT = path.join(__dirname, "..");
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");
@@ -26,12 +26,7 @@ describe("docs/troubleshooting.md quotes the program's own messages", () => {
     });
 
     it("shows the first lines a real run prints for the committed dev example", () => {
-        const input = Object.fromEntries(
-            Object.entries(stackConfig("dev")).map(([k, v]) => {
-                const key = k.replace(/^hobby-platform:/, "");
-                return [key, key === "domain" ? v : JSON.parse(v)];
-            }),
-        );
+        const input = programKeys(stackFileConfig("dev"));
         let problems: string[] = [];
         try {
             parseConfig({ environment: "dev", ...input }, () => "set", "2026-12-02", { refusePlaceholders: true });

@@ -1,17 +1,10 @@
 import * as assert from "assert";
 import { ConfigError, parseConfig } from "../config";
 import { documentationNetwork, reservedDomain } from "../lib/placeholders";
-import { stackConfig } from "../scripts/stackConfig";
+import { programKeys, stackFileConfig } from "../scripts/stackConfig";
 
 /** A stack file's config as the program reads it: structured keys parsed, the prefix dropped. */
-function committed(stack: string): Record<string, unknown> {
-    return Object.fromEntries(
-        Object.entries(stackConfig(stack)).map(([k, v]) => {
-            const key = k.replace(/^hobby-platform:/, "");
-            return [key, ["domain", "client", "environment"].includes(key) ? v : JSON.parse(v)];
-        }),
-    );
-}
+const committed = (stack: string): Record<string, unknown> => programKeys(stackFileConfig(stack));
 
 /** What a real run (preview, up) reports for a configuration, with every secret set. */
 function problems(input: Record<string, unknown>): string[] {
