@@ -522,7 +522,7 @@ node_stop() {
     # Best effort, each step whatever the last one found: a task already gone, no mounts left, ...
     local -
     set +e
-    local i task count alive_kubelet=0 ns
+    local i k task count alive_kubelet=0 ns
     count="$(node_count 2>/dev/null || echo 0)"
     for ((i = 1; i <= count; i++)); do alive "kubelet-$i" && alive_kubelet=1; done
     if ((alive_kubelet)) && [[ -f "$DIR/kubeconfig" ]] && kctl get --raw /readyz --request-timeout=5s >/dev/null 2>&1; then
